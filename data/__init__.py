@@ -1,0 +1,13 @@
+"""Datasets, their download, and synthetic label noise for the RDIA experiments.
+
+Scripts catch ``DataError`` and exit with status 2; its message is one line that
+says what to do.
+"""
+
+from .errors import DataError
+from .labels import binary_labels, encode_labels
+from .libsvm import read_libsvm
+from .paths import resolve_data_dir
+
+__all__ = ["DataError", "binary_labels", "encode_labels", "read_libsvm",
+           "resolve_data_dir"]

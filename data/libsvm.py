@@ -1,0 +1,135 @@
+"""Reader of LIBSVM (SVMlight) text files.
+
+Each line reads ``label index:value index:value ...``: a numeric label, then feature
+indices that start at 1 and increase strictly, each with its value. Features that
+are absent are zero. ``#`` starts a comment, blank lines are ignored and an optional
+``qid:N`` may follow the label. Files ending in ``.gz`` or ``.bz2`` are decompressed.
+"""
+
+import bz2
+import gzip
+import math
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.datasets import load_svmlight_file
+
+from .errors import DataError
+
+#: Longest excerpt of a malformed line quoted in an error message.
+EXCERPT_CHARS = 60
+
+
+def read_libsvm(path, n_features=None):
+    """Read a LIBSVM file into a sparse matrix and its raw labels.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    n_features : int, optional
+        Width of X. Defaults to the largest feature index in the file; pass it to
+        give a training and a test file the same width.
+
+    Returns
+    -------
+    X : scipy.sparse.csr_matrix of shape (n_samples, n_features), float64
+    y : ndarray of shape (n_samples,), float64
+        Labels as written in the file (e.g. -1/+1, 2/4 or 1..K).
+
+    Raises
+    ------
+    DataError
+        If the file is missing, empty, or has a malformed line; the message names
+        the first malformed line as ``path:LINE``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; check the path or set RDIA_DATA_DIR")
+    try:
+        X, y = load_svmlight_file(str(path), n_features=n_features,
+                                  dtype=np.float64, zero_based=False)
+    except ValueError as exc:
+        raise _parse_error(path, n_features, exc) from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read ({_one_line(exc)}); "
+                        f"delete the file and download it again") from None
+    if X.shape[0] == 0:
+        raise DataError(f"{path}: no samples in the file; check that it is a "
+                        f"LIBSVM file or download it again")
+    if not (np.isfinite(X.data).all() and np.isfinite(y).all()):
+        raise _parse_error(path, n_features, ValueError("non-finite number"))
+    return sp.csr_matrix(X), np.asarray(y, dtype=np.float64)
+
+
+def _parse_error(path, n_features, exc):
+    """DataError naming the first malformed line of ``path``."""
+    with _open_binary(path) as lines:
+        for lineno, raw in enumerate(lines, start=1):
+            problem = line_problem(raw, n_features)
+            if problem is not None:
+                excerpt = raw.decode("utf-8", "replace").strip()[:EXCERPT_CHARS]
+                return DataError(f"{path}:{lineno}: malformed LIBSVM line: {problem} "
+                                 f"in '{excerpt}'; fix the line or download the file again")
+    return DataError(f"{path}: cannot parse as LIBSVM ({_one_line(exc)})")
+
+
+def line_problem(raw, n_features=None):
+    """What is wrong with one line of a LIBSVM file.
+
+    Parameters
+    ----------
+    raw : bytes
+        The line, with or without its newline.
+    n_features : int, optional
+        Largest feature index allowed.
+
+    Returns
+    -------
+    problem : str or None
+        A short description, or None when the line is well formed.
+    """
+    tokens = raw.split(b"#", 1)[0].split()
+    if not tokens:
+        return None
+    label, pairs = tokens[0], tokens[1:]
+    if not _is_finite_number(label):
+        return f"label '{label.decode('utf-8', 'replace')}' is not a finite number"
+    if pairs and pairs[0].startswith(b"qid:"):
+        pairs = pairs[1:]
+    previous = 0
+    for pair in pairs:
+        text = pair.decode("utf-8", "replace")
+        index, sep, value = pair.partition(b":")
+        if not sep or not index.isdigit() or not _is_finite_number(value):
+            return f"'{text}' is not index:value with an integer index and a finite value"
+        index = int(index)
+        if index < 1:
+            return f"feature index {index} is below 1 (LIBSVM indices start at 1)"
+        if index <= previous:
+            return f"feature index {index} does not increase"
+        if n_features is not None and index > n_features:
+            return f"feature index {index} exceeds n_features={n_features}"
+        previous = index
+    return None
+
+
+def _is_finite_number(token):
+    try:
+        return math.isfinite(float(token))
+    except ValueError:
+        return False
+
+
+def _open_binary(path):
+    """Open a plain, .gz or .bz2 file for reading bytes, as scikit-learn does."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    if path.suffix == ".bz2":
+        return bz2.open(path, "rb")
+    return open(path, "rb")
+
+
+def _one_line(value):
+    return " ".join(str(value).split()) or type(value).__name__

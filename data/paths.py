@@ -1,0 +1,32 @@
+"""Where the dataset files live."""
+
+import os
+from pathlib import Path
+
+#: Environment variable naming the folder that holds the datasets.
+DATA_DIR_ENV = "RDIA_DATA_DIR"
+
+
+def resolve_data_dir(data_dir=None):
+    """Folder that holds the dataset files.
+
+    Parameters
+    ----------
+    data_dir : str or path-like, optional
+        Explicit folder. When None, the environment variable ``RDIA_DATA_DIR`` is
+        used, and when that is unset or empty, the folder of this package
+        (``./data`` from the repository root).
+
+    Returns
+    -------
+    path : pathlib.Path
+        The folder. It is not required to exist yet; downloads create it.
+        Inside, files follow the layout of the shared datasets folder, for
+        example ``mnist/train-images-idx3-ubyte.gz`` or ``adult/a9a``.
+    """
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    from_env = os.environ.get(DATA_DIR_ENV, "")
+    if from_env:
+        return Path(from_env).expanduser()
+    return Path(__file__).resolve().parent
