@@ -56,7 +56,8 @@ def realsim_shaped(n_rows=72309, n_cols=20958, nnz_per_row=51, n_train=60000, se
 
 def mnist_1v7(data_dir=None):
     """MNIST 1 vs 7 with RDIA.py's split; None when the files are missing."""
-    from data import DataError, load_binary, split_validation
+    from data.datasets import load_binary, split_validation
+    from data.errors import DataError
     try:
         dataset = load_binary("mnist", data_dir=data_dir)
     except DataError as error:
