@@ -9,10 +9,11 @@ from .download import download, ensure_file, mirror_urls
 from .errors import DataError
 from .labels import binary_labels, encode_labels
 from .libsvm import read_libsvm
+from .mnist import load_mnist, read_idx
 from .paths import resolve_data_dir
 
 __all__ = [
     "DataError", "binary_labels", "download", "encode_labels", "ensure_file",
-    "load_cifar10", "mirror_urls", "read_cifar_batch", "read_libsvm",
-    "resolve_data_dir",
+    "load_cifar10", "load_mnist", "mirror_urls", "read_cifar_batch", "read_idx",
+    "read_libsvm", "resolve_data_dir",
 ]
