@@ -10,10 +10,12 @@ from .errors import DataError
 from .labels import binary_labels, encode_labels
 from .libsvm import read_libsvm
 from .mnist import load_mnist, read_idx
+from .noise import NOISE_TYPES, apply_transition, flip_binary, transition_matrix
 from .paths import resolve_data_dir
 
 __all__ = [
-    "DataError", "binary_labels", "download", "encode_labels", "ensure_file",
-    "load_cifar10", "load_mnist", "mirror_urls", "read_cifar_batch", "read_idx",
-    "read_libsvm", "resolve_data_dir",
+    "NOISE_TYPES", "DataError", "apply_transition", "binary_labels", "download",
+    "encode_labels", "ensure_file", "flip_binary", "load_cifar10", "load_mnist",
+    "mirror_urls", "read_cifar_batch", "read_idx", "read_libsvm", "resolve_data_dir",
+    "transition_matrix",
 ]
