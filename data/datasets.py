@@ -1,0 +1,246 @@
+"""The binary datasets of the RDIA logistic-regression experiments.
+
+Conventions (METHOD.md section 4): each named dataset has a fixed train / test split,
+labels are mapped to {0, 1} by sorted unique value (MNIST: digit 1 -> 1, digit 7 -> 0),
+and the last 30% of the training part is the validation set (``split_validation``).
+"""
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.datasets import load_breast_cancer
+
+from .download import ensure_file
+from .errors import DataError
+from .labels import binary_labels
+from .libsvm import read_libsvm
+from .mnist import load_mnist
+
+BINARY_DATASETS = ("cancer", "diabetes", "mnist", "adult", "a1a", "wdbc",
+                   "realsim", "news20", "covtype")
+
+#: Share of a dataset that becomes the test set when no split is prescribed.
+TEST_RATIO = 0.3
+
+#: MNIST digits of the binary task: POSITIVE_DIGIT -> 1, NEGATIVE_DIGIT -> 0.
+POSITIVE_DIGIT, NEGATIVE_DIGIT = 1, 7
+
+#: MNIST training images of the 1/7 subset dropped at its start.
+MNIST_DROPPED = 100
+
+
+@dataclass(frozen=True)
+class LibsvmSpec:
+    """How a named LIBSVM dataset is split.
+
+    Attributes
+    ----------
+    train : str
+        Relative path of the (training) file in the data folder.
+    test : str or None
+        Relative path of a separate test file.
+    split : {"file", "head", "random"}
+        "file": train and test files as given; "head": the first ``n_train``
+        rows train, the rest test; "random": ``n_train`` rows drawn at random
+        with the seed train, the rest test.
+    n_train : int or None
+        Training rows for "head" and "random".
+    n_features : int or None
+        Width of X when the files may not reach the last feature.
+    """
+
+    train: str
+    test: str = None
+    split: str = "file"
+    n_train: int = None
+    n_features: int = None
+
+
+LIBSVM_DATASETS = {
+    "cancer": LibsvmSpec("breast-cancer/breast-cancer_scale", split="head", n_train=500),
+    "diabetes": LibsvmSpec("diabetes/diabetes_scale", split="head", n_train=500),
+    "adult": LibsvmSpec("adult/a9a", "adult/a9a.t", n_features=123),
+    "a1a": LibsvmSpec("adult/a1a", "adult/a1a.t", n_features=123),
+    "realsim": LibsvmSpec("real-sim/real-sim", split="random", n_train=60_000),
+    "news20": LibsvmSpec("news20/news20.binary", split="random", n_train=15_000),
+    "covtype": LibsvmSpec("covtype/covtype.libsvm.binary.scale", split="head",
+                          n_train=400_000),
+}
+
+
+@dataclass
+class Dataset:
+    """A train / test pair with class labels.
+
+    Attributes
+    ----------
+    name : str
+        Dataset name or file name.
+    X_train : ndarray or scipy.sparse.csr_matrix of shape (n_train, n_features)
+        float64 features.
+    y_train : ndarray of shape (n_train,), int64
+        Class indices 0 .. K-1.
+    X_test : ndarray or scipy.sparse.csr_matrix of shape (n_test, n_features)
+    y_test : ndarray of shape (n_test,), int64
+    classes : ndarray of shape (K,)
+        ``classes[k]`` is the original label of class k.
+    n_features : int
+    """
+
+    name: str
+    X_train: object
+    y_train: np.ndarray
+    X_test: object
+    y_test: np.ndarray
+    classes: np.ndarray
+    n_features: int
+
+
+def load_binary(name_or_path, data_dir=None, test_file=None, seed=0):
+    """Load a binary dataset by name, or a LIBSVM file by path.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        One of ``BINARY_DATASETS`` or the path of a LIBSVM file.
+    data_dir : str or path-like, optional
+        Data folder for the named datasets; see ``resolve_data_dir``.
+    test_file : str or path-like, optional
+        With a path: a LIBSVM test file. Without it, a file is split at random,
+        70% train / 30% test.
+    seed : int, default 0
+        Seed of the random splits (realsim, news20, wdbc, single files).
+
+    Returns
+    -------
+    dataset : Dataset
+        Labels in {0, 1}.
+
+    Raises
+    ------
+    DataError
+        Unknown name, missing or malformed files, or labels that are not binary.
+    """
+    name = os.fspath(name_or_path)
+    if name in BINARY_DATASETS and test_file is not None:
+        raise DataError(f"test_file applies only to a LIBSVM file path, not to the "
+                        f"dataset '{name}', which has its own test set")
+    if name in LIBSVM_DATASETS:
+        return _load_named_libsvm(name, LIBSVM_DATASETS[name], data_dir, seed)
+    if name == "mnist":
+        return _load_mnist_1v7(data_dir)
+    if name == "wdbc":
+        X, y = load_breast_cancer(return_X_y=True)
+        return _random_split(name, X.astype(np.float64), y, _n_train(len(y)), seed)
+    if Path(name).is_file():
+        return _load_libsvm_files(name, test_file, seed)
+    raise DataError(f"unknown dataset '{name}' and no such file; use one of "
+                    f"{', '.join(BINARY_DATASETS)} or the path of a LIBSVM file")
+
+
+def split_validation(X, y, val_ratio=0.3):
+    """Split off the last ``val_ratio`` of the training part as validation set.
+
+    Parameters
+    ----------
+    X : ndarray or scipy.sparse.csr_matrix of shape (n, d)
+    y : ndarray of shape (n,)
+    val_ratio : float, default 0.3
+        The last floor(val_ratio * n) rows become the validation set.
+
+    Returns
+    -------
+    X_tr, y_tr, X_val, y_val
+        Rows ``[0, n - n_val)`` and ``[n - n_val, n)``, in the type of X.
+    """
+    y = np.asarray(y)
+    n = len(y)
+    if X.shape[0] != n:
+        raise DataError(f"X has {X.shape[0]} rows but y has {n} labels")
+    if not 0 < val_ratio < 1:
+        raise DataError(f"val_ratio must be in (0, 1), got {val_ratio}")
+    n_tr = n - math.floor(val_ratio * n)
+    if n_tr == n or n_tr == 0:
+        raise DataError(f"{n} training rows are too few for a validation ratio "
+                        f"of {val_ratio}")
+    return X[:n_tr], y[:n_tr], X[n_tr:], y[n_tr:]
+
+
+def _load_named_libsvm(name, spec, data_dir, seed):
+    X, y = read_libsvm(ensure_file(spec.train, data_dir), spec.n_features)
+    if spec.split == "file":
+        X_test, y_test = read_libsvm(ensure_file(spec.test, data_dir), spec.n_features)
+        return _labelled(name, X, y, X_test, y_test)
+    if len(y) <= spec.n_train:
+        raise DataError(f"{name}: {spec.train} has {len(y)} rows but the split needs "
+                        f"more than {spec.n_train}; delete the file and download it again")
+    if spec.split == "head":
+        return _labelled(name, X[:spec.n_train], y[:spec.n_train],
+                         X[spec.n_train:], y[spec.n_train:])
+    return _random_split(name, X, y, spec.n_train, seed)
+
+
+def _load_libsvm_files(path, test_file, seed):
+    name = Path(path).name
+    if test_file is None:
+        X, y = read_libsvm(path)
+        return _random_split(name, X, y, _n_train(len(y)), seed)
+    X, y = read_libsvm(path)
+    X_test, y_test = read_libsvm(test_file)
+    n_features = max(X.shape[1], X_test.shape[1])
+    return _labelled(name, _widen(X, n_features), y, _widen(X_test, n_features), y_test)
+
+
+def _load_mnist_1v7(data_dir):
+    images, digits, test_images, test_digits = load_mnist(data_dir)
+    keep = np.flatnonzero(np.isin(digits, (POSITIVE_DIGIT, NEGATIVE_DIGIT)))[MNIST_DROPPED:]
+    keep_test = np.flatnonzero(np.isin(test_digits, (POSITIVE_DIGIT, NEGATIVE_DIGIT)))
+    return Dataset(
+        name="mnist",
+        X_train=_pixels(images[keep]),
+        y_train=(digits[keep] == POSITIVE_DIGIT).astype(np.int64),
+        X_test=_pixels(test_images[keep_test]),
+        y_test=(test_digits[keep_test] == POSITIVE_DIGIT).astype(np.int64),
+        classes=np.array([NEGATIVE_DIGIT, POSITIVE_DIGIT]),
+        n_features=images.shape[1] * images.shape[2],
+    )
+
+
+def _pixels(images):
+    """uint8 images (n, h, w) -> float64 rows (n, h * w) in [0, 1]."""
+    return images.reshape(len(images), -1).astype(np.float64) / 255.0
+
+
+def _n_train(n):
+    """Training rows of a 70/30 split: n minus ceil(0.3 n) test rows."""
+    return n - math.ceil(TEST_RATIO * n)
+
+
+def _random_split(name, X, y, n_train, seed):
+    """``n_train`` rows drawn with ``seed`` train, in drawn order; the rest test."""
+    if not 0 < n_train < len(y):
+        raise DataError(f"{name}: {len(y)} rows are too few to split into "
+                        f"{n_train} training rows and a test set")
+    order = np.random.default_rng(seed).permutation(len(y))
+    train, test = order[:n_train], np.sort(order[n_train:])
+    return _labelled(name, X[train], y[train], X[test], y[test])
+
+
+def _labelled(name, X_train, y_train_raw, X_test, y_test_raw):
+    """Dataset with labels mapped to {0, 1} by sorted unique value of both parts."""
+    y_all, classes = binary_labels(np.concatenate([y_train_raw, y_test_raw]), name)
+    y_train, y_test = y_all[:len(y_train_raw)], y_all[len(y_train_raw):]
+    unseen = np.setdiff1d(y_test, y_train)
+    if unseen.size:
+        raise DataError(f"{name}: the test set has label {classes[unseen[0]]:g}, which "
+                        f"the training set lacks; both need the same two labels")
+    return Dataset(name, X_train, y_train, X_test, y_test, classes, X_train.shape[1])
+
+
+def _widen(X, n_features):
+    """CSR matrix X with ``n_features`` columns (extra columns are zero)."""
+    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], n_features))
