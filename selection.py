@@ -1,0 +1,260 @@
+"""Loss-based sample selection of RDIA-LS and co-teaching (METHOD.md section 5).
+
+Inside each mini-batch of B samples, the per-sample cross-entropy (CE) ranks the
+samples from most to least trustworthy. At epoch e (0-based) with forget rate f(e):
+
+- keep set K: the floor((1 - f(e)) * B) smallest losses, trained with CE;
+- warm-up (the first ``warmup`` epochs): only K is used, the rest is ignored;
+- after warm-up, drop set D: the floor(r / 2 * B) largest losses (r = noise rate),
+  ignored; unsure set U: everything between K and D, trained with the
+  complementary loss l_R = -log(max(1 - p_y, 1e-7)) of ``relabel.py`` (the sample is
+  relabeled "not y");
+- loss = gamma * mean_K(CE) + (1 - gamma) * mean_U(l_R), gamma in [0, 1] weighting
+  the kept samples against the relabeled ones.
+
+f(e) rises linearly from 0 at epoch 0 to tau at epoch ``num_gradual - 1`` and then
+stays at tau (the ``np.linspace(0, tau, num_gradual)`` schedule of co-teaching, Han et
+al. 2018). Co-teaching trains two networks; each picks its K by its own CE and the
+other network is trained with CE on that K.
+
+Edge cases. Sizes are rounded down with a 1e-9 guard against floating-point error
+(so (1 - 0.9) * 10 gives 1, not 0). When K and the drop count overlap (tau < r / 2)
+K wins and D shrinks. Empty sets are fine: the mean over an empty set is 0, so a
+small last batch or r * B / 2 < 1 (no drop set) never gives NaN.
+
+``compat="official"`` reproduces the loss of the published RDIA-LS code instead; see
+:func:`official_loss` for the exact formula.
+"""
+
+import math
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from relabel import EPS
+
+COMPAT_MODES = ("method", "official")
+
+#: Guard added before rounding set sizes down, against floating-point error.
+ROUND_GUARD = 1e-9
+
+
+def forget_rate(epoch, tau, num_gradual):
+    """Forget rate f(e) of a 0-based epoch.
+
+    Parameters
+    ----------
+    epoch : int
+        Epoch index e >= 0.
+    tau : float
+        Final forget rate, in [0, 1].
+    num_gradual : int
+        Epochs over which f rises from 0 (epoch 0) to tau (epoch num_gradual - 1).
+        With num_gradual <= 1, f(0) = 0 when num_gradual is 1 and f = tau otherwise.
+
+    Returns
+    -------
+    f : float
+    """
+    if epoch >= num_gradual:
+        return float(tau)
+    if num_gradual == 1:
+        return 0.0
+    return float(tau) * epoch / (num_gradual - 1)
+
+
+def is_warmup(epoch, warmup):
+    """Whether a 0-based epoch belongs to the warm-up (only the keep set trains)."""
+    return epoch < warmup
+
+
+def partition_sizes(batch_size, f, noise_rate, warmup):
+    """Sizes of the keep, unsure and drop sets of one mini-batch.
+
+    Parameters
+    ----------
+    batch_size : int
+        B, the number of samples in this batch (the last one may be smaller).
+    f : float
+        Forget rate f(e) of the epoch.
+    noise_rate : float
+        r; the drop set after warm-up holds floor(r / 2 * B) samples.
+    warmup : bool
+        During warm-up there is no unsure set: everything outside K is dropped.
+
+    Returns
+    -------
+    n_keep, n_unsure, n_drop : int
+        Non-negative, summing to B.
+    """
+    n_keep = min(batch_size, math.floor((1.0 - f) * batch_size + ROUND_GUARD))
+    if warmup:
+        return n_keep, 0, batch_size - n_keep
+    n_drop = min(batch_size - n_keep, math.floor(noise_rate / 2 * batch_size + ROUND_GUARD))
+    return n_keep, batch_size - n_keep - n_drop, n_drop
+
+
+class Partition(NamedTuple):
+    """Indices (into the batch) of the keep, unsure and drop sets, as long tensors."""
+
+    keep: torch.Tensor
+    unsure: torch.Tensor
+    drop: torch.Tensor
+
+
+def rank_partition(losses, n_keep, n_unsure):
+    """Split a batch by ascending loss into keep, unsure and drop sets.
+
+    Parameters
+    ----------
+    losses : Tensor of shape (B,)
+        Per-sample loss; only its order matters (ties keep batch order).
+    n_keep, n_unsure : int
+        Sizes of the keep and unsure sets; the drop set is the rest.
+
+    Returns
+    -------
+    partition : Partition
+        keep: the n_keep smallest losses; unsure: the next n_unsure; drop: the rest.
+    """
+    order = torch.argsort(losses.detach(), stable=True)
+    return Partition(order[:n_keep], order[n_keep:n_keep + n_unsure],
+                     order[n_keep + n_unsure:])
+
+
+def cross_entropy(logits, y):
+    """Per-sample cross-entropy -log softmax(z)_y, shape (B,), in nats."""
+    return F.cross_entropy(logits, y, reduction="none")
+
+
+def complementary_loss(logits, y):
+    """Per-sample complementary loss l_R = -log(max(1 - p_y, EPS)), shape (B,).
+
+    Computed as logsumexp(z) - logsumexp(z without class y), which equals
+    -log(1 - p_y) without the cancellation of 1 - p_y in floating point, then
+    capped at -log(EPS) (the clamp of METHOD.md section 2; the gradient is 0 there).
+
+    Parameters
+    ----------
+    logits : Tensor of shape (B, K)
+    y : Tensor of shape (B,), int64
+
+    Returns
+    -------
+    loss : Tensor of shape (B,)
+    """
+    others = logits.scatter(1, y[:, None], float("-inf"))
+    loss = torch.logsumexp(logits, dim=1) - torch.logsumexp(others, dim=1)
+    return torch.clamp(loss, max=-math.log(EPS))
+
+
+def mean_or_zero(values):
+    """Mean of a 1-D tensor, 0 (still part of the graph) when it is empty."""
+    return values.sum() / max(values.numel(), 1)
+
+
+def rdia_ls_loss(logits, y, part, gamma, warmup, ce=None):
+    """The RDIA-LS loss of one mini-batch (the method of METHOD.md section 5).
+
+    Parameters
+    ----------
+    logits : Tensor of shape (B, K)
+    y : Tensor of shape (B,), int64
+        Observed (possibly noisy) labels.
+    part : Partition
+        Keep, unsure and drop sets of the batch.
+    gamma : float
+        Weight of the keep term, in [0, 1].
+    warmup : bool
+        During warm-up the loss is mean_K(CE) alone.
+    ce : Tensor of shape (B,), optional
+        Per-sample CE when already computed (it is, to rank the batch).
+
+    Returns
+    -------
+    loss : Tensor, scalar
+        warm-up: mean_K(CE); afterwards gamma * mean_K(CE) + (1 - gamma) * mean_U(l_R).
+        An empty set contributes 0.
+    """
+    ce = cross_entropy(logits, y) if ce is None else ce
+    keep_term = mean_or_zero(ce[part.keep])
+    if warmup:
+        return keep_term
+    unsure_term = mean_or_zero(complementary_loss(logits[part.unsure], y[part.unsure]))
+    return gamma * keep_term + (1.0 - gamma) * unsure_term
+
+
+def official_loss(logits, y, part, gamma, warmup):
+    """The loss of the published RDIA-LS code, quirks included (``--compat official``).
+
+    With B the batch size, p = softmax(z) and |K|, |D| the sizes of the keep and drop
+    sets:
+
+    - warm-up: mean_K(CE(z, y)) / |K|  (the keep mean divided by |K| once more);
+    - afterwards:
+
+          gamma * mean_K(-log softmax(p)_y)                (softmax applied twice)
+        + (1 - gamma) * mean_U(-log clamp(1 - p_y, 1e-7, 1)) / B   (divided by B again)
+        - |D|                                              (a constant)
+
+    The constant and the extra factors change the loss value, and the factors the
+    size of the step, not which samples train. As in :func:`rdia_ls_loss` an empty
+    set contributes 0, where the published code falls back to the whole batch for
+    an empty K and gives NaN for an empty U (the case r * B / 2 < 1).
+
+    Parameters
+    ----------
+    logits, y, part, gamma, warmup
+        As in :func:`rdia_ls_loss`.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+    """
+    n_keep = part.keep.numel()
+    if warmup:
+        return mean_or_zero(cross_entropy(logits[part.keep], y[part.keep])) / max(n_keep, 1)
+    p = torch.softmax(logits, dim=1)
+    keep_term = mean_or_zero(cross_entropy(p[part.keep], y[part.keep]))
+    p_y = p[part.unsure, y[part.unsure]]
+    unsure_term = mean_or_zero(-torch.log(torch.clamp(1.0 - p_y, min=EPS, max=1.0)))
+    batch_size = logits.shape[0]
+    return (gamma * keep_term + (1.0 - gamma) * unsure_term / batch_size
+            - float(part.drop.numel()))
+
+
+def batch_loss(logits, y, part, gamma, warmup, compat="method", ce=None):
+    """RDIA-LS loss of a batch under a compatibility mode ("method" or "official")."""
+    if compat == "official":
+        return official_loss(logits, y, part, gamma, warmup)
+    if compat != "method":
+        raise ValueError(f"unknown compat mode {compat!r}; use one of {', '.join(COMPAT_MODES)}")
+    return rdia_ls_loss(logits, y, part, gamma, warmup, ce=ce)
+
+
+def coteaching_losses(logits1, logits2, y, n_keep):
+    """Co-teaching losses of one batch (Han et al. 2018).
+
+    Each network ranks the batch by its own CE and keeps its n_keep smallest losses;
+    each network is then trained with CE on the samples the *other* one kept.
+
+    Parameters
+    ----------
+    logits1, logits2 : Tensor of shape (B, K)
+        Outputs of the two networks.
+    y : Tensor of shape (B,), int64
+    n_keep : int
+        floor((1 - f(e)) * B).
+
+    Returns
+    -------
+    loss1, loss2 : Tensor, scalar
+        mean CE of network 1 on the set kept by network 2, and the reverse.
+    keep1, keep2 : Tensor of shape (n_keep,)
+        Batch indices each network kept.
+    """
+    ce1, ce2 = cross_entropy(logits1, y), cross_entropy(logits2, y)
+    keep1 = rank_partition(ce1, n_keep, 0).keep
+    keep2 = rank_partition(ce2, n_keep, 0).keep
+    return mean_or_zero(ce1[keep2]), mean_or_zero(ce2[keep1]), keep1, keep2
