@@ -556,7 +556,7 @@ def read_curve(csv_path):
             np.array([float(row["test_acc"]) for row in rows]))
 
 
-def plot_curves(csv_paths, out_png, labels=None, title="Test accuracy"):
+def plot_curves(csv_paths, out_png, labels=None, title="Test accuracy", colors=None):
     """Draw the test accuracy of one or several runs against epoch into a PNG.
 
     Parameters
@@ -566,17 +566,20 @@ def plot_curves(csv_paths, out_png, labels=None, title="Test accuracy"):
     out_png : path-like
         Written atomically.
     labels : sequence of str, optional
-        Legend entries; default: the file stems.
+        Legend entries; default: the file stems. "_nolegend_" leaves a line out.
     title : str
+    colors : sequence of matplotlib colours, optional
+        One per run, e.g. the same colour for the seeds of one method.
     """
     from matplotlib.figure import Figure
 
     labels = labels or [Path(path).stem for path in csv_paths]
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
-    for path, label in zip(csv_paths, labels):
+    colors = colors or [None] * len(csv_paths)
+    for path, label, color in zip(csv_paths, labels, colors):
         epochs, accs = read_curve(path)
-        ax.plot(epochs, accs, label=label, linewidth=1.2)
+        ax.plot(epochs, accs, label=label, color=color, linewidth=1.0)
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title)
