@@ -190,7 +190,9 @@ def plot_alpha_ratio(rows, path):
     for i in range(len(alphas)):
         for j in range(len(noises)):
             if np.isfinite(ratio[i, j]):
-                ax.text(j, i, f"{ratio[i, j]:.2f}", ha="center", va="center")
+                strong = abs(np.log(ratio[i, j])) > 0.5 * np.log(bound)
+                ax.text(j, i, f"{ratio[i, j]:.2f}", ha="center", va="center",
+                        color="white" if strong else "black")
     ax.set_xticks(range(len(noises)), [f"{n:g}" for n in noises])
     ax.set_yticks(range(len(alphas)), [f"{a:g}" for a in alphas])
     ax.set_xlabel("noise rate")
