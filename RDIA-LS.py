@@ -83,7 +83,7 @@ DEFAULTS = {
     "gpu": None,
     "threads": None,
     "data_dir": None,
-    "result_dir": "results",
+    "result_dir": "runs",
     "output": None,
     "progress": True,
 }
@@ -604,7 +604,7 @@ def build_parser():
     """The command-line parser; flags are named as in the published code."""
     p = _OneLineParser(description="RDIA-LS, CE and co-teaching on noisy MNIST / CIFAR-10.")
     p.add_argument("--result_dir", default=DEFAULTS["result_dir"],
-                   help="folder of the per-epoch CSV and the plot (default: results)")
+                   help="folder of the per-epoch CSV and the plot (default: runs)")
     p.add_argument("--dataset", default=DEFAULTS["dataset"], help="mnist or cifar10")
     p.add_argument("--method", default=DEFAULTS["method"], help="rdia-ls, ce or coteaching")
     p.add_argument("--compat", default=DEFAULTS["compat"],
