@@ -4,6 +4,14 @@ import numpy as np
 import scipy.sparse as sp
 
 
+def gaussian_features(n, d, sparse, rng):
+    """Standard normal features: dense (n, d), or CSR with about 40% non-zeros."""
+    if sparse:
+        return sp.random(n, d, density=0.4, format="csr", random_state=rng,
+                         data_rvs=lambda k: rng.normal(size=k))
+    return rng.normal(size=(n, d))
+
+
 def logistic_data(n=300, d=6, sparse=False, noise=0.2, seed=0):
     """A binary problem drawn from a logistic model, with some labels flipped.
 
@@ -25,11 +33,7 @@ def logistic_data(n=300, d=6, sparse=False, noise=0.2, seed=0):
     flipped : ndarray of bool, shape (n,)
     """
     rng = np.random.default_rng(seed)
-    if sparse:
-        X = sp.random(n, d, density=0.4, format="csr", random_state=rng,
-                      data_rvs=lambda k: rng.normal(size=k))
-    else:
-        X = rng.normal(size=(n, d))
+    X = gaussian_features(n, d, sparse, rng)
     w_true = rng.normal(size=d) * 1.5
     p = 1.0 / (1.0 + np.exp(-np.asarray(X @ w_true).ravel()))
     y = (rng.random(n) < p).astype(float)
@@ -53,3 +57,55 @@ def train_val(n_train=300, n_val=150, d=6, sparse=False, noise=0.2, seed=0):
 def dense(X):
     """X as a dense array (test-side reference computations on small data only)."""
     return X.toarray() if sp.issparse(X) else np.asarray(X)
+
+
+def softmax_data(n=240, d=5, k=4, sparse=False, seed=0):
+    """A K-class problem drawn from a softmax model.
+
+    Parameters
+    ----------
+    n, d, k : int
+        Samples, features and classes.
+    sparse : bool
+        Return X as CSR with about 40% non-zeros instead of a dense array.
+    seed : int
+        Seed of everything.
+
+    Returns
+    -------
+    X : ndarray or CSR matrix of shape (n, d)
+    y : ndarray of shape (n,), labels in 0 .. k - 1
+    """
+    rng = np.random.default_rng(seed)
+    X = gaussian_features(n, d, sparse, rng)
+    scores = np.asarray(X @ rng.normal(size=(d, k)) * 1.5)
+    p = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    y = (rng.random((n, 1)) > np.cumsum(p, axis=1)).sum(axis=1)
+    return X, np.minimum(y, k - 1)
+
+
+def digits_train_val(n_train=300, n_val=150, noise=0.3, seed=0):
+    """scikit-learn's 8x8 digits (pixels / 16): a noisy training and a clean validation set.
+
+    The images are shuffled with ``seed``; the first ``n_train`` get symmetric label
+    noise at rate ``noise`` (data.noise), the next ``n_val`` keep their labels.
+
+    Returns
+    -------
+    X_train : ndarray of shape (n_train, 64)
+    y_train : ndarray of shape (n_train,), noisy labels in 0 .. 9
+    X_val : ndarray of shape (n_val, 64)
+    y_val : ndarray of shape (n_val,)
+    noisy : ndarray of bool, shape (n_train,)
+    """
+    from sklearn.datasets import load_digits
+
+    from data.noise import apply_transition, transition_matrix
+
+    X, y = load_digits(return_X_y=True)
+    order = np.random.default_rng(seed).permutation(len(y))[:n_train + n_val]
+    X, y = X[order] / 16.0, y[order].astype(np.int64)
+    y_train, noisy = apply_transition(y[:n_train], transition_matrix("symmetric", 10, noise),
+                                      seed + 1)
+    return X[:n_train], y_train, X[n_train:], y[n_train:], noisy
