@@ -17,15 +17,22 @@ The inverse-Hessian-vector product sits behind one small interface,
 gradients on Hessian-vector products (``"cg"``, the default) and a Cholesky solve for
 small feature counts (``"direct"``). X may be dense or scipy CSR; sparse data is never
 densified.
+
+For K classes (softmax regression, ``softmax.py``) the same quantities live on
+vec(W), W of shape (d, K): :class:`SoftmaxHessian` applies the softmax Hessian through
+Hessian-vector products and plugs into the same solvers, and :func:`softmax_influence`
+returns phi in the same units. See the section at the end of this file.
 """
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
+import softmax
 from logreg import predict_proba
 
-#: Feature count above which the direct solver refuses to build the d x d Hessian.
+#: Parameter count (d, or d * K for softmax) above which the direct solver refuses to
+#: build the dense Hessian.
 MAX_DIRECT_FEATURES = 5000
 
 
@@ -98,6 +105,24 @@ def hessian_diagonal(X, D, C):
     return 1.0 + C * np.einsum("ij,ij,i->j", X, X, D)
 
 
+def check_direct_size(size):
+    """Refuse to build a dense (size x size) Hessian above MAX_DIRECT_FEATURES."""
+    if size > MAX_DIRECT_FEATURES:
+        raise ValueError(f"the direct solver builds a {size} x {size} Hessian; it is meant "
+                         f"for at most {MAX_DIRECT_FEATURES} features, use cg")
+
+
+def weighted_gram(X, weights):
+    """X^T diag(weights) X as a dense (n_features, n_features) array.
+
+    For small feature counts only (the direct solver); sparse X stays sparse until
+    the d x d product.
+    """
+    if sp.issparse(X):
+        return (X.T @ sp.diags(weights) @ X).toarray()
+    return X.T @ (weights[:, None] * X)
+
+
 class LogisticHessian:
     """The training-set Hessian H = I + C X^T D X as an operator.
 
@@ -131,14 +156,8 @@ class LogisticHessian:
     def dense(self):
         """H as a dense (n_features, n_features) array, for small n_features only."""
         d = self.n_features
-        if d > MAX_DIRECT_FEATURES:
-            raise ValueError(f"the direct solver builds a {d} x {d} Hessian; it is meant "
-                             f"for at most {MAX_DIRECT_FEATURES} features, use cg")
-        if sp.issparse(self.X):
-            XtDX = (self.X.T @ sp.diags(self.D) @ self.X).toarray()
-        else:
-            XtDX = self.X.T @ (self.D[:, None] * self.X)
-        return np.eye(d) + self.C * XtDX
+        check_direct_size(d)
+        return np.eye(d) + self.C * weighted_gram(self.X, self.D)
 
 
 def relative_residual(hessian, s, b):
@@ -288,3 +307,200 @@ def influence(w, X_train, y_train, X_val, y_val, C, solver=None):
     hessian = LogisticHessian(X_train, hessian_weights(w, X_train), C)
     s = solver.inverse_hvp(hessian, validation_gradient(w, X_val, y_val, C))
     return sample_influence(w, X_train, y_train, s, C)
+
+
+# ---------------------------------------------------------------------------
+# K classes: multinomial (softmax) logistic regression, see ``softmax.py``.
+#
+# The parameters are vec(W), W of shape (d, K), flattened in C order, so every
+# vector below has n_features = d * K entries and the solvers above apply unchanged.
+# With P the (n, K) matrix of training probabilities and Y the one-hot labels:
+#
+#     H     = I + C sum_i (diag(p_i) - p_i p_i^T) (x) x_i x_i^T
+#     H V   = V + C X^T B,   B_i = p_i * a_i - p_i (p_i . a_i),   A = X V
+#     g_val = C X_val^T (P_val - Y_val)
+#     phi_i = -C sum_k (p_ik - y_ik) (X S)_ik,     S = H^{-1} g_val reshaped (d, K)
+#
+# phi has the units of the binary case: the first-order change of C x summed
+# validation cross-entropy when sample i is up-weighted by one unit of its C-weighted
+# loss.
+# ---------------------------------------------------------------------------
+
+#: Rows of dense X handled at once when the Hessian diagonal squares X.
+DIAGONAL_CHUNK = 4096
+
+
+def softmax_residuals(W, X, y):
+    """Gradient of each sample's cross-entropy with respect to its logits.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_features, n_classes)
+        Model weights.
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        Labels in 0 .. n_classes - 1.
+
+    Returns
+    -------
+    R : ndarray of shape (n_samples, n_classes)
+        P - Y; the gradient of sample i's loss with respect to W is x_i^T R_i.
+    """
+    return softmax.logit_gradients(softmax.predict_proba(W, X), y)
+
+
+def softmax_validation_gradient(W, X_val, y_val, C):
+    """g_val = C X_val^T (P_val - Y_val), flattened, no L2 term.
+
+    Returns
+    -------
+    g_val : ndarray of shape (n_features * n_classes,)
+    """
+    return C * np.asarray(X_val.T @ softmax_residuals(W, X_val, y_val)).ravel()
+
+
+def softmax_hessian_vector_product(X, P, C, v):
+    """H v for the softmax Hessian without forming H.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        Training inputs.
+    P : ndarray of shape (n_samples, n_classes)
+        Training probabilities at the fitted W.
+    C : float
+        Loss weight.
+    v : ndarray of shape (n_features * n_classes,)
+        vec(V) of a (n_features, n_classes) direction.
+
+    Returns
+    -------
+    Hv : ndarray of shape (n_features * n_classes,)
+    """
+    V = v.reshape(X.shape[1], P.shape[1])
+    A = np.asarray(X @ V)
+    B = P * (A - np.sum(P * A, axis=1, keepdims=True))
+    return (V + C * np.asarray(X.T @ B)).ravel()
+
+
+def softmax_hessian_diagonal(X, P, C):
+    """diag(H)[(j, k)] = 1 + C sum_i p_ik (1 - p_ik) x_ij^2, flattened.
+
+    Dense X is squared a block of rows at a time, so no second n x d array exists.
+
+    Returns
+    -------
+    diag : ndarray of shape (n_features * n_classes,)
+    """
+    weights = P * (1.0 - P)
+    if sp.issparse(X):
+        return 1.0 + C * np.asarray(X.multiply(X).T @ weights).ravel()
+    total = np.zeros((X.shape[1], P.shape[1]))
+    for start in range(0, X.shape[0], DIAGONAL_CHUNK):
+        rows = slice(start, start + DIAGONAL_CHUNK)
+        total += np.square(X[rows]).T @ weights[rows]
+    return 1.0 + C * total.ravel()
+
+
+class SoftmaxHessian:
+    """The softmax training-set Hessian I + C sum_i (diag(p_i) - p_i p_i^T) (x) x_i x_i^T.
+
+    An operator on vec(W) with the interface of :class:`LogisticHessian`, so
+    :class:`ConjugateGradient` and :class:`Cholesky` solve with it unchanged.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        Training inputs.
+    P : ndarray of shape (n_samples, n_classes)
+        Training probabilities at the fitted W.
+    C : float
+        Loss weight.
+    """
+
+    def __init__(self, X, P, C):
+        self.X = X
+        self.P = P
+        self.C = C
+
+    @property
+    def n_features(self):
+        """Size d * K of the parameter vector."""
+        return self.X.shape[1] * self.P.shape[1]
+
+    def matvec(self, v):
+        """H v, shape (n_features * n_classes,)."""
+        return softmax_hessian_vector_product(self.X, self.P, self.C, v)
+
+    def diagonal(self):
+        """diag(H), shape (n_features * n_classes,)."""
+        return softmax_hessian_diagonal(self.X, self.P, self.C)
+
+    def dense(self):
+        """H as a dense (dK, dK) array, for small d * K only.
+
+        Block (k, l) of the (d, K, d, K) array is X^T diag(p_k delta_kl - p_k p_l) X.
+        """
+        check_direct_size(self.n_features)
+        d, K = self.X.shape[1], self.P.shape[1]
+        H = np.zeros((d, K, d, K))
+        for k in range(K):
+            for l in range(k, K):
+                weights = self.P[:, k] * ((k == l) - self.P[:, l])
+                H[:, k, :, l] = H[:, l, :, k] = weighted_gram(self.X, weights)
+        return np.eye(d * K) + self.C * H.reshape(d * K, d * K)
+
+
+def softmax_sample_influence(W, X, y, s, C):
+    """phi_i = -C grad l_i . s for every training sample, in one pass over X.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_features, n_classes)
+        Fitted weights.
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        Training inputs.
+    y : ndarray of shape (n_samples,)
+        Observed training labels in 0 .. n_classes - 1.
+    s : ndarray of shape (n_features * n_classes,)
+        H^{-1} g_val.
+    C : float
+        Loss weight.
+
+    Returns
+    -------
+    phi : ndarray of shape (n_samples,)
+        Influence on C x summed validation cross-entropy; harmful where positive.
+    """
+    S = s.reshape(W.shape)
+    return -C * np.sum(softmax_residuals(W, X, y) * np.asarray(X @ S), axis=1)
+
+
+def softmax_influence(W, X_train, y_train, X_val, y_val, C, solver=None):
+    """phi for every training sample of a softmax regression fitted at W.
+
+    The K-class counterpart of :func:`influence`, with the same units.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_features, n_classes)
+        Weights fitted on (X_train, y_train) with no sample relabeled.
+    X_train : ndarray or CSR matrix of shape (n_train, n_features)
+    y_train : ndarray of shape (n_train,)
+        Observed (possibly noisy) labels in 0 .. n_classes - 1.
+    X_val : ndarray or CSR matrix of shape (n_val, n_features)
+    y_val : ndarray of shape (n_val,)
+        Clean validation labels.
+    C : float
+        Loss weight of the fitted objective.
+    solver : InverseHVPSolver, optional
+        Defaults to ``ConjugateGradient()``.
+
+    Returns
+    -------
+    phi : ndarray of shape (n_train,)
+    """
+    solver = ConjugateGradient() if solver is None else solver
+    hessian = SoftmaxHessian(X_train, softmax.predict_proba(W, X_train), C)
+    s = solver.inverse_hvp(hessian, softmax_validation_gradient(W, X_val, y_val, C))
+    return softmax_sample_influence(W, X_train, y_train, s, C)
