@@ -3,6 +3,8 @@
 Conventions (METHOD.md section 4): each named dataset has a fixed train / test split,
 labels are mapped to {0, 1} by sorted unique value (MNIST: digit 1 -> 1, digit 7 -> 0),
 and the last 30% of the training part is the validation set (``split_validation``).
+
+``load_multiclass`` (end of the file) loads the K-class datasets of softmax RDIA.
 """
 
 import math
@@ -12,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_breast_cancer, load_digits
 
 from .download import ensure_file
 from .errors import DataError
-from .labels import binary_labels
+from .labels import binary_labels, encode_labels
 from .libsvm import read_libsvm
 from .mnist import load_mnist
 
@@ -244,3 +246,104 @@ def _labelled(name, X_train, y_train_raw, X_test, y_test_raw):
 def _widen(X, n_features):
     """CSR matrix X with ``n_features`` columns (extra columns are zero)."""
     return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], n_features))
+
+
+# ---------------------------------------------------------------------------
+# K-class datasets (issue 5: softmax RDIA)
+# ---------------------------------------------------------------------------
+
+MULTICLASS_DATASETS = ("mnist10", "digits")
+
+#: Largest pixel value of scikit-learn's 8x8 digits (16 intensity levels + 0).
+DIGITS_MAX_PIXEL = 16.0
+
+
+def load_multiclass(name_or_path, data_dir=None, test_file=None, seed=0):
+    """Load a K-class dataset by name, or a LIBSVM file by path.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        ``mnist10``: all ten MNIST digits, pixels / 255, the first 100 training images
+        dropped as for ``mnist``, test = the MNIST test set (59,900 / 10,000 x 784).
+        ``digits``: scikit-learn's bundled 8x8 digits (offline), pixels / 16, a seeded
+        70/30 split (1,257 / 540 x 64). A name of ``BINARY_DATASETS`` loads that
+        dataset with ``load_binary`` (K = 2). Otherwise the path of a LIBSVM file.
+    data_dir : str or path-like, optional
+        Data folder for the named datasets; see ``resolve_data_dir``.
+    test_file : str or path-like, optional
+        With a path: a LIBSVM test file. Without it, a file is split at random,
+        70% train / 30% test, as ``load_binary`` splits it.
+    seed : int, default 0
+        Seed of the random splits.
+
+    Returns
+    -------
+    dataset : Dataset
+        Labels in 0 .. K-1, mapped by sorted unique value of train and test together.
+
+    Raises
+    ------
+    DataError
+        Unknown name, missing or malformed files, fewer than two labels, or a test
+        label the training set lacks.
+    """
+    name = os.fspath(name_or_path)
+    if name in MULTICLASS_DATASETS and test_file is not None:
+        raise DataError(f"test_file applies only to a LIBSVM file path, not to the "
+                        f"dataset '{name}', which has its own test set")
+    if name == "mnist10":
+        return _load_mnist10(data_dir)
+    if name == "digits":
+        X, y = load_digits(return_X_y=True)
+        return _multiclass_random_split(name, X / DIGITS_MAX_PIXEL, y, _n_train(len(y)), seed)
+    if name in BINARY_DATASETS:
+        return load_binary(name, data_dir, test_file, seed)
+    if Path(name).is_file():
+        return _load_multiclass_libsvm(name, test_file, seed)
+    raise DataError(f"unknown dataset '{name}' and no such file; use one of "
+                    f"{', '.join(MULTICLASS_DATASETS + BINARY_DATASETS)} or the path of "
+                    f"a LIBSVM file")
+
+
+def _load_mnist10(data_dir):
+    images, digits, test_images, test_digits = load_mnist(data_dir)
+    return Dataset(name="mnist10", X_train=_pixels(images[MNIST_DROPPED:]),
+                   y_train=digits[MNIST_DROPPED:], X_test=_pixels(test_images),
+                   y_test=test_digits, classes=np.arange(10),
+                   n_features=images.shape[1] * images.shape[2])
+
+
+def _load_multiclass_libsvm(path, test_file, seed):
+    name = Path(path).name
+    X, y = read_libsvm(path)
+    if test_file is None:
+        return _multiclass_random_split(name, X, y, _n_train(len(y)), seed)
+    X_test, y_test = read_libsvm(test_file)
+    n_features = max(X.shape[1], X_test.shape[1])
+    return _multiclass_labelled(name, _widen(X, n_features), y, _widen(X_test, n_features),
+                                y_test)
+
+
+def _multiclass_random_split(name, X, y, n_train, seed):
+    """The split of ``_random_split`` (same rows for the same seed), K classes."""
+    if not 0 < n_train < len(y):
+        raise DataError(f"{name}: {len(y)} rows are too few to split into "
+                        f"{n_train} training rows and a test set")
+    order = np.random.default_rng(seed).permutation(len(y))
+    train, test = order[:n_train], np.sort(order[n_train:])
+    return _multiclass_labelled(name, X[train], y[train], X[test], y[test])
+
+
+def _multiclass_labelled(name, X_train, y_train_raw, X_test, y_test_raw):
+    """Dataset with labels mapped to 0 .. K-1 by sorted unique value of both parts."""
+    y_all, classes = encode_labels(np.concatenate([y_train_raw, y_test_raw]), name)
+    if len(classes) < 2:
+        raise DataError(f"{name}: found a single label ({classes[0]:g}); a classification "
+                        f"dataset needs at least 2")
+    y_train, y_test = y_all[:len(y_train_raw)], y_all[len(y_train_raw):]
+    unseen = np.setdiff1d(y_test, y_train)
+    if unseen.size:
+        raise DataError(f"{name}: the test set has label {classes[unseen[0]]:g}, which "
+                        f"the training set lacks")
+    return Dataset(name, X_train, y_train, X_test, y_test, classes, X_train.shape[1])

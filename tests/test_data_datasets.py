@@ -228,3 +228,70 @@ def test_split_validation_takes_the_last_rows(sparse, n, n_val):
 def test_split_validation_rejects_bad_ratios(ratio):
     with pytest.raises(DataError):
         split_validation(np.zeros((10, 2)), np.zeros(10), val_ratio=ratio)
+
+
+# K classes: load_multiclass ------------------------------------------------------------
+
+def test_digits_are_loaded_offline_scaled_and_split_by_the_seed(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from data.datasets import load_multiclass
+    X_all, y_all = load_digits(return_X_y=True)
+    first, again, other = (load_multiclass("digits", tmp_path, seed=s) for s in (0, 0, 1))
+    assert first.X_train.shape == (1257, 64) and first.X_test.shape == (540, 64)
+    np.testing.assert_array_equal(first.classes, np.arange(10))
+    np.testing.assert_array_equal(first.X_train, again.X_train)
+    assert not np.array_equal(first.X_train, other.X_train)
+    order = np.random.default_rng(0).permutation(len(y_all))
+    np.testing.assert_array_equal(first.X_train, X_all[order[:1257]] / 16)
+    np.testing.assert_array_equal(first.y_test, y_all[np.sort(order[1257:])])
+    assert first.X_train.max() == 1.0 and first.y_train.dtype == np.int64
+
+
+def test_shared_mnist_all_ten_digits(shared_data_dir):
+    """mnist10 is load_mnist (tested on its own) minus the first 100 images, / 255."""
+    from data.datasets import load_multiclass
+    from data.mnist import load_mnist
+    images, digits, _, test_digits = load_mnist(shared_data_dir)
+    ds = load_multiclass("mnist10", shared_data_dir)
+    assert ds.X_train.shape == (59900, 784) and ds.X_test.shape == (10000, 784)
+    np.testing.assert_array_equal(ds.y_train, digits[100:])
+    np.testing.assert_array_equal(ds.y_test, test_digits)
+    np.testing.assert_allclose(ds.X_train[0], images[100].ravel() / 255)
+    np.testing.assert_array_equal(ds.classes, np.arange(10))
+    assert ds.X_train.dtype == np.float64 and ds.X_train.max() == 1.0
+
+
+def test_multiclass_libsvm_path_maps_labels_in_sorted_order(tmp_path, write_libsvm):
+    from data.datasets import load_multiclass
+    labels = ["5", "-1", "2"] * 10
+    path = write_libsvm(tmp_path / "three.txt", labels, numbered_rows(30))
+    ds = load_multiclass(path, seed=4)
+    assert ds.X_train.shape == (21, 3) and ds.X_test.shape == (9, 3)
+    np.testing.assert_array_equal(ds.classes, [-1, 2, 5])
+    raw = np.array([-1, 2, 5])
+    np.testing.assert_array_equal(raw[ds.y_train],
+                                  [int(labels[r - 1]) for r in row_numbers(ds.X_train)])
+    # Two labels: the same rows and labels as load_binary.
+    binary_path = write_libsvm(tmp_path / "two.txt", ["+1", "-1"] * 10, numbered_rows(20))
+    multi, binary = load_multiclass(binary_path, seed=2), load_binary(binary_path, seed=2)
+    np.testing.assert_array_equal(row_numbers(multi.X_train), row_numbers(binary.X_train))
+    np.testing.assert_array_equal(multi.y_train, binary.y_train)
+
+
+def test_multiclass_libsvm_with_test_file_and_bad_labels(tmp_path, write_libsvm):
+    from data.datasets import load_multiclass
+    train = write_libsvm(tmp_path / "train.txt", ["1", "2", "3"], [{1: 1.0}, {2: 1.0},
+                                                                    {3: 1.0}])
+    test = write_libsvm(tmp_path / "test.txt", ["3", "1"], [{4: 1.0}, {1: 2.0}])
+    ds = load_multiclass(train, test_file=test)
+    assert ds.X_train.shape == (3, 4) and ds.X_test.shape == (2, 4)
+    np.testing.assert_array_equal(ds.y_test, [2, 0])
+    unseen = write_libsvm(tmp_path / "unseen.txt", ["4"], [{1: 1.0}])
+    with pytest.raises(DataError, match="test set has label 4"):
+        load_multiclass(train, test_file=unseen)
+    single = write_libsvm(tmp_path / "single.txt", ["7"] * 10, numbered_rows(10))
+    with pytest.raises(DataError, match="single label"):
+        load_multiclass(single)
+    with pytest.raises(DataError, match="mnist10, digits, cancer"):
+        load_multiclass("no-such-dataset", tmp_path)
