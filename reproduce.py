@@ -57,6 +57,10 @@ CLEANLAB_FOLDS = 5
 
 # --------------------------------------------------------------------------- helpers
 
+class ReproduceError(Exception):
+    """A bad setting of a subcommand; main prints it in one line and exits 2."""
+
+
 def parse_seeds(text):
     """``"5"`` -> [0, 1, 2, 3, 4]; ``"0,3,7"`` -> [0, 3, 7]."""
     parts = [p for p in text.split(",") if p.strip()]
@@ -435,12 +439,125 @@ def run_lr_table(opts):
 
 # --------------------------------------------------------------------------- ls-curves
 
-def load_rdia_ls():
-    """Import RDIA-LS.py (its name has a hyphen) as a module."""
-    spec = importlib.util.spec_from_file_location("rdia_ls", ROOT / "RDIA-LS.py")
+#: Methods of the paper's deep-model figure, in drawing order.
+LS_METHODS = ("rdia-ls", "ce", "coteaching")
+
+#: Epochs of the paper's runs.
+PAPER_EPOCHS = 200
+
+#: Published last-10-epoch mean test accuracy (%) at symmetric noise 0.8 on MNIST.
+PUBLISHED_LS = {"rdia-ls": (87.85, 0.21)}
+
+
+def load_module(name, path):
+    """Import a Python file whose name is not a module name (RDIA-LS.py)."""
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def ls_runs(seeds, epochs, runs_dir, data_dir=None, subset=None, gpu=None,
+            methods=LS_METHODS):
+    """Train (or reuse) every run of the deep-model figure.
+
+    A run whose JSON in ``runs_dir`` has the same settings and all its epochs is
+    loaded instead of trained, so ``benchmarks/rdia_ls_mnist.py`` and this command
+    share finished runs.
+
+    Returns
+    -------
+    results : dict
+        method -> list of RDIA-LS.py result dicts, one per seed.
+    """
+    rdia_ls = load_module("rdia_ls", ROOT / "RDIA-LS.py")
+    bench = load_module("rdia_ls_mnist", ROOT / "benchmarks" / "rdia_ls_mnist.py")
+    results = {method: [] for method in methods}
+    for method in methods:
+        for seed in seeds:
+            try:
+                config = rdia_ls.make_config(
+                    **bench.PAPER_SETTING, method=method, seed=seed, n_epoch=epochs,
+                    subset=subset, gpu=gpu, data_dir=data_dir, result_dir=str(runs_dir),
+                    progress=True)
+            except rdia_ls.ConfigError as error:
+                raise ReproduceError(str(error)) from None
+            config["output"] = str(Path(runs_dir) / f"{rdia_ls.run_name(config)}.json")
+            results[method].append(bench.run_or_reuse(rdia_ls, config, reuse=True))
+    return results
+
+
+def ls_table(results, epochs):
+    """Markdown of the last-10-epoch mean test accuracy per method."""
+    rows = []
+    for method, runs in results.items():
+        last10 = [r["final"]["test_acc_last10_mean"] for r in runs]
+        published = PUBLISHED_LS.get(method)
+        rows.append([method, f"{len(runs)} x {epochs}", format_mean_std(last10, 2),
+                     f"{published[0]:.2f} ± {published[1]:.2f}" if published else "-"])
+    return markdown_table(["method", "seeds x epochs", "test accuracy, last-10-epoch "
+                           "mean (%)", "published"], rows)
+
+
+def plot_ls_curves(results, path, epochs):
+    """Mean test accuracy against epoch per method, with a ±1 std band over seeds."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for method, runs in results.items():
+        accs = np.array([[row["test_acc"] for row in r["epochs"]] for r in runs])
+        epoch = np.arange(1, accs.shape[1] + 1)
+        mean = accs.mean(axis=0)
+        std = accs.std(axis=0, ddof=1) if len(accs) > 1 else np.zeros_like(mean)
+        ax.plot(epoch, mean, label=f"{method} ({len(runs)} seeds)")
+        ax.fill_between(epoch, mean - std, mean + std, alpha=0.25)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    shorter = f", {epochs} of the paper's {PAPER_EPOCHS} epochs" if epochs < PAPER_EPOCHS else ""
+    ax.set_title(f"MNIST, symmetric noise 0.8{shorter}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    save_figure_atomic(fig, path, dpi=120)
+    plt.close(fig)
+
+
+def run_ls_curves(opts):
+    seeds = [0] if opts.quick else opts.seeds
+    epochs = 3 if opts.quick else opts.epochs
+    if epochs < 1:
+        raise ReproduceError(f"--epochs must be at least 1, got {epochs}")
+    out = Path(opts.results_dir)
+    stem = "ls-curves-quick" if opts.quick else f"ls-curves-{epochs}ep"
+    runs_dir = Path(opts.runs_dir) if opts.runs_dir else out / "rdia_ls_mnist" / "runs"
+    start = time.perf_counter()
+    results = ls_runs(seeds, epochs, runs_dir, opts.data_dir, opts.subset, opts.gpu)
+    seconds = time.perf_counter() - start
+    notes = []
+    if epochs < PAPER_EPOCHS:
+        notes.append(f"Shorter than the paper: {epochs} epochs instead of {PAPER_EPOCHS}.")
+    if opts.subset:
+        notes.append(f"Trained on a seeded subset of {opts.subset} MNIST training images.")
+    report = "\n".join([
+        "# RDIA-LS, CE and co-teaching on MNIST, symmetric noise 0.8", "",
+        f"Mean ± sample std over {len(seeds)} seed(s) ({', '.join(map(str, seeds))}) of "
+        "the mean test accuracy of the last 10 epochs. MLP 784-256-10, Adam, gamma 0.2, "
+        "weight decay 1e-5 (METHOD.md section 5).", ""] + notes + ["",
+        ls_table(results, epochs), "",
+        f"Took {seconds:.0f} s on this machine (finished runs in {runs_dir} are reused).",
+        ""])
+    for note in notes:
+        print(note)
+    write_text_atomic(out / f"{stem}.md", report)
+    keys = ["method", "seed", "epoch", "test_acc", "train_acc", "label_precision"]
+    rows = ([m, r["config"]["seed"]] + [row[k] for k in keys[2:]]
+            for m, runs in results.items() for r in runs for row in r["epochs"])
+    write_csv_atomic(out / f"{stem}.csv", keys, rows)
+    plot_ls_curves(results, out / f"{stem}.png", epochs)
+    print(report)
+    return [out / f"{stem}.md", out / f"{stem}.csv", out / f"{stem}.png"]
 
 
 # --------------------------------------------------------------------------- CLI
@@ -478,17 +595,22 @@ def build_parser():
             sub.add_argument("--subset", type=int, default=None,
                              help="seeded subset of the MNIST training set")
             sub.add_argument("--gpu", type=int, default=None, help="CUDA device index")
+            sub.add_argument("--runs-dir", default=None,
+                             help="folder of the per-run files; finished runs there are "
+                                  "reused (default: <results-dir>/rdia_ls_mnist/runs, "
+                                  "shared with benchmarks/rdia_ls_mnist.py)")
     return parser
 
 
-COMMANDS = {"alpha-grid": run_alpha_grid, "lr-table": run_lr_table}
+COMMANDS = {"alpha-grid": run_alpha_grid, "lr-table": run_lr_table,
+            "ls-curves": run_ls_curves}
 
 
 def main(argv=None):
     opts = build_parser().parse_args(argv)
     try:
         written = COMMANDS[opts.command](opts)
-    except DataError as error:
+    except (DataError, ReproduceError) as error:
         print(f"reproduce.py: error: {error}", file=sys.stderr)
         return 2
     print("wrote " + ", ".join(str(p) for p in written))

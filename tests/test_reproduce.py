@@ -70,3 +70,27 @@ def test_lr_table_quick_bolds_the_best_method_and_records_alpha(tmp_path):
         assert bold and all(values[m] == best for m in bold)
     csv_lines = (tmp_path / "lr-table-quick.csv").read_text().splitlines()
     assert len(csv_lines) == 1 + 2 * 4 * len(methods)
+
+
+@needs_data
+def test_ls_curves_quick_draws_mean_curves_and_reuses_finished_runs(tmp_path, capsys):
+    argv = ["ls-curves", "--quick", "--subset", "1000", "--results-dir", str(tmp_path)]
+    assert reproduce.main(argv) == 0
+    text = (tmp_path / "ls-curves-quick.md").read_text()
+    assert "Shorter than the paper: 3 epochs instead of 200." in text
+    for method in reproduce.LS_METHODS:
+        assert f"| {method} | 1 x 3 |" in text
+    assert "87.85" in text
+    assert (tmp_path / "ls-curves-quick.png").read_bytes()[:4] == b"\x89PNG"
+    rows = (tmp_path / "ls-curves-quick.csv").read_text().splitlines()
+    assert len(rows) == 1 + 3 * 3
+    capsys.readouterr()
+    assert reproduce.main(argv) == 0
+    assert capsys.readouterr().out.count("reusing") == 3
+    assert (tmp_path / "ls-curves-quick.md").read_text().split("Took")[0] == text.split("Took")[0]
+
+
+def test_bad_epochs_is_one_line_and_exit_code_2(tmp_path, capsys):
+    code = reproduce.main(["ls-curves", "--epochs", "0", "--results-dir", str(tmp_path)])
+    assert code == 2
+    assert "--epochs" in capsys.readouterr().err
