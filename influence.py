@@ -40,6 +40,10 @@ class ConvergenceError(RuntimeError):
     """The solver stopped before reaching the requested tolerance."""
 
 
+class DirectSolveTooLarge(ValueError):
+    """The direct solver was asked for a Hessian above MAX_DIRECT_FEATURES parameters."""
+
+
 def loss_residuals(w, X, y):
     """Derivative of each sample's log-loss with respect to its logit.
 
@@ -108,8 +112,8 @@ def hessian_diagonal(X, D, C):
 def check_direct_size(size):
     """Refuse to build a dense (size x size) Hessian above MAX_DIRECT_FEATURES."""
     if size > MAX_DIRECT_FEATURES:
-        raise ValueError(f"the direct solver builds a {size} x {size} Hessian; it is meant "
-                         f"for at most {MAX_DIRECT_FEATURES} features, use cg")
+        raise DirectSolveTooLarge(f"the direct solver builds a {size} x {size} Hessian; it is meant "
+                         f"for at most {MAX_DIRECT_FEATURES} parameters, use cg")
 
 
 def weighted_gram(X, weights):

@@ -187,3 +187,120 @@ def test_help_lists_the_paper_flags():
     for flag in ("--dataset", "--noise", "--alpha", "--seed", "--methods", "--solver",
                  "--output", "--save-influence"):
         assert flag in stdout
+
+
+# K classes: --model softmax, mnist10, digits, --noise-type ---------------------------
+
+def multiclass_libsvm(tmp_path, n=150, labels=(1, 2, 3), width=None, seed=0):
+    """A LIBSVM file with len(labels) classes from a seeded rule on 4 features.
+
+    With ``width``, the first row also has feature ``width``, so X is that wide.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    y = np.asarray(labels)[np.argmax(X[:, :len(labels)], axis=1)]
+    rows = [[(j + 1, f"{v:.4f}") for j, v in enumerate(x)] for x in X]
+    if width:
+        rows[0].append((width, "0.5"))
+    return write_libsvm(tmp_path / f"classes{width or ''}.svm", y, rows)
+
+
+def test_digits_runs_softmax_rdia_offline_with_consistent_counts():
+    report = report_for("--dataset", "digits", "--noise", "0.5", "--alpha", "0.001",
+                        "--methods", "full,drop,rdia,clean")
+    cfg, results, split = report["config"], by_method(report), report["split"]
+    assert cfg["model"] == "softmax" and cfg["n_classes"] == 10
+    assert cfg["noise_type"] == "symmetric" and cfg["n_features"] == 64
+    np.testing.assert_array_equal(split["noisy"], split["y_noisy"] != split["y_clean"])
+    assert cfg["n_flipped"] == split["noisy"].sum()
+    assert 0.4 < cfg["n_flipped"] / cfg["n_train"] < 0.6
+    assert results["rdia"]["n_relabeled"] == results["drop"]["n_removed"] == cfg["n_harmful"]
+    assert results["rdia"]["n_train_used"] == cfg["n_train"]
+    harmful = report["phi"] > 0.001
+    assert results["rdia"]["precision"] == pytest.approx(
+        (split["noisy"] & harmful).sum() / harmful.sum())
+    # At half the labels wrong, relabeling the harmful set helps a lot.
+    assert results["rdia"]["test_accuracy"] > results["full"]["test_accuracy"] + 0.03
+    assert results["clean"]["test_accuracy"] > results["full"]["test_accuracy"]
+
+
+def test_softmax_outputs_have_the_binary_format_and_accuracy_leads_the_table(tmp_path):
+    out, csv_path = tmp_path / "r.json", tmp_path / "phi.csv"
+    code, stdout, stderr = run_cli("--dataset", "digits", "--noise", "0.3",
+                                   "--noise-type", "pairflip", "--methods", "full,rdia",
+                                   "--output", str(out), "--save-influence", str(csv_path),
+                                   "--no-files")
+    assert code == 0, stderr
+    header = stdout.splitlines()[1].split()
+    assert header[:3] == ["method", "test_acc", "test_logloss"]
+    report = json.loads(out.read_text())
+    assert set(report) == {"config", "results", "timings", "solver"}
+    assert set(report["results"][0]) == {
+        "method", "test_logloss", "test_accuracy", "test_auc", "val_logloss",
+        "n_train_used", "n_relabeled", "n_removed", "precision", "recall"}
+    assert report["config"]["noise_type"] == "pairflip"
+    with csv_path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    changed = [r for r in rows if r["observed_label"] != r["clean_label"]]
+    assert len(changed) == report["config"]["n_flipped"] > 0
+    # pairflip moves class c to c + 1 (mod 10).
+    assert all(int(r["observed_label"]) == (int(r["clean_label"]) + 1) % 10 for r in changed)
+
+
+def test_multiclass_libsvm_by_path_with_softmax(tmp_path):
+    path = multiclass_libsvm(tmp_path)
+    report = report_for("--dataset", str(path), "--model", "softmax", "--noise", "0.2",
+                        "--methods", "full,rdia")
+    assert report["config"]["n_classes"] == 3 and report["config"]["n_train"] == 74
+    assert report["results"][0]["test_auc"] is not None
+
+
+def test_two_class_softmax_matches_binary_logreg_at_twice_C(tmp_path):
+    """K = 2: softmax at C is logreg at 2C (see test_influence.py), same flips and split."""
+    path = str(libsvm_problem(tmp_path, n=400, seed=2))
+    binary = by_method(report_for("--dataset", path, "--noise", "0.3", "--C", "0.2",
+                                  "--methods", "full,clean"))
+    soft = by_method(report_for("--dataset", path, "--model", "softmax", "--noise", "0.3",
+                                "--methods", "full,clean"))
+    for method in ("full", "clean"):
+        assert soft[method]["test_logloss"] == pytest.approx(binary[method]["test_logloss"],
+                                                             rel=1e-4)
+        assert soft[method]["test_accuracy"] == binary[method]["test_accuracy"]
+
+
+@needs_data
+def test_mnist10_split_and_symmetric_noise():
+    args = RDIA.parse_args(["--dataset", "mnist10", "--noise", "0.5", "--seed", "1",
+                            "--data-dir", DATA_DIR])
+    split = RDIA.prepare_data(args)
+    assert args.model == "softmax" and split["learner"].n_columns == 10
+    assert split["X_train"].shape == (41930, 784) and split["X_val"].shape == (17970, 784)
+    assert split["X_test"].shape == (10000, 784)
+    observed = np.bincount(split["y_noisy"][split["noisy"]], minlength=10)
+    assert abs(split["noisy"].mean() - 0.5) < 0.01
+    # Symmetric noise spreads the wrong labels over all classes.
+    assert observed.min() > 0.5 * observed.mean()
+    np.testing.assert_array_equal(split["y_val"], split["dataset"].y_train[41930:])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dataset", "digits", "--model", "logreg"], "--model softmax"),
+    (["--dataset", "mnist10", "--model", "logreg"], "--model softmax"),
+    (["--dataset", "wdbc", "--noise-type", "symmetric"], "--noise-type"),
+    (["--dataset", "digits", "--noise-type", "uniform"], "--noise-type"),
+    (["--dataset", "CLASSES", "--model", "softmax", "--noise-type", "asymmetric"],
+     "asymmetric"),
+    (["--dataset", "WIDE", "--model", "softmax", "--solver", "direct"], "use cg"),
+])
+def test_multiclass_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, args, message):
+    """Through RDIA.main in this process (an exception escaping it fails the test)."""
+    paths = {"CLASSES": str(multiclass_libsvm(tmp_path)),
+             "WIDE": str(multiclass_libsvm(tmp_path, width=2000))}
+    try:
+        code = RDIA.main([paths.get(a, a) for a in args] + ["--no-files"])
+    except SystemExit as exit_:
+        code = exit_.code
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert len(stderr.strip().splitlines()) == 1
+    assert message in stderr
