@@ -458,7 +458,7 @@ def load_module(name, path):
 
 
 def ls_runs(seeds, epochs, runs_dir, data_dir=None, subset=None, gpu=None,
-            methods=LS_METHODS):
+            methods=LS_METHODS, threads=None):
     """Train (or reuse) every run of the deep-model figure.
 
     A run whose JSON in ``runs_dir`` has the same settings and all its epochs is
@@ -479,7 +479,7 @@ def ls_runs(seeds, epochs, runs_dir, data_dir=None, subset=None, gpu=None,
                 config = rdia_ls.make_config(
                     **bench.PAPER_SETTING, method=method, seed=seed, n_epoch=epochs,
                     subset=subset, gpu=gpu, data_dir=data_dir, result_dir=str(runs_dir),
-                    progress=True)
+                    threads=threads, progress=True)
             except rdia_ls.ConfigError as error:
                 raise ReproduceError(str(error)) from None
             config["output"] = str(Path(runs_dir) / f"{rdia_ls.run_name(config)}.json")
@@ -546,7 +546,8 @@ def run_ls_curves(opts):
     runs_dir = Path(opts.runs_dir) if opts.runs_dir else default_runs_dir(out, stem, epochs,
                                                                           opts.subset)
     start = time.perf_counter()
-    results = ls_runs(seeds, epochs, runs_dir, opts.data_dir, opts.subset, opts.gpu)
+    results = ls_runs(seeds, epochs, runs_dir, opts.data_dir, opts.subset, opts.gpu,
+                      threads=opts.threads)
     seconds = time.perf_counter() - start
     notes = []
     if epochs < PAPER_EPOCHS:
@@ -609,6 +610,8 @@ def build_parser():
             sub.add_argument("--subset", type=int, default=None,
                              help="seeded subset of the MNIST training set")
             sub.add_argument("--gpu", type=int, default=None, help="CUDA device index")
+            sub.add_argument("--threads", type=int, default=None,
+                             help="torch CPU threads (1 is often fastest on a busy machine)")
             sub.add_argument("--runs-dir", default=None,
                              help="folder of the per-run files; finished runs there are "
                                   "reused (default: <results-dir>/rdia_ls_mnist/runs, "
