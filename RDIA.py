@@ -327,12 +327,26 @@ def edit_training_set(method, split, phi, alpha, seed):
     return keep, split["y_noisy"], removed
 
 
+def fit_method(method, split, phi, args):
+    """Fit one method's training set.
+
+    Returns
+    -------
+    w : ndarray
+        The fitted weights, (n_features,) for logreg, (n_features, K) for softmax.
+    keep, selected
+        As returned by :func:`edit_training_set`.
+    """
+    keep, labels, selected = edit_training_set(method, split, phi, args.alpha, args.seed)
+    relabeled = selected[keep] if method == "rdia" else None
+    w = split["learner"].fit(split["X_train"][keep], labels[keep], args.C, relabeled)
+    return w, keep, selected
+
+
 def run_method(method, split, phi, args):
     """Fit one method's training set and evaluate it; one row of ``results``."""
-    keep, labels, selected = edit_training_set(method, split, phi, args.alpha, args.seed)
+    w, keep, selected = fit_method(method, split, phi, args)
     learner = split["learner"]
-    relabeled = selected[keep] if method == "rdia" else None
-    w = learner.fit(split["X_train"][keep], labels[keep], args.C, relabeled)
     test = learner.evaluate(w, split["X_test"], split["y_test"])
     val = learner.evaluate(w, split["X_val"], split["y_val"])
     precision = recall = None
