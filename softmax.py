@@ -12,7 +12,9 @@ swaps the cross-entropy for the complementary loss l_R of ``relabel.py``. With n
 sample relabeled J is convex and its minimiser is scikit-learn's multinomial
 ``LogisticRegression(C=C, fit_intercept=False)``. With relabeled samples J is not
 convex for K > 2 (l_R is a difference of two log-sum-exps); L-BFGS then finds a local
-minimiser, the same one for the same start.
+minimiser, the same one for the same start. Where 1 - p_y falls below EPS the loss is
+clamped flat, but its gradient keeps the unclamped direction (that of
+``relabel.complementary_loss_grad_logits``), which pushes the sample out of the clamp.
 
 X may be a dense ndarray or a scipy CSR matrix; it is never densified. Weights are
 flattened in C order, so vec(W)[j * K + k] = W[j, k], wherever a flat vector is needed.
@@ -29,7 +31,8 @@ import relabel
 
 #: Multiply-adds n * d * K of one pass over X below which L-BFGS runs with one BLAS
 #: thread. Its per-iteration vector updates call BLAS on d * K numbers, and on small
-#: problems thread start-up dominates: 10x slower fits on digits with two threads.
+#: problems thread hand-off dominates: a fit on 300 digits took 0.23 s with two
+#: OpenBLAS threads and 0.03 s with one, on the project's 2-core machine.
 SMALL_PROBLEM = 10**7
 
 
@@ -169,7 +172,7 @@ def fit(X, y, C=0.1, n_classes=None, relabeled=None, tol=1e-5, max_iter=20000,
     Raises
     ------
     FitError
-        If L-BFGS reaches ``max_iter``. A stop because J no longer decreases in
+        If L-BFGS reaches ``max_iter`` (or 2 max_iter evaluations). A stop because J no longer decreases in
         floating point (gradient entries just above a tol near machine precision)
         is accepted: that is the numerical minimiser.
     """
@@ -183,7 +186,7 @@ def fit(X, y, C=0.1, n_classes=None, relabeled=None, tol=1e-5, max_iter=20000,
                           jac=True, method="L-BFGS-B",
                           options={"gtol": tol, "ftol": 0.0, "maxiter": max_iter,
                                    "maxfun": 2 * max_iter})
-    if result.nit >= max_iter:
+    if result.status == 1:  # the iteration or evaluation limit
         raise FitError(f"L-BFGS reached its limit of {max_iter} iterations with largest "
                        f"gradient entry {np.abs(result.jac).max():.1e} > tol {tol:.1e}")
     return result.x.reshape(shape)
