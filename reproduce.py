@@ -549,6 +549,9 @@ def run_ls_curves(opts):
     results = ls_runs(seeds, epochs, runs_dir, opts.data_dir, opts.subset, opts.gpu,
                       threads=opts.threads)
     seconds = time.perf_counter() - start
+    n_runs = sum(len(runs) for runs in results.values())
+    train_hours = sum(row["seconds"] for runs in results.values() for r in runs
+                      for row in r["epochs"]) / 3600
     notes = []
     if epochs < PAPER_EPOCHS:
         notes.append(f"Shorter than the paper: {epochs} epochs instead of {PAPER_EPOCHS}.")
@@ -560,7 +563,9 @@ def run_ls_curves(opts):
         "the mean test accuracy of the last 10 epochs. MLP 784-256-10, Adam, gamma 0.2, "
         "weight decay 1e-5 (METHOD.md section 5).", ""] + notes + ["",
         ls_table(results, epochs), "",
-        f"Took {seconds:.0f} s on this machine (finished runs in {runs_dir} are reused).",
+        f"Took {seconds:.0f} s on this machine (finished runs in {runs_dir} are reused). "
+        f"The {n_runs} runs trained for {train_hours:.1f} h in all, the sum of their "
+        "per-epoch seconds.",
         ""])
     for note in notes:
         print(note)
