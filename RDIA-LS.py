@@ -37,6 +37,7 @@ from tqdm import tqdm
 import data
 import models
 import selection
+from cli import DefaultsFormatter
 from results import save_figure_atomic, write_csv_atomic, write_json_atomic
 
 DATASETS = ("mnist", "cifar10")
@@ -602,13 +603,14 @@ class _OneLineParser(argparse.ArgumentParser):
 
 def build_parser():
     """The command-line parser; flags are named as in the published code."""
-    p = _OneLineParser(description="RDIA-LS, CE and co-teaching on noisy MNIST / CIFAR-10.")
+    p = _OneLineParser(description="RDIA-LS, CE and co-teaching on noisy MNIST / CIFAR-10.",
+                       formatter_class=DefaultsFormatter)
     p.add_argument("--result_dir", default=DEFAULTS["result_dir"],
                    help="folder of the per-epoch CSV and the plot (default: runs)")
     p.add_argument("--dataset", default=DEFAULTS["dataset"], help="mnist or cifar10")
     p.add_argument("--method", default=DEFAULTS["method"], help="rdia-ls, ce or coteaching")
     p.add_argument("--compat", default=DEFAULTS["compat"],
-                   help="'method' (default) or 'official': the published code's loss quirks")
+                   help="method: as METHOD.md states it; official: the published code's loss quirks")
     p.add_argument("--noise_type", default=DEFAULTS["noise_type"],
                    help="symmetric, pairflip or asymmetric")
     p.add_argument("--noise_rate", type=float, default=DEFAULTS["noise_rate"],
@@ -621,11 +623,12 @@ def build_parser():
                    help="epochs over which f(e) rises from 0 to tau")
     p.add_argument("--warmup", type=int, default=DEFAULTS["warmup"],
                    help="epochs that train on the keep set only")
-    p.add_argument("--n_epoch", type=int, default=DEFAULTS["n_epoch"])
+    p.add_argument("--n_epoch", type=int, default=DEFAULTS["n_epoch"], help="training epochs")
     p.add_argument("--epoch_decay_start", type=int, default=DEFAULTS["epoch_decay_start"],
                    help="epoch from which lr decays linearly and beta1 = 0.1")
-    p.add_argument("--lr", type=float, default=DEFAULTS["lr"])
-    p.add_argument("--batch_size", type=int, default=DEFAULTS["batch_size"])
+    p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="Adam learning rate")
+    p.add_argument("--batch_size", type=int, default=DEFAULTS["batch_size"],
+                   help="mini-batch size")
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"],
                    help="seed of initialisation, shuffling, subset (and noise)")
     p.add_argument("--gamma", type=float, default=None,

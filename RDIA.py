@@ -24,7 +24,6 @@ Run ``python RDIA.py --help`` for the flags. The functions here are importable:
 ``run(parse_args([...]))`` returns the same dictionary that ``--output`` writes.
 """
 
-import argparse
 import sys
 import time
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from data.datasets import (BINARY_DATASETS, MULTICLASS_DATASETS, load_binary,
                            load_multiclass, split_validation)
 from data.errors import DataError
 from data.noise import NOISE_TYPES, apply_transition, flip_binary, transition_matrix
+from cli import DefaultsFormatter, OneLineParser
 from results import save_figure_atomic, write_csv_atomic, write_json_atomic
 
 METHODS = ("full", "random", "drop", "uids", "rdia", "clean")
@@ -62,20 +62,13 @@ class UsageError(Exception):
     """A command-line value out of range."""
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line and exits with code 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def build_parser():
     """The command-line interface of RDIA.py."""
     parser = OneLineParser(
         prog="RDIA.py",
         description="Influence-based relabeling (RDIA) for L2 logistic regression, "
                     "compared with Full, Random, Drop, UIDS and Clean.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsFormatter)
     parser.add_argument("--dataset", default="cancer",
                         help=f"one of {', '.join(BINARY_DATASETS)} (binary), "
                              f"{', '.join(MULTICLASS_DATASETS)} (10 classes), or the "

@@ -24,6 +24,7 @@ import RDIA
 import influence
 import logreg
 import relabel
+from cli import DefaultsFormatter, OneLineParser
 from data.datasets import BINARY_DATASETS, LIBSVM_DATASETS
 from data.errors import DataError
 from data.paths import resolve_data_dir
@@ -581,14 +582,9 @@ def run_ls_curves(opts):
 
 # --------------------------------------------------------------------------- CLI
 
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def build_parser():
     parser = OneLineParser(prog="reproduce.py", description=__doc__.split("\n")[0],
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           formatter_class=DefaultsFormatter)
     commands = parser.add_subparsers(dest="command", required=True,
                                      parser_class=OneLineParser)
     helps = {"alpha-grid": "MNIST 1 vs 7: RDIA test log-loss for alpha x noise, "
@@ -599,7 +595,7 @@ def build_parser():
                           "rdia-ls, ce and coteaching"}
     for name, text in helps.items():
         sub = commands.add_parser(name, help=text, description=text,
-                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                  formatter_class=DefaultsFormatter)
         # ls-curves uses the benchmark's seeds 1, 2, 3 so that their runs are shared.
         default_seeds = "1,2,3" if name == "ls-curves" else "5"
         sub.add_argument("--seeds", type=parse_seeds, default=parse_seeds(default_seeds),
