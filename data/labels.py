@@ -38,7 +38,9 @@ def binary_labels(y_raw, source):
         shown = ", ".join(f"{c:g}" for c in classes[:SHOWN_LABELS])
         more = ", ..." if len(classes) > SHOWN_LABELS else ""
         raise DataError(f"{source}: found {len(classes)} distinct label(s) ({shown}{more}) "
-                        f"but a binary dataset with exactly 2 labels is needed")
+                        f"but a binary dataset with exactly 2 labels is needed"
+                        + ("; for K classes use softmax regression (RDIA.py --model "
+                           "softmax)" if len(classes) > 2 else ""))
     return y, classes
 
 
