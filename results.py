@@ -23,16 +23,11 @@ def write_text_atomic(path, text):
     text : str
         Whole file content.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    _replace_atomically(path, write)
 
 
 def write_json_atomic(path, obj):
@@ -61,16 +56,34 @@ def write_csv_atomic(path, header, rows):
 
 def save_figure_atomic(fig, path, **kwargs):
     """Save a matplotlib figure to ``path`` atomically (format from the suffix)."""
+    _replace_atomically(path, lambda tmp: fig.savefig(tmp, **kwargs))
+
+
+def _replace_atomically(path, write):
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over path.
+
+    The file gets the permissions of a newly created file (0666 minus the umask), not
+    the private 0600 of ``tempfile.mkstemp``. On any error the temporary file is removed
+    and ``path`` is left as it was.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     try:
-        fig.savefig(tmp, **kwargs)
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask():
+    """The process umask (read by setting it and restoring it at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _to_builtin(value):
