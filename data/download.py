@@ -111,7 +111,7 @@ class _FetchError(Exception):
     """One URL failed; the message is the reason, without advice."""
 
 
-def download(url, dest, md5=None, desc=None):
+def download_file(url, dest, md5=None, desc=None):
     """Download ``url`` to ``dest`` atomically, with a progress bar.
 
     Parameters

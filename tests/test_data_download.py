@@ -15,7 +15,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from data import DataError, download, ensure_file, load_cifar10, mirror_urls
+from data import DataError, download_file, ensure_file, load_cifar10, mirror_urls
 from data.download import (CIFAR10_ARCHIVE, CIFAR10_FILES, CIFAR10_FOLDER, CIFAR10_URL,
                            SOURCES, Source)
 
@@ -83,7 +83,7 @@ def test_download_writes_the_file_with_progress(server, tmp_path, capsys):
     body = payload(300_000)
     (served / "blob.bin").write_bytes(body)
     dest = tmp_path / "out" / "blob.bin"
-    result = download(f"{base}/blob.bin", dest, md5=hashlib.md5(body).hexdigest(),
+    result = download_file(f"{base}/blob.bin", dest, md5=hashlib.md5(body).hexdigest(),
                       desc="blob")
     assert result == dest and dest.read_bytes() == body
     assert os.listdir(dest.parent) == ["blob.bin"]
@@ -96,7 +96,7 @@ def test_md5_mismatch_leaves_no_file(server, tmp_path):
     (served / "blob.bin").write_bytes(payload(5_000))
     dest = tmp_path / "out" / "blob.bin"
     with pytest.raises(DataError, match="MD5 .* differs from the published 0{32}"):
-        download(f"{base}/blob.bin", dest, md5="0" * 32)
+        download_file(f"{base}/blob.bin", dest, md5="0" * 32)
     assert os.listdir(dest.parent) == []
 
 
@@ -105,14 +105,14 @@ def test_interrupted_transfer_leaves_no_file(server, tmp_path):
     dest = tmp_path / "out" / "blob.bin"
     with pytest.raises(DataError, match=f"interrupted after {SENT_BYTES} of "
                                         f"{ANNOUNCED_BYTES} bytes"):
-        download(f"{base}{TRUNCATED_PREFIX}blob.bin", dest)
+        download_file(f"{base}{TRUNCATED_PREFIX}blob.bin", dest)
     assert os.listdir(dest.parent) == []
 
 
 def test_http_error_names_the_status(server, tmp_path):
     base, _, _ = server
     with pytest.raises(DataError, match="HTTP 404"):
-        download(f"{base}/missing.bin", tmp_path / "missing.bin")
+        download_file(f"{base}/missing.bin", tmp_path / "missing.bin")
     assert not (tmp_path / "missing.bin").exists()
 
 
@@ -121,7 +121,7 @@ def test_bz2_url_is_decompressed(server, tmp_path):
     body = b"+1 1:0.5\n-1 2:1\n" * 1000
     (served / "plain.bz2").write_bytes(bz2.compress(body))
     dest = tmp_path / "out" / "plain"
-    download(f"{base}/plain.bz2", dest)
+    download_file(f"{base}/plain.bz2", dest)
     assert dest.read_bytes() == body
     assert os.listdir(dest.parent) == ["plain"]
 
@@ -131,7 +131,7 @@ def test_corrupt_bz2_leaves_no_file(server, tmp_path):
     (served / "plain.bz2").write_bytes(bz2.compress(b"x" * 10_000)[:-20])
     dest = tmp_path / "out" / "plain"
     with pytest.raises(DataError, match="not a valid bzip2 file"):
-        download(f"{base}/plain.bz2", dest)
+        download_file(f"{base}/plain.bz2", dest)
     assert os.listdir(dest.parent) == []
 
 
@@ -139,7 +139,7 @@ def test_offline_error_is_one_line_with_file_url_and_env_var(closed_port_url, tm
     url = f"{closed_port_url}/a9a"
     dest = tmp_path / "adult" / "a9a"
     with pytest.raises(DataError) as info:
-        download(url, dest)
+        download_file(url, dest)
     message = str(info.value)
     assert "\n" not in message
     assert str(dest) in message and url in message and "RDIA_DATA_DIR" in message
