@@ -141,7 +141,9 @@ def load_binary(name_or_path, data_dir=None, test_file=None, seed=0):
     if Path(name).is_file():
         return _load_libsvm_files(name, test_file, seed)
     raise DataError(f"unknown dataset '{name}' and no such file; use one of "
-                    f"{', '.join(BINARY_DATASETS)} or the path of a LIBSVM file")
+                    f"{', '.join(BINARY_DATASETS)} (binary), "
+                    f"{', '.join(MULTICLASS_DATASETS)} (K classes) or the path of a "
+                    f"LIBSVM file")
 
 
 def split_validation(X, y, val_ratio=0.3):
