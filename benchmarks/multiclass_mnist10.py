@@ -4,6 +4,8 @@ Usage::
 
     RDIA_DATA_DIR=/work/shared/datasets python benchmarks/multiclass_mnist10.py
     python benchmarks/multiclass_mnist10.py --noises 0.5 --seeds 0 --output r.json
+    python benchmarks/multiclass_mnist10.py --runs-dir results/multiclass_mnist10/runs \
+        --markdown results/multiclass_mnist10/table.md      # resumable, about 10 min a run
 
 For every (noise, seed), with RDIA.py's split (41,930 training, 17,970 validation and
 10,000 test images) and symmetric noise at that rate:
@@ -18,10 +20,14 @@ For every (noise, seed), with RDIA.py's split (41,930 training, 17,970 validatio
 
 It prints a markdown table of test accuracy (the headline) and test log-loss,
 mean +/- std over seeds, the chosen alphas with what they relabeled, and the time of
-the influence computation against one fit (target: influence < fit).
+the influence computation against one fit (target: influence < fit). ``--markdown``
+also writes that report to a file. With ``--runs-dir`` each finished (noise, seed) is
+saved there and reused by a later call with the same settings, so a stopped run
+resumes where it was.
 """
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -32,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import influence  # noqa: E402
 import RDIA  # noqa: E402
 import relabel  # noqa: E402
-from results import write_json_atomic  # noqa: E402
+from results import write_json_atomic, write_text_atomic  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 METHODS = ("full", "drop", "rdia", "clean")
 
@@ -51,6 +58,10 @@ def parse_args(argv=None):
                         help="dataset folder (default: $RDIA_DATA_DIR)")
     parser.add_argument("--output", default=None, metavar="PATH.json",
                         help="also write every row and timing as JSON")
+    parser.add_argument("--markdown", default=None, metavar="PATH.md",
+                        help="also write the printed report to this file")
+    parser.add_argument("--runs-dir", default=None,
+                        help="save each finished (noise, seed) here and reuse it later")
     return parser.parse_args(argv)
 
 
@@ -166,24 +177,55 @@ def timing_table(timings):
     return "\n".join(lines)
 
 
+def run_path(runs_dir, dataset, noise, seed):
+    return Path(runs_dir) / f"{dataset}_noise{noise:g}_seed{seed}.json"
+
+
+def one_run_or_reuse(opts, noise, seed, clean_cache):
+    """:func:`one_run`, or its saved result in ``opts.runs_dir`` for the same alphas."""
+    path = run_path(opts.runs_dir, opts.dataset, noise, seed) if opts.runs_dir else None
+    if path is not None and path.exists():
+        saved = json.loads(path.read_text())
+        if saved["alphas"] == list(opts.alphas):
+            print(f"reusing {path}", file=sys.stderr, flush=True)
+            clean_cache.setdefault("clean", next(
+                {k: r[k] for k in ("val_accuracy", "val_logloss", "test_accuracy",
+                                   "test_logloss")}
+                for r in saved["rows"] if r["method"] == "clean"))
+            return saved["rows"], saved["timing"]
+    rows, timing = one_run(opts.dataset, noise, seed, opts.alphas, opts.data_dir,
+                           clean_cache)
+    if path is not None:
+        write_json_atomic(path, dict(alphas=list(opts.alphas), rows=rows, timing=timing))
+    return rows, timing
+
+
+def report(opts, rows, timings):
+    """The markdown report: results, chosen alphas and timings."""
+    return "\n".join([
+        f"{opts.dataset}: test accuracy and log-loss, mean ± std over seeds "
+        f"{', '.join(map(str, opts.seeds))} (symmetric noise):", "",
+        results_table(rows, opts.noises), "",
+        "alpha chosen on validation accuracy from "
+        f"{', '.join(f'{a:g}' for a in opts.alphas)}:", "",
+        selection_table(rows), "",
+        "Time of one fit on the noisy labels and of phi for all training samples:", "",
+        timing_table(timings), ""])
+
+
 def main(argv=None):
     opts = parse_args(argv)
     rows, timings, clean_cache = [], [], {}
-    for noise in opts.noises:
-        for seed in opts.seeds:
-            cache = clean_cache if opts.dataset == "mnist10" else {}
-            run_rows, timing = one_run(opts.dataset, noise, seed, opts.alphas,
-                                       opts.data_dir, cache)
-            rows += run_rows
-            timings.append(timing)
-    print(f"{opts.dataset}: test accuracy and log-loss, mean ± std over seeds "
-          f"{', '.join(map(str, opts.seeds))} (symmetric noise):\n")
-    print(results_table(rows, opts.noises))
-    print("\nalpha chosen on validation accuracy from "
-          f"{', '.join(f'{a:g}' for a in opts.alphas)}:\n")
-    print(selection_table(rows))
-    print("\nTime of one fit on the noisy labels and of phi for all training samples:\n")
-    print(timing_table(timings))
+    runs = [(noise, seed) for noise in opts.noises for seed in opts.seeds]
+    for noise, seed in tqdm(runs, desc="noise x seed", unit="run"):
+        cache = clean_cache if opts.dataset == "mnist10" else {}
+        run_rows, timing = one_run_or_reuse(opts, noise, seed, cache)
+        rows += run_rows
+        timings.append(timing)
+    text = report(opts, rows, timings)
+    print(text)
+    if opts.markdown:
+        write_text_atomic(opts.markdown, text)
     if opts.output:
         write_json_atomic(opts.output, dict(rows=rows, timings=timings,
                                             alphas=opts.alphas))
