@@ -657,8 +657,9 @@ def main(argv=None):
         print(f"RDIA-LS.py: error: {exc}", file=sys.stderr)
         return 2
     final = result["final"]
-    print(f"test accuracy: last epoch {final['test_acc_last']:.2f}%, mean of the last 10 "
-          f"epochs {final['test_acc_last10_mean']:.2f}%")
+    last = min(10, len(result["epochs"]))
+    print(f"test accuracy: last epoch {final['test_acc_last']:.2f}%, mean of the last "
+          f"{last} epoch{'s' if last > 1 else ''} {final['test_acc_last10_mean']:.2f}%")
     print(f"wrote {result['files']['csv']} and {result['files']['png']}"
           + (f" and {result['config']['output']}" if result["config"]["output"] else ""))
     return 0
