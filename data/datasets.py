@@ -224,14 +224,18 @@ def _n_train(n):
     return n - math.ceil(TEST_RATIO * n)
 
 
-def _random_split(name, X, y, n_train, seed):
-    """``n_train`` rows drawn with ``seed`` train, in drawn order; the rest test."""
+def _random_split(name, X, y, n_train, seed, labelled=None):
+    """``n_train`` rows drawn with ``seed`` train, in drawn order; the rest test.
+
+    ``labelled`` builds the Dataset from the two parts: ``_labelled`` (binary, the
+    default) or ``_multiclass_labelled``.
+    """
     if not 0 < n_train < len(y):
         raise DataError(f"{name}: {len(y)} rows are too few to split into "
                         f"{n_train} training rows and a test set")
     order = np.random.default_rng(seed).permutation(len(y))
     train, test = order[:n_train], np.sort(order[n_train:])
-    return _labelled(name, X[train], y[train], X[test], y[test])
+    return (labelled or _labelled)(name, X[train], y[train], X[test], y[test])
 
 
 def _labelled(name, X_train, y_train_raw, X_test, y_test_raw):
@@ -298,7 +302,8 @@ def load_multiclass(name_or_path, data_dir=None, test_file=None, seed=0):
         return _load_mnist10(data_dir)
     if name == "digits":
         X, y = load_digits(return_X_y=True)
-        return _multiclass_random_split(name, X / DIGITS_MAX_PIXEL, y, _n_train(len(y)), seed)
+        return _random_split(name, X / DIGITS_MAX_PIXEL, y, _n_train(len(y)), seed,
+                             _multiclass_labelled)
     if name in BINARY_DATASETS:
         return load_binary(name, data_dir, test_file, seed)
     if Path(name).is_file():
@@ -320,21 +325,11 @@ def _load_multiclass_libsvm(path, test_file, seed):
     name = Path(path).name
     X, y = read_libsvm(path)
     if test_file is None:
-        return _multiclass_random_split(name, X, y, _n_train(len(y)), seed)
+        return _random_split(name, X, y, _n_train(len(y)), seed, _multiclass_labelled)
     X_test, y_test = read_libsvm(test_file)
     n_features = max(X.shape[1], X_test.shape[1])
     return _multiclass_labelled(name, _widen(X, n_features), y, _widen(X_test, n_features),
                                 y_test)
-
-
-def _multiclass_random_split(name, X, y, n_train, seed):
-    """The split of ``_random_split`` (same rows for the same seed), K classes."""
-    if not 0 < n_train < len(y):
-        raise DataError(f"{name}: {len(y)} rows are too few to split into "
-                        f"{n_train} training rows and a test set")
-    order = np.random.default_rng(seed).permutation(len(y))
-    train, test = order[:n_train], np.sort(order[n_train:])
-    return _multiclass_labelled(name, X[train], y[train], X[test], y[test])
 
 
 def _multiclass_labelled(name, X_train, y_train_raw, X_test, y_test_raw):
