@@ -39,11 +39,11 @@ import influence
 import logreg
 import relabel
 import softmax
+from cli import DefaultsFormatter, OneLineParser
 from data.datasets import (BINARY_DATASETS, MULTICLASS_DATASETS, load_binary,
                            load_multiclass, split_validation)
 from data.errors import DataError
 from data.noise import NOISE_TYPES, apply_transition, flip_binary, transition_matrix
-from cli import DefaultsFormatter, OneLineParser
 from results import save_figure_atomic, write_csv_atomic, write_json_atomic
 
 METHODS = ("full", "random", "drop", "uids", "rdia", "clean")
@@ -274,12 +274,13 @@ def evaluate_softmax(W, X, y, n_classes):
     The AUC is one-vs-rest, macro-averaged over the K classes (the plain AUC for two);
     None when a class is missing from y.
     """
-    P = softmax.predict_proba(W, X)
+    log_p = softmax.log_proba(W, X)  # one pass over X for the loss and the scores
+    P = np.exp(log_p)
     auc = None
     if len(np.unique(y)) == n_classes:
         scores = P[:, 1] if n_classes == 2 else P
         auc = float(roc_auc_score(y, scores, multi_class="ovr"))
-    return dict(logloss=float(softmax.sample_losses(W, X, y).mean()),
+    return dict(logloss=float(softmax.losses_from_log_proba(log_p, y).mean()),
                 accuracy=float(np.mean(P.argmax(axis=1) == y)),
                 auc=auc)
 

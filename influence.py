@@ -112,8 +112,9 @@ def hessian_diagonal(X, D, C):
 def check_direct_size(size):
     """Refuse to build a dense (size x size) Hessian above MAX_DIRECT_FEATURES."""
     if size > MAX_DIRECT_FEATURES:
-        raise DirectSolveTooLarge(f"the direct solver builds a {size} x {size} Hessian; it is meant "
-                         f"for at most {MAX_DIRECT_FEATURES} parameters, use cg")
+        raise DirectSolveTooLarge(f"the direct solver builds a {size} x {size} Hessian; "
+                                  f"it is meant for at most {MAX_DIRECT_FEATURES} "
+                                  f"parameters, use cg")
 
 
 def weighted_gram(X, weights):

@@ -172,9 +172,9 @@ def fit(X, y, C=0.1, n_classes=None, relabeled=None, tol=1e-5, max_iter=20000,
     Raises
     ------
     FitError
-        If L-BFGS reaches ``max_iter`` (or 2 max_iter evaluations). A stop because J no longer decreases in
-        floating point (gradient entries just above a tol near machine precision)
-        is accepted: that is the numerical minimiser.
+        If L-BFGS reaches ``max_iter`` (or 2 max_iter evaluations). A stop because J
+        no longer decreases in floating point (gradient entries just above a tol near
+        machine precision) is accepted: that is the numerical minimiser.
     """
     y = np.asarray(y, dtype=np.int64)
     K = int(y.max()) + 1 if n_classes is None else int(n_classes)
