@@ -72,8 +72,12 @@ def rdia_args(dataset, noise, seed, data_dir):
     return RDIA.parse_args(argv + (["--data-dir", data_dir] if data_dir else []))
 
 
+#: The metrics of :func:`score`.
+SCORES = ("val_accuracy", "val_logloss", "test_accuracy", "test_logloss")
+
+
 def score(split, w):
-    """Validation and test metrics of weights w."""
+    """Validation and test metrics of weights w (the keys of SCORES)."""
     learner = split["learner"]
     val = learner.evaluate(w, split["X_val"], split["y_val"])
     test = learner.evaluate(w, split["X_test"], split["y_test"])
@@ -188,10 +192,8 @@ def one_run_or_reuse(opts, noise, seed, clean_cache):
         saved = json.loads(path.read_text())
         if saved["alphas"] == list(opts.alphas):
             print(f"reusing {path}", file=sys.stderr, flush=True)
-            clean_cache.setdefault("clean", next(
-                {k: r[k] for k in ("val_accuracy", "val_logloss", "test_accuracy",
-                                   "test_logloss")}
-                for r in saved["rows"] if r["method"] == "clean"))
+            clean = next(r for r in saved["rows"] if r["method"] == "clean")
+            clean_cache.setdefault("clean", {key: clean[key] for key in SCORES})
             return saved["rows"], saved["timing"]
     rows, timing = one_run(opts.dataset, noise, seed, opts.alphas, opts.data_dir,
                            clean_cache)
