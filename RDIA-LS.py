@@ -35,10 +35,10 @@ import torch
 from tqdm import tqdm
 
 import data
-import models
+from models import networks
 import selection
-from cli import DefaultsFormatter
-from results import save_figure_atomic, write_csv_atomic, write_json_atomic
+from experiments.cli import DefaultsFormatter
+from experiments.files import save_figure_atomic, write_csv_atomic, write_json_atomic
 
 DATASETS = ("mnist", "cifar10")
 METHODS = ("rdia-ls", "ce", "coteaching")
@@ -247,7 +247,7 @@ def load_data(config):
     """
     loader = data.load_mnist if config["dataset"] == "mnist" else data.load_cifar10
     X_train, y_train, X_test, y_test = loader(config["data_dir"])
-    shape = models.INPUT_SHAPES[config["dataset"]]
+    shape = networks.INPUT_SHAPES[config["dataset"]]
     X_train = X_train.reshape((-1,) + shape)
     X_test = X_test.reshape((-1,) + shape)
     if config["subset"] is not None:
@@ -324,7 +324,7 @@ def build_networks(config, device):
     """
     torch.manual_seed(config["seed"])
     count = 2 if config["method"] == "coteaching" else 1
-    nets = [models.build_model(config["dataset"], N_CLASSES).to(device) for _ in range(count)]
+    nets = [networks.build_model(config["dataset"], N_CLASSES).to(device) for _ in range(count)]
     optimizers = [torch.optim.Adam(net.parameters(), lr=config["lr"],
                                    betas=(BETA1_START, BETA2),
                                    weight_decay=config["weight_decay"]) for net in nets]

@@ -36,15 +36,15 @@ from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 import influence
-import logreg
+from models import logreg
 import relabel
-import softmax
-from cli import DefaultsFormatter, OneLineParser
+from models import softmax
+from experiments.cli import DefaultsFormatter, OneLineParser
 from data.datasets import (BINARY_DATASETS, MULTICLASS_DATASETS, load_binary,
                            load_multiclass, split_validation)
 from data.errors import DataError
 from data.noise import NOISE_TYPES, apply_transition, flip_binary, transition_matrix
-from results import save_figure_atomic, write_csv_atomic, write_json_atomic
+from experiments.files import save_figure_atomic, write_csv_atomic, write_json_atomic
 
 METHODS = ("full", "random", "drop", "uids", "rdia", "clean")
 

@@ -28,8 +28,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-import softmax
-from logreg import predict_proba
+from models import softmax
+from models.logreg import predict_proba
 
 #: Parameter count (d, or d * K for softmax) above which the direct solver refuses to
 #: build the dense Hessian.

@@ -22,13 +22,13 @@ from tqdm import tqdm
 
 import RDIA
 import influence
-import logreg
+from models import logreg
 import relabel
-from cli import DefaultsFormatter, OneLineParser
+from experiments.cli import DefaultsFormatter, OneLineParser
 from data.datasets import BINARY_DATASETS, LIBSVM_DATASETS
 from data.errors import DataError
 from data.paths import resolve_data_dir
-from results import save_figure_atomic, write_csv_atomic, write_text_atomic
+from experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
 
 ROOT = Path(__file__).resolve().parent
 

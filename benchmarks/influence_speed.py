@@ -28,7 +28,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import influence  # noqa: E402
-import logreg  # noqa: E402
+from models import logreg  # noqa: E402
 
 C = 0.1
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import influence  # noqa: E402
 import RDIA  # noqa: E402
 import relabel  # noqa: E402
-from results import write_json_atomic, write_text_atomic  # noqa: E402
+from experiments.files import write_json_atomic, write_text_atomic  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 METHODS = ("full", "drop", "rdia", "clean")

@@ -40,7 +40,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from results import write_csv_atomic, write_text_atomic  # noqa: E402
+from experiments.files import write_csv_atomic, write_text_atomic  # noqa: E402
 
 #: The published RDIA-LS figure at symmetric noise 0.8 on MNIST (METHOD.md section 5).
 PUBLISHED = {"rdia-ls": (87.85, 0.21), "rdia-ls-official": (87.85, 0.21)}

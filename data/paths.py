@@ -1,10 +1,13 @@
-"""Where the dataset files live."""
+"""Where the dataset files live: outside the code, never inside the data package."""
 
 import os
 from pathlib import Path
 
 #: Environment variable naming the folder that holds the datasets.
 DATA_DIR_ENV = "RDIA_DATA_DIR"
+
+#: Default folder: ``datasets/`` at the repository root (ignored by git).
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "datasets"
 
 
 def resolve_data_dir(data_dir=None):
@@ -14,8 +17,7 @@ def resolve_data_dir(data_dir=None):
     ----------
     data_dir : str or path-like, optional
         Explicit folder. When None, the environment variable ``RDIA_DATA_DIR`` is
-        used, and when that is unset or empty, the folder of this package
-        (``./data`` from the repository root).
+        used, and when that is unset or empty, ``datasets/`` at the repository root.
 
     Returns
     -------
@@ -29,4 +31,4 @@ def resolve_data_dir(data_dir=None):
     from_env = os.environ.get(DATA_DIR_ENV, "")
     if from_env:
         return Path(from_env).expanduser()
-    return Path(__file__).resolve().parent
+    return DEFAULT_DATA_DIR

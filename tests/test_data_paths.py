@@ -14,6 +14,8 @@ def test_environment_variable_used_when_no_folder_given(monkeypatch, tmp_path):
     assert resolve_data_dir() == tmp_path
 
 
-def test_default_is_the_data_package_folder(monkeypatch):
+def test_default_is_a_datasets_folder_beside_the_code_not_the_package(monkeypatch):
     monkeypatch.delenv("RDIA_DATA_DIR", raising=False)
-    assert resolve_data_dir() == Path(data.__file__).resolve().parent
+    package = Path(data.__file__).resolve().parent
+    assert resolve_data_dir() == package.parent / "datasets"
+    assert resolve_data_dir() != package

@@ -7,8 +7,8 @@ import scipy.sparse as sp
 from scipy.special import softmax as softmax_rows
 
 import influence
-import logreg
-import softmax
+from models import logreg
+from models import softmax
 from builders import dense, digits_train_val, softmax_data, train_val
 
 C = 0.1

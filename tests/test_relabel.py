@@ -5,9 +5,9 @@ import pytest
 from scipy.special import softmax
 
 import influence
-import logreg
+from models import logreg
 import relabel
-import softmax as softmax_lr
+from models import softmax as softmax_lr
 from builders import digits_train_val, train_val
 
 C = 0.1

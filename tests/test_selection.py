@@ -8,7 +8,7 @@ import torch
 
 import relabel
 import selection
-from models import MLP
+from models.networks import MLP
 
 
 def seeded_batch(B=12, K=10, seed=0, scale=3.0):

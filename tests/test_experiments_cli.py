@@ -2,7 +2,7 @@
 
 import pytest
 
-from cli import DefaultsFormatter, OneLineParser
+from experiments.cli import DefaultsFormatter, OneLineParser
 
 
 def build():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import logreg
+from models import logreg
 from builders import logistic_data
 
 C = 0.1

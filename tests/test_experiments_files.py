@@ -12,7 +12,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from results import save_figure_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
+from experiments.files import save_figure_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
 
 
 def leftovers(folder):

@@ -4,11 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-import models
+from models import networks
 
 
 def test_mlp_is_784_256_10_with_relu():
-    net = models.MLP()
+    net = networks.MLP()
     linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(784, 256), (256, 10)]
     assert sum(p.numel() for p in net.parameters()) == 784 * 256 + 256 + 256 * 10 + 10
@@ -17,7 +17,7 @@ def test_mlp_is_784_256_10_with_relu():
 
 
 def test_mlp_hidden_layer_is_rectified():
-    net = models.MLP()
+    net = networks.MLP()
     with torch.no_grad():
         net.out.weight.copy_(torch.eye(10, 256))
         net.out.bias.zero_()
@@ -29,7 +29,7 @@ def test_mlp_hidden_layer_is_rectified():
 
 
 def test_cnn_layers_are_the_papers():
-    net = models.CNN()
+    net = networks.CNN()
     convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
     assert [(m.in_channels, m.out_channels) for m in convs] == [
         (3, 64), (64, 64), (64, 128), (128, 128), (128, 196), (196, 196)]
@@ -47,32 +47,32 @@ def test_cnn_parameter_count():
     conv = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 196), (196, 196)]
     expected = sum(9 * a * b + b + 2 * b for a, b in conv)      # conv + BatchNorm2d
     expected += 3136 * 256 + 256 + 2 * 256 + 256 * 10 + 10        # fc, BatchNorm1d, fc
-    assert sum(p.numel() for p in models.CNN().parameters()) == expected
+    assert sum(p.numel() for p in networks.CNN().parameters()) == expected
 
 
 def test_cnn_shapes():
-    net = models.CNN().eval()
+    net = networks.CNN().eval()
     x = torch.rand(3, 3, 32, 32)
     with torch.no_grad():
         assert net.features(x).shape == (3, 196, 4, 4)
         assert net(x).shape == (3, 10)
 
 
-@pytest.mark.parametrize("dataset, kind", [("mnist", models.MLP), ("cifar10", models.CNN)])
+@pytest.mark.parametrize("dataset, kind", [("mnist", networks.MLP), ("cifar10", networks.CNN)])
 def test_build_model(dataset, kind):
-    assert isinstance(models.build_model(dataset), kind)
+    assert isinstance(networks.build_model(dataset), kind)
 
 
 def test_build_model_refuses_unknown_dataset():
     with pytest.raises(ValueError, match="svhn"):
-        models.build_model("svhn")
+        networks.build_model("svhn")
 
 
 def test_initialisation_follows_the_global_seed():
     torch.manual_seed(3)
-    a = models.build_model("mnist")
+    a = networks.build_model("mnist")
     torch.manual_seed(3)
-    b = models.build_model("mnist")
-    c = models.build_model("mnist")
+    b = networks.build_model("mnist")
+    c = networks.build_model("mnist")
     assert torch.equal(a.hidden.weight, b.hidden.weight)
     assert not torch.equal(b.hidden.weight, c.hidden.weight)

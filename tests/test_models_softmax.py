@@ -8,7 +8,7 @@ from scipy.special import softmax as softmax_rows
 from sklearn.linear_model import LogisticRegression
 
 import relabel
-import softmax
+from models import softmax
 from builders import dense, softmax_data
 
 C = 0.1
