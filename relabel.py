@@ -19,8 +19,8 @@ it, 1 / (1 - p_y) times as far as removing it.
 The harmful set is {i : phi_i > alpha}, where phi_i is the influence of sample i on the
 validation loss (see ``influence.py``) and alpha >= 0 is a threshold in the same units.
 
-This module also holds the training-set edits of the baselines: Drop (remove the
-harmful set), UIDS (influence-weighted subsampling) and Random (uniform subsampling).
+This module is the method only. The training-set edits that RDIA is compared with
+(Drop, UIDS, Random, cleanlab) are in ``edits.py``.
 """
 
 import numpy as np
@@ -134,109 +134,3 @@ def relabel_binary(y, mask):
     y_new = np.array(y, copy=True)
     y_new[mask] = 1 - y_new[mask]
     return y_new
-
-
-def random_subsample(n_samples, ratio, seed):
-    """Indices of a uniform random subsample (the Random baseline).
-
-    Parameters
-    ----------
-    n_samples : int
-        Size of the training set.
-    ratio : float
-        Fraction kept, in (0, 1]; round(ratio * n_samples) samples are kept.
-    seed : int or numpy.random.Generator
-        Seed of the sampling.
-
-    Returns
-    -------
-    index : ndarray of int, shape (round(ratio * n_samples),)
-        Sorted indices of the kept samples.
-    """
-    rng = np.random.default_rng(seed)
-    keep = int(round(ratio * n_samples))
-    return np.sort(rng.choice(n_samples, size=keep, replace=False))
-
-
-def uids_probabilities(phi, k=10.0):
-    """Sampling probabilities of UIDS (Wang et al., 2020).
-
-    pi_i = sigmoid(-a * phi_i) with a = k / (max phi - min phi): harmful samples
-    (large phi) get small probabilities.
-
-    Parameters
-    ----------
-    phi : ndarray of shape (n_samples,)
-        Influence scores.
-    k : float, default=10
-        Scale of the sigmoid in units of the range of phi.
-
-    Returns
-    -------
-    pi : ndarray of shape (n_samples,)
-        Unnormalised sampling weights in (0, 1).
-    """
-    phi = np.asarray(phi, dtype=float)
-    spread = phi.max() - phi.min()
-    a = k / spread if spread > 0 else 0.0
-    return expit(-a * phi)
-
-
-def uids_subsample(phi, y, ratio, seed, k=10.0):
-    """Indices kept by UIDS: per-class unweighted sampling according to pi.
-
-    In each class c, round(ratio * n_c) samples are drawn without replacement with
-    probability proportional to pi_i (see :func:`uids_probabilities`). The kept
-    samples are then trained on with unit weights.
-
-    Parameters
-    ----------
-    phi : ndarray of shape (n_samples,)
-        Influence scores.
-    y : ndarray of shape (n_samples,)
-        Integer labels.
-    ratio : float
-        Fraction of each class kept, in (0, 1].
-    seed : int or numpy.random.Generator
-        Seed of the sampling.
-    k : float, default=10
-        Scale of the sigmoid.
-
-    Returns
-    -------
-    index : ndarray of int
-        Sorted indices of the kept samples.
-    """
-    rng = np.random.default_rng(seed)
-    pi = uids_probabilities(phi, k)
-    kept = []
-    for c in np.unique(y):
-        members = np.flatnonzero(y == c)
-        size = int(round(ratio * len(members)))
-        weights = pi[members] / pi[members].sum()
-        kept.append(rng.choice(members, size=size, replace=False, p=weights))
-    return np.sort(np.concatenate(kept))
-
-
-def selection_quality(selected, noisy):
-    """Precision and recall of a selected set against the true noise mask.
-
-    Parameters
-    ----------
-    selected : ndarray of bool, shape (n_samples,)
-        Samples that a method relabeled or removed.
-    noisy : ndarray of bool, shape (n_samples,)
-        Samples whose label was corrupted.
-
-    Returns
-    -------
-    precision, recall : float or None
-        Fraction of the selected set that is noisy, and of the noisy set that is
-        selected; None where the denominator is zero.
-    """
-    selected = np.asarray(selected, dtype=bool)
-    noisy = np.asarray(noisy, dtype=bool)
-    hits = int(np.sum(selected & noisy))
-    precision = hits / selected.sum() if selected.any() else None
-    recall = hits / noisy.sum() if noisy.any() else None
-    return precision, recall

@@ -7,6 +7,10 @@ The objective (METHOD.md section 3) has no intercept:
 
 The reference learner is scikit-learn's liblinear solver, as in the paper. X may be a
 dense ndarray or a scipy CSR matrix; it is never densified.
+
+:class:`Logistic` is the model as ``influence.py`` and the experiments use it (the
+interface of ``linear.py``): one logit per sample, logit gradient p_i - y_i, logit
+curvature p_i (1 - p_i), and R flips a relabeled label to 1 - y (METHOD.md section 2).
 """
 
 import warnings
@@ -15,6 +19,9 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
+
+import relabel
+from models.linear import LinearModel
 
 
 def margins(w, X):
@@ -90,3 +97,61 @@ def _fit_lbfgs(X, y, C, tol):
     result = minimize(objective, w0, args=(X, y, C), jac=objective_gradient,
                       method="L-BFGS-B", options={"gtol": tol, "maxiter": 10000})
     return result.x
+
+
+def log_proba(w, X):
+    """log P(y = 0) and log P(y = 1) of every sample, shape (n_samples, 2).
+
+    From the margin m as -log(1 + exp(m)) and -log(1 + exp(-m)), finite for any m.
+    """
+    m = margins(w, X)
+    return np.column_stack([-np.logaddexp(0.0, m), -np.logaddexp(0.0, -m)])
+
+
+class Logistic(LinearModel):
+    """Binary L2 logistic regression with the interface of :class:`models.linear.LinearModel`.
+
+    Weights have shape (n_features,); the one logit column holds w . x_i.
+
+    Parameters
+    ----------
+    tol : float, default=1e-7
+        liblinear's stopping tolerance (the paper's).
+    """
+
+    n_classes = 2
+    n_columns = 1
+
+    def __init__(self, tol=1e-7):
+        self.tol = tol
+
+    def fit(self, X, y, C, relabeled=None):
+        """Fit on (X, y); R flips the labels in the bool mask ``relabeled`` to 1 - y.
+
+        Returns
+        -------
+        w : ndarray of shape (n_features,)
+        """
+        labels = y if relabeled is None else relabel.relabel_binary(y, relabeled)
+        return fit(X, labels, C, tol=self.tol)
+
+    def log_proba(self, W, X):
+        return log_proba(W, X)
+
+    def probability_columns(self, W, X):
+        """P(y = 1) of every sample as one column, shape (n_samples, 1)."""
+        return predict_proba(W, X)[:, None]
+
+    def logit_gradients(self, W, X, y, relabeled=None):
+        """p_i - y_i as one column, shape (n_samples, 1); R uses the flipped label."""
+        labels = y if relabeled is None else relabel.relabel_binary(y, relabeled)
+        return (predict_proba(W, X) - labels)[:, None]
+
+    def curvature_product(self, P, A):
+        return P * (1.0 - P) * A
+
+    def curvature_diagonal(self, P):
+        return P * (1.0 - P)
+
+    def curvature_block(self, P, k, l):
+        return P[:, 0] * (1.0 - P[:, 0])

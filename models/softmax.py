@@ -18,6 +18,10 @@ clamped flat, but its gradient keeps the unclamped direction (that of
 
 X may be a dense ndarray or a scipy CSR matrix; it is never densified. Weights are
 flattened in C order, so vec(W)[j * K + k] = W[j, k], wherever a flat vector is needed.
+
+:class:`Softmax` is the model as ``influence.py`` and the experiments use it (the
+interface of ``linear.py``): K logits per sample, logit gradient p_i - e_{y_i}, logit
+curvature diag(p_i) - p_i p_i^T.
 """
 
 from contextlib import nullcontext
@@ -28,6 +32,7 @@ from scipy.special import logsumexp
 from threadpoolctl import threadpool_limits
 
 import relabel
+from models.linear import LinearModel
 
 #: Multiply-adds n * d * K of one pass over X below which L-BFGS runs with one BLAS
 #: thread. Its per-iteration vector updates call BLAS on d * K numbers, and on small
@@ -190,3 +195,56 @@ def fit(X, y, C=0.1, n_classes=None, relabeled=None, tol=1e-5, max_iter=20000,
         raise FitError(f"L-BFGS reached its limit of {max_iter} iterations with largest "
                        f"gradient entry {np.abs(result.jac).max():.1e} > tol {tol:.1e}")
     return result.x.reshape(shape)
+
+
+class Softmax(LinearModel):
+    """K-class L2 softmax regression with the interface of :class:`models.linear.LinearModel`.
+
+    Weights have shape (n_features, n_classes); R keeps a relabeled sample's label and
+    trains it with l_R.
+
+    Parameters
+    ----------
+    n_classes : int
+        K; fits keep K columns even when a training subset misses a class.
+    tol : float, default=1e-5
+        L-BFGS gradient tolerance of :func:`fit`.
+    """
+
+    def __init__(self, n_classes, tol=1e-5):
+        self.n_classes = n_classes
+        self.tol = tol
+
+    @property
+    def n_columns(self):
+        """One logit per class."""
+        return self.n_classes
+
+    def fit(self, X, y, C, relabeled=None):
+        """Fit on (X, y); samples in the bool mask ``relabeled`` train with l_R.
+
+        Returns
+        -------
+        W : ndarray of shape (n_features, n_classes)
+        """
+        return fit(X, y, C, n_classes=self.n_classes, relabeled=relabeled, tol=self.tol)
+
+    def log_proba(self, W, X):
+        return log_proba(W, X)
+
+    def probability_columns(self, W, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        return predict_proba(W, X)
+
+    def logit_gradients(self, W, X, y, relabeled=None):
+        return logit_gradients(predict_proba(W, X), y, relabeled)
+
+    def curvature_product(self, P, A):
+        """(diag(p_i) - p_i p_i^T) a_i = p_i * (a_i - p_i . a_i) for every sample."""
+        return P * (A - np.sum(P * A, axis=1, keepdims=True))
+
+    def curvature_diagonal(self, P):
+        return P * (1.0 - P)
+
+    def curvature_block(self, P, k, l):
+        return P[:, k] * ((k == l) - P[:, l])

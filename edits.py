@@ -1,0 +1,339 @@
+"""Every training-set edit that RDIA is compared with, in one registry.
+
+An edit turns the noisy training set into the one a method fits on (METHOD.md
+section 4). Each is one small function ``edit(problem, seed) -> Edit``:
+
+- ``full``: every sample with its observed label (ERM on noisy data);
+- ``clean``: every sample with its true label (the oracle, for reference only);
+- ``random``: a uniform random 95% subsample;
+- ``drop``: remove the harmful set {i : phi_i > alpha} (influence-based deletion);
+- ``uids``: UIDS (Wang et al. 2020), 95% per class, sampled by a sigmoid of phi;
+- ``rdia``: relabel the harmful set with R (``relabel.py``);
+- ``cleanlab-prune`` / ``cleanlab-relabel``: remove or relabel (with R) the samples
+  that cleanlab's ``find_label_issues`` flags from out-of-sample probabilities.
+
+A new baseline is one function here and one line in :data:`EDITS`; ``RDIA.py
+--methods`` and ``reproduce.py`` both draw from the registry.
+
+Seeds. The sampling edits draw from their own child of the run's seed (see
+:func:`child_seed`), so each is reproducible alone and independent of the noise.
+"""
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+from scipy.special import expit
+
+import relabel
+
+#: Fraction of the training set kept by the Random and UIDS baselines.
+SUBSAMPLE_RATIO = 0.95
+
+#: Folds of the out-of-sample probabilities given to cleanlab.
+CLEANLAB_FOLDS = 5
+
+#: Streams of a run's seed: index of each consumer in ``child_seed``.
+NOISE_STREAM, RANDOM_STREAM, UIDS_STREAM = 0, 1, 2
+
+
+def child_seed(seed, stream):
+    """An independent seed for one consumer (noise, random, uids) of a run's seed.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+    stream : int
+        ``NOISE_STREAM``, ``RANDOM_STREAM`` or ``UIDS_STREAM``.
+
+    Returns
+    -------
+    seed : int
+        Word ``stream`` of ``numpy.random.SeedSequence(seed).generate_state(3)``.
+    """
+    return int(np.random.SeedSequence(seed).generate_state(3)[stream])
+
+
+@dataclass
+class TrainingProblem:
+    """What an edit may look at: the noisy training set and its influence scores.
+
+    Attributes
+    ----------
+    X : ndarray or CSR matrix of shape (n_train, n_features)
+    y_noisy : ndarray of shape (n_train,)
+        Observed labels.
+    y_clean : ndarray of shape (n_train,)
+        True labels (only the ``clean`` oracle reads them).
+    phi : ndarray of shape (n_train,)
+        Influence of each sample on C x summed validation loss (``influence.py``).
+    alpha : float
+        Harmfulness threshold, in the units of phi.
+    C : float
+        Loss weight of the model.
+    model : models.linear.LinearModel
+        The model family (cleanlab's cross-fitting uses it).
+    cache : dict
+        Results shared by edits of one problem (cleanlab's flags), filled on use.
+    """
+
+    X: object
+    y_noisy: np.ndarray
+    y_clean: np.ndarray
+    phi: np.ndarray
+    alpha: float
+    C: float
+    model: object
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def n(self):
+        return len(self.y_noisy)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The training set of one method.
+
+    Attributes
+    ----------
+    keep : ndarray of int
+        Indices of the training samples used.
+    labels : ndarray of shape (n_train,)
+        Labels of all training samples (read at ``keep``), before R.
+    relabeled : ndarray of bool, shape (n_train,), or None
+        Samples that R relabels (trained with l_R; flipped for two classes).
+    selected : ndarray of bool, shape (n_train,), or None
+        Samples the method relabeled or removed, for precision and recall against the
+        noise mask; None where they do not apply (full, clean).
+    """
+
+    keep: np.ndarray
+    labels: np.ndarray
+    relabeled: Optional[np.ndarray] = None
+    selected: Optional[np.ndarray] = None
+
+
+def removed_mask(n, keep):
+    """Bool mask of length n, True for the samples not in ``keep``."""
+    removed = np.ones(n, dtype=bool)
+    removed[keep] = False
+    return removed
+
+
+def full(problem, seed):
+    """Every sample with its observed label."""
+    return Edit(np.arange(problem.n), problem.y_noisy)
+
+
+def clean(problem, seed):
+    """Every sample with its true label (oracle)."""
+    return Edit(np.arange(problem.n), problem.y_clean)
+
+
+def rdia(problem, seed):
+    """Every sample; R relabels the harmful set {i : phi_i > alpha}."""
+    harmful = relabel.harmful_mask(problem.phi, problem.alpha)
+    return Edit(np.arange(problem.n), problem.y_noisy, relabeled=harmful, selected=harmful)
+
+
+def drop(problem, seed):
+    """Remove the harmful set {i : phi_i > alpha}."""
+    harmful = relabel.harmful_mask(problem.phi, problem.alpha)
+    return Edit(np.flatnonzero(~harmful), problem.y_noisy, selected=harmful)
+
+
+def random(problem, seed):
+    """A uniform random subsample of SUBSAMPLE_RATIO of the samples."""
+    keep = random_subsample(problem.n, SUBSAMPLE_RATIO, child_seed(seed, RANDOM_STREAM))
+    return Edit(keep, problem.y_noisy, selected=removed_mask(problem.n, keep))
+
+
+def uids(problem, seed):
+    """UIDS: SUBSAMPLE_RATIO of each class, sampled with probability sigmoid(-a phi)."""
+    keep = uids_subsample(problem.phi, problem.y_noisy, SUBSAMPLE_RATIO,
+                          child_seed(seed, UIDS_STREAM))
+    return Edit(keep, problem.y_noisy, selected=removed_mask(problem.n, keep))
+
+
+def cleanlab_prune(problem, seed):
+    """Remove the samples that cleanlab flags."""
+    flagged = cleanlab_flags(problem, seed)
+    return Edit(np.flatnonzero(~flagged), problem.y_noisy, selected=flagged)
+
+
+def cleanlab_relabel(problem, seed):
+    """Relabel with R the samples that cleanlab flags."""
+    flagged = cleanlab_flags(problem, seed)
+    return Edit(np.arange(problem.n), problem.y_noisy, relabeled=flagged, selected=flagged)
+
+
+#: Method name -> edit. Order is the order of the results table.
+EDITS = {
+    "full": full,
+    "random": random,
+    "drop": drop,
+    "uids": uids,
+    "rdia": rdia,
+    "clean": clean,
+    "cleanlab-prune": cleanlab_prune,
+    "cleanlab-relabel": cleanlab_relabel,
+}
+
+
+# --------------------------------------------------------------------------- sampling
+
+def random_subsample(n_samples, ratio, seed):
+    """Indices of a uniform random subsample (the Random baseline).
+
+    Parameters
+    ----------
+    n_samples : int
+        Size of the training set.
+    ratio : float
+        Fraction kept, in (0, 1]; round(ratio * n_samples) samples are kept.
+    seed : int or numpy.random.Generator
+        Seed of the sampling.
+
+    Returns
+    -------
+    index : ndarray of int, shape (round(ratio * n_samples),)
+        Sorted indices of the kept samples.
+    """
+    rng = np.random.default_rng(seed)
+    keep = int(round(ratio * n_samples))
+    return np.sort(rng.choice(n_samples, size=keep, replace=False))
+
+
+def uids_probabilities(phi, k=10.0):
+    """Sampling probabilities of UIDS (Wang et al., 2020).
+
+    pi_i = sigmoid(-a * phi_i) with a = k / (max phi - min phi): harmful samples
+    (large phi) get small probabilities.
+
+    Parameters
+    ----------
+    phi : ndarray of shape (n_samples,)
+        Influence scores.
+    k : float, default=10
+        Scale of the sigmoid in units of the range of phi.
+
+    Returns
+    -------
+    pi : ndarray of shape (n_samples,)
+        Unnormalised sampling weights in (0, 1).
+    """
+    phi = np.asarray(phi, dtype=float)
+    spread = phi.max() - phi.min()
+    a = k / spread if spread > 0 else 0.0
+    return expit(-a * phi)
+
+
+def uids_subsample(phi, y, ratio, seed, k=10.0):
+    """Indices kept by UIDS: per-class unweighted sampling according to pi.
+
+    In each class c, round(ratio * n_c) samples are drawn without replacement with
+    probability proportional to pi_i (see :func:`uids_probabilities`). The kept
+    samples are then trained on with unit weights.
+
+    Parameters
+    ----------
+    phi : ndarray of shape (n_samples,)
+        Influence scores.
+    y : ndarray of shape (n_samples,)
+        Integer labels.
+    ratio : float
+        Fraction of each class kept, in (0, 1].
+    seed : int or numpy.random.Generator
+        Seed of the sampling.
+    k : float, default=10
+        Scale of the sigmoid.
+
+    Returns
+    -------
+    index : ndarray of int
+        Sorted indices of the kept samples.
+    """
+    rng = np.random.default_rng(seed)
+    pi = uids_probabilities(phi, k)
+    kept = []
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
+        size = int(round(ratio * len(members)))
+        weights = pi[members] / pi[members].sum()
+        kept.append(rng.choice(members, size=size, replace=False, p=weights))
+    return np.sort(np.concatenate(kept))
+
+
+# --------------------------------------------------------------------------- cleanlab
+
+def out_of_sample_proba(model, X, y, C, seed, folds=CLEANLAB_FOLDS):
+    """Class probabilities of each training sample from a model that did not see it.
+
+    Parameters
+    ----------
+    model : models.linear.LinearModel
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        Integer labels.
+    C : float
+    seed : int
+        Seed of the stratified folds.
+    folds : int, default=CLEANLAB_FOLDS
+
+    Returns
+    -------
+    proba : ndarray of shape (n_samples, n_classes)
+        From ``folds``-fold stratified cross-fitting.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    proba = np.empty((len(y), model.n_classes))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fit_index, held_out in splitter.split(np.zeros(len(y)), y):
+        W = model.fit(X[fit_index], y[fit_index], C)
+        proba[held_out] = np.exp(model.log_proba(W, X[held_out]))
+    return proba
+
+
+def cleanlab_flags(problem, seed):
+    """Samples that ``cleanlab.filter.find_label_issues`` flags; computed once per problem.
+
+    Returns
+    -------
+    flagged : ndarray of bool, shape (n_train,)
+    """
+    if "cleanlab" not in problem.cache:
+        from cleanlab.filter import find_label_issues
+
+        y = problem.y_noisy.astype(int)
+        proba = out_of_sample_proba(problem.model, problem.X, y, problem.C, seed)
+        problem.cache["cleanlab"] = find_label_issues(y, proba, n_jobs=1)
+    return problem.cache["cleanlab"]
+
+
+# --------------------------------------------------------------------------- quality
+
+def selection_quality(selected, noisy):
+    """Precision and recall of a selected set against the true noise mask.
+
+    Parameters
+    ----------
+    selected : ndarray of bool, shape (n_samples,)
+        Samples that a method relabeled or removed.
+    noisy : ndarray of bool, shape (n_samples,)
+        Samples whose label was corrupted.
+
+    Returns
+    -------
+    precision, recall : float or None
+        Fraction of the selected set that is noisy, and of the noisy set that is
+        selected; None where the denominator is zero.
+    """
+    selected = np.asarray(selected, dtype=bool)
+    noisy = np.asarray(noisy, dtype=bool)
+    hits = int(np.sum(selected & noisy))
+    precision = hits / selected.sum() if selected.any() else None
+    recall = hits / noisy.sum() if noisy.any() else None
+    return precision, recall

@@ -1,0 +1,464 @@
+"""The RDIA experiment for L2 logistic regression (METHOD.md section 4), as an engine.
+
+1. load a dataset and take the last ``val_ratio`` of its training part as a clean
+   validation set;
+2. inject label noise: exactly floor(noise * n_train) flips for two classes, or a
+   transition matrix (``noise_type``) for K;
+3. fit the model (``models.logreg.Logistic``, liblinear, or ``models.softmax.Softmax``);
+4. compute phi of every training sample (``influence.py``);
+5. fit every method's training set (``edits.EDITS``: full, random, drop, uids, rdia,
+   clean, cleanlab-*) and evaluate it on validation and test.
+
+``LRConfig`` holds every setting that changes the numbers; ``run(config)`` returns a
+report dictionary; ``format_table``, ``influence_table`` and ``plot_influence`` render
+it. Sweeps build configs with ``dataclasses.replace``.
+"""
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+import edits
+import influence
+import relabel
+from data.datasets import (BINARY_DATASETS, MULTICLASS_DATASETS, load_binary,
+                           load_multiclass, split_validation)
+from data.noise import NOISE_TYPES, apply_transition, flip_binary, transition_matrix
+from experiments.cli import ConfigError
+from experiments.files import save_figure_atomic
+from models.logreg import Logistic
+from models.softmax import Softmax
+
+#: Methods of a run by default (the cleanlab edits are opt-in: they cost 5 fits).
+DEFAULT_METHODS = ("full", "random", "drop", "uids", "rdia", "clean")
+
+MODELS = ("logreg", "softmax")
+
+#: Datasets whose asymmetric noise uses the class pairs that data.noise defines for
+#: another name (digits are digits: the MNIST pairs 7->1, 2->7, 5<->6, 3->8).
+ASYMMETRIC_PAIRS = {"mnist10": "mnist", "digits": "mnist"}
+
+
+@dataclass(frozen=True)
+class LRConfig:
+    """Every setting of one logistic-regression RDIA run.
+
+    Attributes
+    ----------
+    dataset : str
+        A name of ``data.datasets`` (binary or K-class) or the path of a LIBSVM file.
+    model : {"logreg", "softmax"} or None
+        None: softmax for the K-class datasets, else logreg (see :attr:`model_name`).
+    noise_type : str or None
+        softmax only: a transition matrix of ``data.noise``; None: exact flips for
+        two classes, symmetric for more.
+    test_file : str or None
+        LIBSVM test file for a dataset given by path.
+    noise : float
+        Fraction of training labels flipped (the noise rate with a noise type), [0, 1).
+    alpha : float
+        Harmfulness threshold >= 0, in units of C x summed validation log-loss.
+    seed : int
+        Seed of the split, the noise and the sampling edits.
+    C : float
+        Weight of the summed loss in J(w) = |w|^2 / 2 + C sum l.
+    val_ratio : float
+        Last fraction of the training part used as clean validation set, (0, 1).
+    methods : tuple of str
+        Keys of ``edits.EDITS``, in table order.
+    solver, tol, max_iter
+        Inverse-HVP solver (a key of ``influence.SOLVERS``), cg's relative residual
+        and iteration limit.
+    data_dir : str or None
+        Dataset folder (default: ``$RDIA_DATA_DIR``, else ``datasets/``).
+
+    Raises
+    ------
+    experiments.cli.ConfigError
+        On construction, for a value out of range (one line naming the flag).
+    """
+
+    dataset: str = "cancer"
+    model: Optional[str] = None
+    noise_type: Optional[str] = None
+    test_file: Optional[str] = None
+    noise: float = 0.4
+    alpha: float = 0.0002
+    seed: int = 0
+    C: float = 0.1
+    val_ratio: float = 0.3
+    methods: tuple = DEFAULT_METHODS
+    solver: str = "cg"
+    tol: float = 1e-10
+    max_iter: int = 1000
+    data_dir: Optional[str] = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "methods", tuple(self.methods))
+        check_config(self)
+
+    @property
+    def model_name(self):
+        """The model of the run: ``model``, or the dataset's default."""
+        if self.model is not None:
+            return self.model
+        return "softmax" if self.dataset in MULTICLASS_DATASETS else "logreg"
+
+
+def check_config(config):
+    """Raise ConfigError with a one-line message for the first bad setting."""
+    if not _finite(config.noise) or not 0.0 <= config.noise < 1.0:
+        raise ConfigError(f"--noise must be in [0, 1), got {config.noise}")
+    if not _finite(config.alpha) or not config.alpha >= 0.0:
+        raise ConfigError(f"--alpha must be >= 0, got {config.alpha}")
+    if not _finite(config.C) or not config.C > 0.0:
+        raise ConfigError(f"--C must be > 0, got {config.C}")
+    if not 0.0 < config.val_ratio < 1.0:
+        raise ConfigError(f"--val-ratio must be in (0, 1), got {config.val_ratio}")
+    if not config.tol > 0.0:
+        raise ConfigError(f"--tol must be > 0, got {config.tol}")
+    if config.max_iter < 1:
+        raise ConfigError(f"--max-iter must be >= 1, got {config.max_iter}")
+    if config.seed < 0:
+        raise ConfigError(f"--seed must be >= 0, got {config.seed}")
+    unknown = [m for m in config.methods if m not in edits.EDITS]
+    if unknown or not config.methods:
+        raise ConfigError(f"--methods: unknown {', '.join(unknown) or '(empty)'}; "
+                          f"choose from {','.join(edits.EDITS)}")
+    if config.model not in (None,) + MODELS:
+        raise ConfigError(f"--model: unknown {config.model!r}; choose from {', '.join(MODELS)}")
+    if config.solver not in influence.SOLVERS:
+        raise ConfigError(f"--solver: unknown {config.solver!r}; choose from "
+                          f"{', '.join(influence.SOLVERS)}")
+    if config.noise_type is not None and config.noise_type not in NOISE_TYPES:
+        raise ConfigError(f"--noise-type: unknown {config.noise_type!r}; choose from "
+                          f"{', '.join(NOISE_TYPES)}")
+    if config.model_name == "logreg" and config.dataset in MULTICLASS_DATASETS:
+        raise ConfigError(f"--dataset {config.dataset} has 10 classes; binary logreg "
+                          f"cannot fit it, use --model softmax")
+    if config.model_name == "logreg" and config.noise_type is not None:
+        raise ConfigError("--noise-type applies to --model softmax; binary runs flip "
+                          "exactly floor(noise * n_train) labels")
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def run_name(config):
+    """A file-name stem that identifies the run, e.g. rdia-cancer-noise0.8-alpha0.0002-seed0.
+
+    Softmax runs name the noise type instead: rdia-mnist10-symmetric0.5-alpha0.001-seed0.
+    """
+    dataset = Path(config.dataset).name if Path(config.dataset).exists() else config.dataset
+    noise = "noise" if config.noise_type is None else config.noise_type
+    return f"rdia-{dataset}-{noise}{config.noise:g}-alpha{config.alpha:g}-seed{config.seed}"
+
+
+@dataclass
+class NoisySplit:
+    """The data of one run: noisy training set, clean validation and test sets.
+
+    Attributes
+    ----------
+    dataset : data.Dataset
+        The loaded dataset.
+    model : models.linear.LinearModel
+        ``Logistic()`` or ``Softmax(K)``.
+    X_train : ndarray or CSR matrix of shape (n_train, n_features)
+    y_clean, y_noisy : ndarray of shape (n_train,)
+        True and observed training labels, in 0 .. K - 1.
+    noisy : ndarray of bool, shape (n_train,)
+        Samples whose label the noise changed.
+    X_val, y_val, X_test, y_test
+        Clean validation (last ``val_ratio`` of the training part) and test sets.
+    """
+
+    dataset: object
+    model: object
+    X_train: object
+    y_clean: np.ndarray
+    y_noisy: np.ndarray
+    noisy: np.ndarray
+    X_val: object
+    y_val: np.ndarray
+    X_test: object
+    y_test: np.ndarray
+
+    @property
+    def n_classes(self):
+        return len(self.dataset.classes)
+
+
+def make_model(model_name, n_classes):
+    """The :class:`models.linear.LinearModel` called ``model_name`` for K = n_classes."""
+    return Logistic() if model_name == "logreg" else Softmax(n_classes)
+
+
+def prepare_data(config):
+    """Load, split off validation and inject noise, all seeded by ``config.seed``.
+
+    Returns
+    -------
+    split : NoisySplit
+
+    Raises
+    ------
+    data.DataError
+        For a missing, corrupt or unsuitable file.
+    """
+    load = load_binary if config.model_name == "logreg" else load_multiclass
+    dataset = load(config.dataset, data_dir=config.data_dir, test_file=config.test_file,
+                   seed=config.seed)
+    X_train, y_clean, X_val, y_val = split_validation(dataset.X_train, dataset.y_train,
+                                                      config.val_ratio)
+    noise_seed = edits.child_seed(config.seed, edits.NOISE_STREAM)
+    y_noisy, noisy = add_label_noise(config, dataset, y_clean, noise_seed)
+    return NoisySplit(dataset=dataset, model=make_model(config.model_name,
+                                                        len(dataset.classes)),
+                      X_train=X_train, y_clean=y_clean, y_noisy=y_noisy, noisy=noisy,
+                      X_val=X_val, y_val=y_val, X_test=dataset.X_test,
+                      y_test=dataset.y_test)
+
+
+def applied_noise_type(config, n_classes):
+    """The transition-matrix noise of a run, or None for exact binary flips."""
+    if config.noise_type is None and n_classes == 2:
+        return None
+    return config.noise_type or "symmetric"
+
+
+def add_label_noise(config, dataset, y_clean, seed):
+    """Noisy training labels and the mask of changed ones.
+
+    Exact flips of floor(noise * n) labels for two classes without a noise type (the
+    paper's convention, METHOD.md 4); otherwise each label is resampled from the
+    transition matrix of the noise type (symmetric by default) at rate ``noise``.
+    """
+    n_classes = len(dataset.classes)
+    noise_type = applied_noise_type(config, n_classes)
+    if noise_type is None:
+        return flip_binary(y_clean, config.noise, seed)
+    T = transition_matrix(noise_type, n_classes, config.noise,
+                          dataset=ASYMMETRIC_PAIRS.get(dataset.name, dataset.name))
+    return apply_transition(y_clean, T, seed)
+
+
+def training_problem(split, phi, config):
+    """The :class:`edits.TrainingProblem` that every edit of a run sees."""
+    return edits.TrainingProblem(X=split.X_train, y_noisy=split.y_noisy,
+                                 y_clean=split.y_clean, phi=phi, alpha=config.alpha,
+                                 C=config.C, model=split.model)
+
+
+def fit_edit(split, edit, C):
+    """Fit the model on the training set of an :class:`edits.Edit`; return the weights."""
+    keep = edit.keep
+    relabeled = None if edit.relabeled is None else edit.relabeled[keep]
+    return split.model.fit(split.X_train[keep], edit.labels[keep], C, relabeled)
+
+
+def run_method(method, split, problem, config):
+    """Fit one method's training set and evaluate it; one row of ``results``.
+
+    Parameters
+    ----------
+    method : str
+        A key of ``edits.EDITS``.
+    split : NoisySplit
+    problem : edits.TrainingProblem
+        From :func:`training_problem` (shared by the methods of a run).
+    config : LRConfig
+
+    Returns
+    -------
+    row : dict
+        ``method``, ``test_logloss``, ``test_accuracy``, ``test_auc``, ``val_logloss``,
+        ``n_train_used``, ``n_relabeled``, ``n_removed``, ``precision``, ``recall``.
+    """
+    edit = edits.EDITS[method](problem, config.seed)
+    W = fit_edit(split, edit, config.C)
+    test = split.model.evaluate(W, split.X_test, split.y_test)
+    val = split.model.evaluate(W, split.X_val, split.y_val)
+    precision = recall = None
+    if edit.selected is not None:
+        precision, recall = edits.selection_quality(edit.selected, split.noisy)
+    n = len(split.y_noisy)
+    return dict(method=method,
+                test_logloss=test["logloss"], test_accuracy=test["accuracy"],
+                test_auc=test["auc"], val_logloss=val["logloss"],
+                n_train_used=int(len(edit.keep)),
+                n_relabeled=int(edit.relabeled.sum()) if edit.relabeled is not None else 0,
+                n_removed=n - int(len(edit.keep)),
+                precision=precision, recall=recall)
+
+
+def fit_and_influence(split, config):
+    """The full fit on the noisy labels and phi of every training sample.
+
+    Returns
+    -------
+    W : ndarray
+        Weights, (n_features,) for logreg, (n_features, K) for softmax.
+    phi : ndarray of shape (n_train,)
+    solver : influence.InverseHVPSolver
+        With ``n_iter_`` and ``residual_`` set.
+    seconds : dict
+        ``fit`` and ``influence`` wall times.
+    """
+    start = time.perf_counter()
+    W = split.model.fit(split.X_train, split.y_noisy, config.C)
+    fitted = time.perf_counter()
+    solver = influence.make_solver(config.solver, tol=config.tol, max_iter=config.max_iter)
+    phi = influence.influence(split.model, W, split.X_train, split.y_noisy, split.X_val,
+                              split.y_val, config.C, solver)
+    return W, phi, solver, dict(fit=fitted - start, influence=time.perf_counter() - fitted)
+
+
+def run(config, progress=None):
+    """Run the whole experiment of ``config``.
+
+    Parameters
+    ----------
+    config : LRConfig
+    progress : bool or None, default=None
+        Progress bar over the refits: None shows it on a terminal only.
+
+    Returns
+    -------
+    report : dict
+        ``config`` (the settings and the data sizes), ``results`` (one dict per
+        method), ``timings`` (seconds) and ``solver``; also ``phi`` (ndarray,
+        n_train) and ``split`` (:class:`NoisySplit`) for callers that want the
+        samples. The last two are not written to JSON.
+
+    Raises
+    ------
+    data.DataError, influence.ConvergenceError, models.linear.DenseHessianTooLarge,
+    models.softmax.FitError
+    """
+    from tqdm import tqdm
+
+    timings = {}
+    start = time.perf_counter()
+    split = prepare_data(config)
+    timings["load"] = time.perf_counter() - start
+    # Refuse before fitting, not after: the dense Hessian has one row per parameter.
+    influence.check_solver_size(config.solver,
+                                split.dataset.n_features * split.model.n_columns)
+
+    _, phi, solver, seconds = fit_and_influence(split, config)
+    timings.update(seconds)
+
+    start = time.perf_counter()
+    problem = training_problem(split, phi, config)
+    results = [run_method(method, split, problem, config)
+               for method in tqdm(config.methods, desc="refit", unit="method",
+                                  leave=False, disable=None if progress is None
+                                  else not progress)]
+    timings["methods"] = time.perf_counter() - start
+    return dict(config=describe(config, split, phi), results=results, timings=timings,
+                solver=dict(name=solver.name, iterations=int(solver.n_iter_),
+                            residual=float(solver.residual_)),
+                phi=phi, split=split)
+
+
+def describe(config, split, phi):
+    """The ``config`` entry of a report: the settings and what the data turned out to be."""
+    dataset = split.dataset
+    return dict(asdict(config), model=config.model_name, methods=list(config.methods),
+                dataset_name=dataset.name, n_train=len(split.y_noisy),
+                n_val=len(split.y_val), n_test=len(split.y_test),
+                n_features=int(dataset.n_features), n_classes=split.n_classes,
+                noise_type=applied_noise_type(config, split.n_classes),
+                n_flipped=int(split.noisy.sum()),
+                n_harmful=int(relabel.harmful_mask(phi, config.alpha).sum()))
+
+
+# --------------------------------------------------------------------------- rendering
+
+#: Columns of the summary table after the method: (header, key of a results row, width).
+TABLE_COLUMNS = (("test_logloss", "test_logloss", 12), ("test_acc", "test_accuracy", 9),
+                 ("test_auc", "test_auc", 9), ("val_logloss", "val_logloss", 11),
+                 ("n_used", "n_train_used", 7), ("relabeled", "n_relabeled", 9),
+                 ("removed", "n_removed", 8), ("precision", "precision", 9),
+                 ("recall", "recall", 7))
+
+
+def format_table(report):
+    """The summary table printed at the end of a run, as a string.
+
+    With more than two classes accuracy, the headline metric there, comes first.
+    """
+    cfg = report["config"]
+    columns = list(TABLE_COLUMNS)
+    if cfg["n_classes"] > 2:
+        columns[0], columns[1] = columns[1], columns[0]
+    features = f"features {cfg['n_features']}"
+    if cfg["model"] == "softmax":
+        features += f", classes {cfg['n_classes']} (softmax)"
+    noise = f"noise {cfg['noise']:g}"
+    if cfg["noise_type"] is not None:
+        noise = f"noise {cfg['noise_type']} {cfg['noise']:g}"
+    lines = [f"dataset {cfg['dataset_name']}: train {cfg['n_train']}, val {cfg['n_val']}, "
+             f"test {cfg['n_test']}, {features} | {noise} "
+             f"({cfg['n_flipped']} flipped) | alpha {cfg['alpha']:g}: "
+             f"{cfg['n_harmful']} harmful | C {cfg['C']:g} | seed {cfg['seed']}"]
+    name_width = max([8] + [len(row["method"]) for row in report["results"]])
+    header = " ".join([f"{'method':<{name_width}}"]
+                      + [f"{name:>{width}}" for name, _, width in columns])
+    lines += [header, "-" * len(header)]
+    for row in report["results"]:
+        lines.append(" ".join([f"{row['method']:<{name_width}}"]
+                              + [_cell(row[key], width) for _, key, width in columns]))
+    t, s = report["timings"], report["solver"]
+    lines.append(f"time: load {t['load']:.2f}s, fit {t['fit']:.2f}s, influence "
+                 f"{t['influence']:.2f}s ({s['name']}: {s['iterations']} iterations, "
+                 f"relative residual {s['residual']:.1e}), refits {t['methods']:.2f}s")
+    return "\n".join(lines)
+
+
+def _cell(value, width):
+    """A table cell: '-' for None, an integer as is, a float to 4 decimals."""
+    if value is None:
+        return f"{'-':>{width}}"
+    if isinstance(value, (int, np.integer)):
+        return f"{value:>{width}d}"
+    return f"{value:>{width}.4f}"
+
+
+#: Columns of the per-sample influence table.
+INFLUENCE_COLUMNS = ("index", "observed_label", "clean_label", "noisy", "phi", "relabeled")
+
+
+def influence_table(report):
+    """One row per training sample, in training-set order (columns INFLUENCE_COLUMNS)."""
+    split, phi = report["split"], report["phi"]
+    relabeled = relabel.harmful_mask(phi, report["config"]["alpha"])
+    return zip(range(len(phi)), split.y_noisy, split.y_clean, split.noisy.astype(int),
+               (f"{v:.10g}" for v in phi), relabeled.astype(int))
+
+
+def plot_influence(path, report):
+    """Histogram of phi for clean and flipped training samples, with alpha marked."""
+    from matplotlib.figure import Figure
+
+    phi, noisy = report["phi"], report["split"].noisy
+    cfg = report["config"]
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    bins = np.linspace(phi.min(), phi.max(), 60) if phi.max() > phi.min() else 10
+    ax.hist(phi[~noisy], bins=bins, alpha=0.6, label=f"clean label ({(~noisy).sum()})")
+    ax.hist(phi[noisy], bins=bins, alpha=0.6, label=f"flipped label ({noisy.sum()})")
+    ax.axvline(cfg["alpha"], color="k", linestyle="--", label=f"alpha = {cfg['alpha']:g}")
+    ax.set_yscale("log")
+    ax.set_xlabel("phi (influence on C x summed validation log-loss)")
+    ax.set_ylabel("training samples")
+    ax.set_title(f"{cfg['dataset_name']}, noise {cfg['noise']:g}: harmful = phi > alpha")
+    ax.legend()
+    fig.tight_layout()
+    save_figure_atomic(fig, path, dpi=120)

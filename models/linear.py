@@ -1,0 +1,206 @@
+"""What every L2-regularised linear model of RDIA shares, written once.
+
+Both models minimise, with no intercept (METHOD.md section 3),
+
+    J(W) = 1/2 ||W||^2 + C * sum_i l(x_i W; y_i),
+
+where x_i W are the logits of sample i: one column for binary logistic regression
+(``logreg.py``, W of shape (d,)) and K columns for softmax regression
+(``softmax.py``, W of shape (d, K)). Everything influence needs follows from two
+per-sample quantities in logit space, which each model supplies:
+
+- the logit gradients G (n, m): row i is the derivative of l_i with respect to its m
+  logits, so grad_W l_i = x_i^T G_i;
+- the logit curvature: the m x m Hessian of l_i with respect to its logits, applied
+  through three methods of the model (``curvature_product``, ``curvature_diagonal``,
+  ``curvature_block``) on the probability columns P (n, m) at the fitted W.
+
+From them :class:`LinearModel` builds, for any model, the validation gradient
+g_val = C X_val^T G_val and the training Hessian as an operator on vec(W)
+(:class:`LinearHessian`), H = I + C sum_i (x_i^T x_i) (x) h_i, applied as
+H V = V + C X^T B with B_i = h_i (x_i V). ``influence.py`` needs nothing else.
+
+Weights are flattened in C order, vec(W)[j * m + k] = W[j, k]; X may be a dense
+ndarray or a scipy CSR matrix and is never densified.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.metrics import roc_auc_score
+
+#: Parameter count (d * m) above which the dense Hessian is refused.
+MAX_DENSE_PARAMETERS = 5000
+
+#: Rows of dense X squared at once for the Hessian diagonal (bounds the temporary).
+DIAGONAL_CHUNK = 4096
+
+
+class DenseHessianTooLarge(ValueError):
+    """The dense Hessian was asked for above MAX_DENSE_PARAMETERS parameters."""
+
+
+def check_dense_size(size):
+    """Refuse to build a dense (size x size) Hessian above MAX_DENSE_PARAMETERS."""
+    if size > MAX_DENSE_PARAMETERS:
+        raise DenseHessianTooLarge(f"the direct solver builds a {size} x {size} Hessian; "
+                                   f"it is meant for at most {MAX_DENSE_PARAMETERS} "
+                                   f"parameters, use cg")
+
+
+def as_columns(W):
+    """W as a (d, m) matrix: binary weights (d,) become one column."""
+    return W.reshape(W.shape[0], -1)
+
+
+def weighted_gram(X, weights):
+    """X^T diag(weights) X as a dense (d, d) array; for small d only (sparse X stays
+    sparse until the d x d product)."""
+    if sp.issparse(X):
+        return (X.T @ sp.diags(weights) @ X).toarray()
+    return X.T @ (weights[:, None] * X)
+
+
+def squared_columns_product(X, weights):
+    """(X * X)^T weights, shape (d, m), for X (n, d) and weights (n, m).
+
+    Dense X is squared a block of rows at a time, so no second n x d array exists.
+    """
+    if sp.issparse(X):
+        return np.asarray(X.multiply(X).T @ weights)
+    total = np.zeros((X.shape[1], weights.shape[1]))
+    for start in range(0, X.shape[0], DIAGONAL_CHUNK):
+        rows = slice(start, start + DIAGONAL_CHUNK)
+        total += np.square(X[rows]).T @ weights[rows]
+    return total
+
+
+class LinearHessian:
+    """The training-set Hessian H = I + C sum_i (x_i^T x_i) (x) h_i as an operator.
+
+    Parameters
+    ----------
+    model : LinearModel
+        Supplies the logit curvature h_i through ``curvature_*``.
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        Training inputs.
+    P : ndarray of shape (n_samples, m)
+        Probability columns of the training samples at the fitted weights.
+    C : float
+        Loss weight.
+
+    Attributes
+    ----------
+    n_features : int
+        Size d * m of the parameter vector vec(W).
+    """
+
+    def __init__(self, model, X, P, C):
+        self.model = model
+        self.X = X
+        self.P = P
+        self.C = C
+
+    @property
+    def n_features(self):
+        return self.X.shape[1] * self.P.shape[1]
+
+    def matvec(self, v):
+        """H v = vec(V + C X^T B), B_i = h_i (x_i V), V = v as (d, m); shape (d * m,)."""
+        V = v.reshape(self.X.shape[1], self.P.shape[1])
+        B = self.model.curvature_product(self.P, np.asarray(self.X @ V))
+        return (V + self.C * np.asarray(self.X.T @ B)).ravel()
+
+    def diagonal(self):
+        """diag(H)[(j, k)] = 1 + C sum_i x_ij^2 h_i[k, k], flattened; shape (d * m,)."""
+        curvature = self.model.curvature_diagonal(self.P)
+        return 1.0 + self.C * squared_columns_product(self.X, curvature).ravel()
+
+    def dense(self):
+        """H as a dense (d m, d m) array, for small d * m only.
+
+        Block (k, l) of the (d, m, d, m) array is X^T diag(h[:, k, l]) X.
+        """
+        check_dense_size(self.n_features)
+        d, m = self.X.shape[1], self.P.shape[1]
+        H = np.zeros((d, m, d, m))
+        for k in range(m):
+            for l in range(k, m):
+                block = weighted_gram(self.X, self.model.curvature_block(self.P, k, l))
+                H[:, k, :, l] = H[:, l, :, k] = block
+        return np.eye(d * m) + self.C * H.reshape(d * m, d * m)
+
+
+class LinearModel:
+    """The interface of an L2 linear model, and the parts written once for all.
+
+    Subclasses set ``n_classes`` and ``n_columns`` (m, logits per sample) and
+    implement :meth:`fit`, :meth:`log_proba`, :meth:`probability_columns`,
+    :meth:`logit_gradients` and the three ``curvature_*`` methods. They hold no fitted state: weights are passed in.
+    """
+
+    n_classes = 2
+    n_columns = 1
+
+    def fit(self, X, y, C, relabeled=None):
+        """Minimise J on (X, y); samples in the bool mask ``relabeled`` train with R."""
+        raise NotImplementedError
+
+    def log_proba(self, W, X):
+        """log p_ik of every sample and class, shape (n_samples, n_classes)."""
+        raise NotImplementedError
+
+    def probability_columns(self, W, X):
+        """The probabilities that the logit curvature is a function of, shape (n, m)."""
+        raise NotImplementedError
+
+    def logit_gradients(self, W, X, y, relabeled=None):
+        """Derivative of every sample's loss with respect to its logits, shape (n, m)."""
+        raise NotImplementedError
+
+    def curvature_product(self, P, A):
+        """h_i a_i for every sample: logit Hessians applied to A (n, m), shape (n, m)."""
+        raise NotImplementedError
+
+    def curvature_diagonal(self, P):
+        """Diagonals h_i[k, k] of the logit Hessians, shape (n, m)."""
+        raise NotImplementedError
+
+    def curvature_block(self, P, k, l):
+        """Entries h_i[k, l] of the logit Hessians, shape (n,)."""
+        raise NotImplementedError
+
+    def validation_gradient(self, W, X_val, y_val, C):
+        """g_val = C X_val^T G_val, the gradient of C x summed validation loss (no L2).
+
+        Returns
+        -------
+        g_val : ndarray of shape (n_features * m,)
+        """
+        G = self.logit_gradients(W, X_val, y_val)
+        return C * np.asarray(X_val.T @ G).ravel()
+
+    def hessian(self, W, X, C):
+        """The training Hessian of J at W as a :class:`LinearHessian` operator."""
+        return LinearHessian(self, X, self.probability_columns(W, X), C)
+
+    def evaluate(self, W, X, y):
+        """Mean log-loss (nats), accuracy and ROC AUC of weights W on (X, y).
+
+        The AUC is one-vs-rest, macro-averaged over the K classes (the plain AUC for
+        two); None when a class is missing from y. One pass over X gives all three.
+
+        Returns
+        -------
+        scores : dict
+            ``logloss``, ``accuracy`` (floats) and ``auc`` (float or None).
+        """
+        y = np.asarray(y, dtype=np.int64)
+        log_p = self.log_proba(W, X)
+        P = np.exp(log_p)
+        auc = None
+        if len(np.unique(y)) == self.n_classes:
+            scores = P[:, 1] if self.n_classes == 2 else P
+            auc = float(roc_auc_score(y, scores, multi_class="ovr"))
+        return dict(logloss=float(-log_p[np.arange(len(y)), y].mean()),
+                    accuracy=float(np.mean(P.argmax(axis=1) == y)),
+                    auc=auc)
