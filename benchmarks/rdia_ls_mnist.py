@@ -1,15 +1,16 @@
 """RDIA-LS against CE and co-teaching on MNIST with 80% symmetric noise (the paper's setting).
 
-Usage::
+Usage, from the repository root::
 
-    python benchmarks/rdia_ls_mnist.py                       # 3 methods x 3 seeds x 200 epochs
-    python benchmarks/rdia_ls_mnist.py --epochs 20 --seeds 1 --methods rdia-ls ce
-    python benchmarks/rdia_ls_mnist.py --reuse --threads 1   # keep finished runs, 1 CPU thread
+    python -m benchmarks.rdia_ls_mnist                       # 4 variants x 3 seeds x 200 epochs
+    python -m benchmarks.rdia_ls_mnist --epochs 20 --seeds 1 --methods rdia-ls ce
+    python -m benchmarks.rdia_ls_mnist --reuse --threads 1   # keep finished runs, 1 CPU thread
 
-Setting (METHOD.md section 5): the 784-256-10 MLP, Adam lr 0.001, batch 128, weight
-decay 1e-5, gamma 0.2, forget rate = noise rate 0.8 reached over 10 epochs, 10 warm-up
-epochs, lr decay and beta1 = 0.1 from epoch 80. The noise seed is the run's seed (the
-published code fixes it to 0; pass ``--noise_seed 0`` for that).
+Setting (METHOD.md section 5, ``experiments.ls_curves.PAPER_SETTING``): the 784-256-10
+MLP, Adam lr 0.001, batch 128, weight decay 1e-5, gamma 0.2, forget rate = noise rate
+0.8 reached over 10 epochs, 10 warm-up epochs, lr decay and beta1 = 0.1 from epoch 80.
+The noise seed is the run's seed (the published code fixes it to 0; pass
+``--noise_seed 0`` for that).
 
 Variants: ``rdia-ls`` (the method of METHOD.md), ``rdia-ls-official`` (the same with
 the published code's loss, ``--compat official``), ``ce`` and ``coteaching``.
@@ -22,14 +23,14 @@ Prints and writes to ``--out`` (default results/rdia_ls_mnist):
   (training + evaluation of the full test set) on this machine's CPU;
 - ``test_acc.png``: test accuracy against epoch of every run, one colour per variant;
 - ``runs/``: the CSV, PNG and JSON of each run (``--reuse`` loads a finished run whose
-  JSON has the same settings instead of training it again).
+  JSON has the same settings instead of training it again; ``reproduce.py ls-curves``
+  shares these runs).
 
 When CUDA is available it also times one epoch of the CIFAR-10 CNN with the RDIA-LS
 loss on random tensors of the real shape (50,000 x 3 x 32 x 32, batch 128).
 """
 
-import argparse
-import importlib.util
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -37,51 +38,32 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from data import DataError
+from experiments import deep
+from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
+from experiments.files import write_csv_atomic, write_text_atomic
+from experiments.ls_curves import PAPER_SETTING, run_or_reuse
+from experiments.report import PUBLISHED_RDIA_LS
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from experiments.files import write_csv_atomic, write_text_atomic  # noqa: E402
+#: Name of the benchmark in its usage and error lines (it runs with ``python -m``).
+PROG = "benchmarks.rdia_ls_mnist"
 
-#: The published RDIA-LS figure at symmetric noise 0.8 on MNIST (METHOD.md section 5).
-PUBLISHED = {"rdia-ls": (87.85, 0.21), "rdia-ls-official": (87.85, 0.21)}
+#: The published RDIA-LS figure at symmetric noise 0.8 on MNIST (METHOD.md section 5),
+#: mean and std (%) over seeds, per variant that the paper's number stands for.
+PUBLISHED = {"rdia-ls": PUBLISHED_RDIA_LS["mnist"],
+             "rdia-ls-official": PUBLISHED_RDIA_LS["mnist"]}
 
-#: Benchmark variants: name -> settings of RDIA-LS.py. ``rdia-ls-official`` is RDIA-LS
-#: with the published code's loss (``--compat official``).
+#: Benchmark variants: name -> settings of ``experiments.deep.LSConfig`` that differ
+#: from PAPER_SETTING. ``rdia-ls-official`` is RDIA-LS with the published code's loss
+#: (``--compat official``).
 VARIANTS = {
     "rdia-ls": {"method": "rdia-ls"},
     "rdia-ls-official": {"method": "rdia-ls", "compat": "official"},
     "ce": {"method": "ce"},
     "coteaching": {"method": "coteaching"},
 }
-
-#: Settings of the paper's MNIST experiment that differ from RDIA-LS.py's defaults.
-PAPER_SETTING = {"dataset": "mnist", "noise_type": "symmetric", "noise_rate": 0.8,
-                 "gamma": 0.2, "weight_decay": 1e-5}
-
-#: Settings that do not change the numbers, ignored when a finished run is reused.
-NOT_RESULTS = ("progress", "threads", "output", "result_dir", "data_dir", "gpu")
-
-
-def load_rdia_ls():
-    """Import RDIA-LS.py (its name has a hyphen, so not with ``import``)."""
-    spec = importlib.util.spec_from_file_location("rdia_ls", ROOT / "RDIA-LS.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_or_reuse(rdia_ls, config, reuse):
-    """Train one run, or load its JSON when ``reuse`` and the settings match."""
-    path = Path(config["output"])
-    if reuse and path.exists():
-        import json
-        previous = json.loads(path.read_text())
-        same = all(previous["config"].get(key) == value for key, value in config.items()
-                   if key not in NOT_RESULTS)
-        if same and len(previous["epochs"]) == config["n_epoch"]:
-            print(f"reusing {path}")
-            return previous
-    return rdia_ls.run(config)
 
 
 def summarize(method, results):
@@ -115,7 +97,7 @@ def markdown_table(rows, gpu_line):
     return "\n".join(lines + ["", gpu_line, ""])
 
 
-def time_cifar_epoch_on_gpu(rdia_ls, n_train=50000, epoch=20):
+def time_cifar_epoch_on_gpu(n_train=50000, epoch=20):
     """Seconds of one RDIA-LS training epoch of the CIFAR-10 CNN on cuda:0.
 
     Random uint8 images of the real shape and random labels; one untimed warm-up
@@ -128,8 +110,8 @@ def time_cifar_epoch_on_gpu(rdia_ls, n_train=50000, epoch=20):
     """
     if not torch.cuda.is_available():
         return None
-    config = rdia_ls.make_config(dataset="cifar10", noise_rate=0.8, n_epoch=200, gpu=0,
-                                 progress=False)
+    config = deep.LSConfig(dataset="cifar10", noise_rate=0.8, n_epoch=200, gpu=0,
+                           progress=False).resolved()
     device = torch.device("cuda:0")
     generator = torch.Generator().manual_seed(0)
     tensors = {
@@ -138,62 +120,85 @@ def time_cifar_epoch_on_gpu(rdia_ls, n_train=50000, epoch=20):
         "y_train": torch.randint(0, 10, (n_train,), generator=generator).to(device),
         "clean": torch.ones(n_train, dtype=torch.bool, device=device),
     }
-    nets, optimizers = rdia_ls.build_networks(config, device)
-    rdia_ls.train_epoch(nets, optimizers, tensors, epoch, config, generator)
+    nets, optimizers = deep.build_networks(config, device)
+    deep.train_epoch(nets, optimizers, tensors, epoch, config, generator)
     torch.cuda.synchronize(device)
     started = time.perf_counter()
-    rdia_ls.train_epoch(nets, optimizers, tensors, epoch, config, generator)
+    deep.train_epoch(nets, optimizers, tensors, epoch, config, generator)
     torch.cuda.synchronize(device)
     return time.perf_counter() - started
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--epochs", type=int, default=200)
-    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+def build_parser():
+    """The benchmark's command-line parser (flags in either spelling, one-line errors)."""
+    p = OneLineParser(prog=PROG, description=__doc__.split("\n")[0],
+                      formatter_class=DefaultsFormatter)
+    p.add_argument("--epochs", type=int, default=200, help="epochs per run")
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds per variant")
     p.add_argument("--methods", nargs="+", default=list(VARIANTS), choices=list(VARIANTS),
                    help="variants to run, in this order (default: all)")
     p.add_argument("--noise_seed", type=int, default=None,
                    help="fixed noise seed (default: each run's seed)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--data_dir", default=None)
-    p.add_argument("--out", default=str(ROOT / "results" / "rdia_ls_mnist"))
+    p.add_argument("--data_dir", default=None,
+                   help="dataset folder (default: $RDIA_DATA_DIR, else datasets/)")
+    p.add_argument("--out", default=str(ROOT / "results" / "rdia_ls_mnist"),
+                   help="output folder (default: results/rdia_ls_mnist)")
     p.add_argument("--reuse", action="store_true", help="load finished runs with the same settings")
-    p.add_argument("--no_progress", dest="progress", action="store_false")
-    return p.parse_args(argv)
+    p.add_argument("--no_progress", dest="progress", action="store_false",
+                   help="hide the progress bars")
+    return p
+
+
+def variant_configs(args, runs_dir):
+    """The run configs of the benchmark, variant by variant, seed by seed.
+
+    Returns
+    -------
+    configs : list of (str, experiments.deep.LSConfig)
+        (variant, config) with ``output`` set to the run's JSON in ``runs_dir``.
+
+    Raises
+    ------
+    experiments.cli.ConfigError
+    """
+    configs = []
+    for method in args.methods:
+        base = dataclasses.replace(
+            PAPER_SETTING, **VARIANTS[method], n_epoch=args.epochs,
+            noise_seed=args.noise_seed, threads=args.threads, data_dir=args.data_dir,
+            result_dir=str(runs_dir), progress=args.progress)
+        for seed in args.seeds:
+            config = dataclasses.replace(base, seed=seed)
+            output = str(runs_dir / f"{deep.run_name(config)}.json")
+            configs.append((method, dataclasses.replace(config, output=output)))
+    return configs
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    rdia_ls = load_rdia_ls()
+    """Command-line entry point; returns the exit status (0, or 2 on bad input)."""
+    args = build_parser().parse_args(argv)
     out = Path(args.out)
-    runs_dir = out / "runs"
     results = {}
     try:
-        for method in args.methods:
-            for seed in args.seeds:
-                config = rdia_ls.make_config(
-                    **PAPER_SETTING, **VARIANTS[method], n_epoch=args.epochs, seed=seed,
-                    noise_seed=args.noise_seed, threads=args.threads, data_dir=args.data_dir,
-                    result_dir=str(runs_dir), progress=args.progress)
-                config["output"] = str(runs_dir / f"{rdia_ls.run_name(config)}.json")
-                results.setdefault(method, []).append(run_or_reuse(rdia_ls, config, args.reuse))
-                write_outputs(rdia_ls, out, results, gpu_line="GPU: not timed yet")
-    except (rdia_ls.ConfigError, rdia_ls.data.DataError) as exc:
-        print(f"rdia_ls_mnist.py: error: {exc}", file=sys.stderr)
+        for method, config in variant_configs(args, out / "runs"):
+            results.setdefault(method, []).append(run_or_reuse(config, args.reuse))
+            write_outputs(out, results, gpu_line="GPU: not timed yet")
+    except (ConfigError, DataError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    seconds = time_cifar_epoch_on_gpu(rdia_ls)
+    seconds = time_cifar_epoch_on_gpu()
     if seconds is None:
         gpu_line = "GPU: CUDA not available here; the CIFAR-10 CNN epoch was not timed."
     else:
         gpu_line = (f"GPU ({torch.cuda.get_device_name(0)}): one RDIA-LS epoch of the CIFAR-10 "
                     f"CNN on 50,000 random 3x32x32 images, batch 128: {seconds:.2f} s.")
-    table = write_outputs(rdia_ls, out, results, gpu_line)
+    table = write_outputs(out, results, gpu_line)
     print(table)
     return 0
 
 
-def write_outputs(rdia_ls, out, results, gpu_line):
+def write_outputs(out, results, gpu_line):
     """Write table.md, table.csv and test_acc.png from the runs so far; return the table."""
     rows = [summarize(method, runs) for method, runs in results.items()]
     table = markdown_table(rows, gpu_line)
@@ -205,8 +210,8 @@ def write_outputs(rdia_ls, out, results, gpu_line):
             paths.append(run["files"]["csv"])
             labels.append(method if j == 0 else "_nolegend_")
             colors.append(f"C{i}")
-    rdia_ls.plot_curves(paths, out / "test_acc.png", labels=labels, colors=colors,
-                        title="MNIST, symmetric noise 0.8: test accuracy (one line per seed)")
+    deep.plot_curves(paths, out / "test_acc.png", labels=labels, colors=colors,
+                     title="MNIST, symmetric noise 0.8: test accuracy (one line per seed)")
     return table
 
 

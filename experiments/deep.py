@@ -1,0 +1,663 @@
+"""The deep-model experiment of RDIA-LS.py: typed config, training loop, run files.
+
+Trains the paper's MLP (MNIST) or 6-conv CNN (CIFAR-10) on training labels corrupted
+by a seeded transition matrix, with one of three methods in the same loop and under
+the same schedule (METHOD.md section 5):
+
+- ``rdia-ls``: keep / unsure / drop sets by per-sample CE inside each mini-batch, CE
+  on the keep set and the complementary loss l_R on the unsure set (``selection.py``);
+- ``ce``: cross-entropy on every sample;
+- ``coteaching``: two networks, each trained on the small-loss samples of the other.
+
+:class:`LSConfig` holds every setting of a run and checks them; :func:`run` trains
+one run and writes, in ``result_dir``, a per-epoch CSV and a PNG of test accuracy
+against epoch, named ``<dataset>_<method>[_official]_<noise_type>_<noise_rate>_seed<seed>``
+(:func:`run_name`), and with ``output`` a JSON of the whole run; :func:`plot_curves`
+draws several runs in one figure.
+"""
+
+import csv
+import dataclasses
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+import data
+import selection
+from experiments.cli import ConfigError
+from experiments.files import save_figure_atomic, write_csv_atomic, write_json_atomic
+from models import networks
+
+DATASETS = ("mnist", "cifar10")
+METHODS = ("rdia-ls", "ce", "coteaching")
+N_CLASSES = 10
+
+#: Paper settings that depend on the dataset, used when the setting is None.
+PAPER_GAMMA = {"mnist": 0.2, "cifar10": 0.05}
+PAPER_WEIGHT_DECAY = {"mnist": 1e-5, "cifar10": 0.0}
+
+#: Adam's beta1 before and from ``epoch_decay_start`` (co-teaching schedule); beta2.
+BETA1_START, BETA1_DECAY, BETA2 = 0.9, 0.1, 0.999
+
+#: Test images per forward pass during evaluation (memory only; no effect on results).
+EVAL_BATCH = 1000
+
+#: Columns of the per-epoch CSV. Accuracies and label precision are percentages;
+#: ``seconds`` (wall time of the epoch, training + evaluation) is the only column
+#: that differs between two runs with the same seed.
+CSV_COLUMNS = ("epoch", "train_acc", "test_acc", "label_precision",
+               "n_keep", "n_unsure", "n_drop", "lr", "seconds")
+
+
+# ----------------------------------------------------------------------------
+# Configuration
+
+
+@dataclasses.dataclass(frozen=True)
+class LSConfig:
+    """Every setting of one RDIA-LS / CE / co-teaching run, checked on creation.
+
+    None means "derived" (see :meth:`resolved`): forget_rate -> noise_rate,
+    noise_seed -> seed, gamma and weight_decay -> the paper's value for the dataset.
+    Path settings (``data_dir``, ``result_dir``, ``output``) are stored as str.
+
+    Parameters
+    ----------
+    dataset : {"mnist", "cifar10"}
+    method : {"rdia-ls", "ce", "coteaching"}
+    compat : {"method", "official"}
+        ``official`` uses the published code's RDIA-LS loss (``selection.py``).
+    noise_type : {"symmetric", "pairflip", "asymmetric"}
+    noise_rate : float in [0, 1)
+        r, the corruption rate of the training labels.
+    forget_rate : float in [0, 1), optional
+        tau, the final forget rate (default: the noise rate).
+    num_gradual : int >= 0
+        Epochs over which the forget rate f(e) rises from 0 to tau.
+    warmup : int >= 0
+        Epochs that train on the keep set only.
+    n_epoch : int >= 1
+        Training epochs.
+    epoch_decay_start : int >= 0
+        0-based epoch from which lr decays linearly to 0 and beta1 = 0.1.
+    lr : float > 0
+        Adam learning rate.
+    batch_size : int >= 2
+        Mini-batch size B.
+    seed : int >= 0
+        Seed of initialisation, shuffling and subset (and of the noise by default).
+    noise_seed : int >= 0, optional
+        Seed of the label noise (default: ``seed``; the published code uses 0).
+    gamma : float in [0, 1], optional
+        Weight of the keep term (default 0.2 MNIST, 0.05 CIFAR-10).
+    weight_decay : float >= 0, optional
+        Adam weight decay (default 1e-5 MNIST, 0 CIFAR-10).
+    subset : int >= 2, optional
+        Train on a seeded subset of this many training images.
+    gpu : int >= 0, optional
+        CUDA device index; None runs on the CPU.
+    threads : int >= 1, optional
+        torch CPU threads (default: torch's own choice).
+    data_dir : str, optional
+        Dataset folder (default: $RDIA_DATA_DIR, else the project's default).
+    result_dir : str
+        Folder of the per-epoch CSV and the plot.
+    output : str, optional
+        Where :func:`run` writes the run's JSON.
+    progress : bool
+        Show a progress bar over epochs on stderr.
+
+    Raises
+    ------
+    experiments.cli.ConfigError
+        For a bad value, with a one-line message naming the flag.
+    """
+
+    dataset: str = "mnist"
+    method: str = "rdia-ls"
+    compat: str = "method"
+    noise_type: str = "symmetric"
+    noise_rate: float = 0.2
+    forget_rate: Optional[float] = None
+    num_gradual: int = 10
+    warmup: int = 10
+    n_epoch: int = 200
+    epoch_decay_start: int = 80
+    lr: float = 0.001
+    batch_size: int = 128
+    seed: int = 0
+    noise_seed: Optional[int] = None
+    gamma: Optional[float] = None
+    weight_decay: Optional[float] = None
+    subset: Optional[int] = None
+    gpu: Optional[int] = None
+    threads: Optional[int] = None
+    data_dir: Optional[str] = None
+    result_dir: str = "runs"
+    output: Optional[str] = None
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("data_dir", "result_dir", "output"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                object.__setattr__(self, name, str(value))
+        _check_choice("dataset", self.dataset, DATASETS)
+        _check_choice("method", self.method, METHODS)
+        _check_choice("compat", self.compat, selection.COMPAT_MODES)
+        _check_choice("noise_type", self.noise_type, data.NOISE_TYPES)
+        _check_number("noise_rate", self.noise_rate, 0, 1, "in [0, 1)", upper_open=True)
+        _check_number("forget_rate", self.forget_rate, 0, 1, "in [0, 1)", upper_open=True,
+                      optional=True)
+        _check_number("gamma", self.gamma, 0, 1, "in [0, 1]", optional=True)
+        _check_number("lr", self.lr, 0, math.inf, "> 0", lower_open=True)
+        _check_number("weight_decay", self.weight_decay, 0, math.inf, ">= 0", optional=True)
+        _check_int("n_epoch", self.n_epoch, 1)
+        _check_int("num_gradual", self.num_gradual, 0)
+        _check_int("warmup", self.warmup, 0)
+        _check_int("epoch_decay_start", self.epoch_decay_start, 0)
+        _check_int("batch_size", self.batch_size, 2)
+        _check_int("seed", self.seed, 0)
+        _check_int("noise_seed", self.noise_seed, 0, optional=True)
+        _check_int("subset", self.subset, 2, optional=True)
+        _check_int("gpu", self.gpu, 0, optional=True)
+        _check_int("threads", self.threads, 1, optional=True)
+
+    def resolved(self):
+        """A copy with the derived settings filled in.
+
+        Returns
+        -------
+        config : LSConfig
+            forget_rate = noise_rate, noise_seed = seed, gamma and weight_decay = the
+            paper's values for the dataset, each only where the setting is None.
+        """
+        def given(value, default):
+            return default if value is None else value
+
+        return dataclasses.replace(
+            self,
+            forget_rate=given(self.forget_rate, self.noise_rate),
+            noise_seed=given(self.noise_seed, self.seed),
+            gamma=given(self.gamma, PAPER_GAMMA[self.dataset]),
+            weight_decay=given(self.weight_decay, PAPER_WEIGHT_DECAY[self.dataset]))
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ConfigError(f"unknown {name.replace('_', ' ')} {value!r}; "
+                          f"use one of {', '.join(choices)}")
+
+
+def _check_number(name, value, low, high, text, lower_open=False, upper_open=False,
+                  optional=False):
+    if value is None and optional:
+        return
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
+    ok = ok and (value > low if lower_open else value >= low)
+    ok = ok and (value < high if upper_open else value <= high)
+    if not ok:
+        raise ConfigError(f"--{name} must be a number {text}, got {value!r}")
+
+
+def _check_int(name, value, low, optional=False):
+    if value is None and optional:
+        return
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+        raise ConfigError(f"--{name} must be an integer >= {low}, got {value!r}")
+
+
+def run_name(config):
+    """File stem of a run: dataset, method, compat mode, noise and seed.
+
+    Uses no derived setting, so it is the same for a config and its
+    :meth:`LSConfig.resolved` copy.
+    """
+    compat = "_official" if config.compat == "official" else ""
+    return (f"{config.dataset}_{config.method}{compat}_{config.noise_type}_"
+            f"{config.noise_rate}_seed{config.seed}")
+
+
+# ----------------------------------------------------------------------------
+# Schedules
+
+
+def adam_schedule(epoch, config):
+    """Learning rate and Adam beta1 of a 0-based epoch (co-teaching schedule).
+
+    Before ``epoch_decay_start`` s: lr and beta1 = 0.9. From s on, with n epochs:
+    lr * (n - e) / (n - s), a linear decay that reaches 0 at the end of training
+    (the last epoch trains at lr / (n - s)), and beta1 = 0.1.
+
+    Parameters
+    ----------
+    epoch : int
+    config : LSConfig
+
+    Returns
+    -------
+    lr, beta1 : float
+    """
+    n, start = config.n_epoch, config.epoch_decay_start
+    if epoch < start:
+        return config.lr, BETA1_START
+    return config.lr * (n - epoch) / (n - start), BETA1_DECAY
+
+
+def set_adam_schedule(optimizer, lr, beta1):
+    """Write lr and (beta1, 0.999) into every parameter group of an Adam optimizer."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+        group["betas"] = (beta1, BETA2)
+
+
+# ----------------------------------------------------------------------------
+# Data
+
+
+def load_data(config):
+    """Training and test tensors of a run, with seeded subset and label noise.
+
+    The subset (``subset=N``: N training samples drawn without replacement with
+    ``numpy.random.default_rng(seed)``) is taken first; then every training label is
+    resampled from the transition matrix with ``noise_seed``. Test labels stay clean.
+
+    Parameters
+    ----------
+    config : LSConfig
+        Resolved (``noise_seed`` set).
+
+    Returns
+    -------
+    arrays : dict of Tensor (on the CPU)
+        X_train (n, C, H, W) uint8, y_train (n,) int64 noisy labels, clean (n,) bool
+        (True where the label was not corrupted), X_test (m, C, H, W) uint8, y_test
+        (m,) int64.
+    actual_noise_rate : float
+        Share of corrupted training labels.
+
+    Raises
+    ------
+    experiments.cli.ConfigError
+        For a subset larger than the training set.
+    data.DataError
+        For a missing file that cannot be downloaded or a corrupt one.
+    """
+    loader = data.load_mnist if config.dataset == "mnist" else data.load_cifar10
+    X_train, y_train, X_test, y_test = loader(config.data_dir)
+    shape = networks.INPUT_SHAPES[config.dataset]
+    X_train = X_train.reshape((-1,) + shape)
+    X_test = X_test.reshape((-1,) + shape)
+    if config.subset is not None:
+        if config.subset > len(y_train):
+            raise ConfigError(f"--subset {config.subset} is larger than the "
+                              f"{len(y_train)} training images")
+        rng = np.random.default_rng(config.seed)
+        index = np.sort(rng.choice(len(y_train), size=config.subset, replace=False))
+        X_train, y_train = X_train[index], y_train[index]
+    T = data.transition_matrix(config.noise_type, N_CLASSES, config.noise_rate,
+                               config.dataset)
+    y_noisy, corrupted = data.apply_transition(y_train, T, config.noise_seed)
+    arrays = {
+        "X_train": torch.from_numpy(np.ascontiguousarray(X_train)),
+        "y_train": torch.from_numpy(y_noisy),
+        "clean": torch.from_numpy(~corrupted),
+        "X_test": torch.from_numpy(np.ascontiguousarray(X_test)),
+        "y_test": torch.from_numpy(np.asarray(y_test, dtype=np.int64)),
+    }
+    return arrays, float(corrupted.mean())
+
+
+def to_float(images):
+    """uint8 images to float32 pixels in [0, 1]."""
+    return images.float().div_(255.0)
+
+
+def batch_slices(n, batch_size):
+    """Bounds (start, stop) of the mini-batches of n shuffled samples.
+
+    The last batch keeps the remainder (nothing is dropped); a remainder of a single
+    sample joins the previous batch, since BatchNorm cannot train on one sample.
+    """
+    bounds = [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
+# ----------------------------------------------------------------------------
+# Training
+
+
+def select_device(gpu):
+    """Device of a run and the one line that says which it is.
+
+    Parameters
+    ----------
+    gpu : int or None
+        CUDA device index from ``--gpu``.
+
+    Returns
+    -------
+    device : torch.device
+    notice : str
+
+    Raises
+    ------
+    experiments.cli.ConfigError
+        For an index beyond the CUDA devices present.
+    """
+    if gpu is None:
+        return torch.device("cpu"), "running on CPU (pass --gpu N to use cuda:N)"
+    if not torch.cuda.is_available():
+        return torch.device("cpu"), f"CUDA is not available; running on CPU instead of cuda:{gpu}"
+    if gpu >= torch.cuda.device_count():
+        raise ConfigError(f"--gpu {gpu}: only {torch.cuda.device_count()} CUDA device(s)")
+    return torch.device(f"cuda:{gpu}"), f"running on cuda:{gpu} ({torch.cuda.get_device_name(gpu)})"
+
+
+def build_networks(config, device):
+    """The network(s) of a run, initialised from the run's seed, and their Adam.
+
+    Parameters
+    ----------
+    config : LSConfig
+        Resolved (``weight_decay`` set).
+    device : torch.device
+
+    Returns
+    -------
+    nets : list of torch.nn.Module
+        Two for co-teaching, one otherwise.
+    optimizers : list of torch.optim.Adam
+    """
+    torch.manual_seed(config.seed)
+    count = 2 if config.method == "coteaching" else 1
+    nets = [networks.build_model(config.dataset, N_CLASSES).to(device) for _ in range(count)]
+    optimizers = [torch.optim.Adam(net.parameters(), lr=config.lr,
+                                   betas=(BETA1_START, BETA2),
+                                   weight_decay=config.weight_decay) for net in nets]
+    return nets, optimizers
+
+
+def train_epoch(nets, optimizers, tensors, epoch, config, generator):
+    """One pass over the shuffled training set.
+
+    Parameters
+    ----------
+    nets, optimizers : list
+        From :func:`build_networks`.
+    tensors : dict of Tensor
+        X_train, y_train, clean on the device (see :func:`load_data`).
+    epoch : int
+        0-based epoch; sets f(e) and the warm-up.
+    config : LSConfig
+        Resolved.
+    generator : torch.Generator
+        CPU generator of the shuffles.
+
+    Returns
+    -------
+    stats : dict
+        train_acc (% of training-mode predictions equal to the observed labels),
+        label_precision (% of the keep set whose label is clean; None for an empty
+        keep set), n_keep, n_unsure, n_drop (samples per set over the epoch; for
+        co-teaching, the sets of network 1).
+    """
+    X, y, clean = tensors["X_train"], tensors["y_train"], tensors["clean"]
+    device = X.device
+    f = selection.forget_rate(epoch, config.forget_rate, config.num_gradual)
+    warmup = selection.is_warmup(epoch, config.warmup)
+    order = torch.randperm(len(y), generator=generator).to(device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    clean_kept = torch.zeros((), dtype=torch.long, device=device)
+    sizes = np.zeros(3, dtype=np.int64)
+    for net in nets:
+        net.train()
+    for start, stop in batch_slices(len(y), config.batch_size):
+        index = order[start:stop]
+        xb, yb = to_float(X[index]), y[index]
+        logits = [net(xb) for net in nets]
+        losses, keep, batch_sizes = batch_losses(logits, yb, f, warmup, config)
+        for optimizer, loss in zip(optimizers, losses):
+            optimizer.zero_grad(set_to_none=True)
+            if loss is not None:
+                loss.backward()
+                optimizer.step()
+        correct += (logits[0].detach().argmax(1) == yb).sum()
+        clean_kept += clean[index][keep].sum()
+        sizes += batch_sizes
+    n_keep = int(sizes[0])
+    return {
+        "train_acc": 100.0 * correct.item() / len(y),
+        "label_precision": 100.0 * clean_kept.item() / n_keep if n_keep else None,
+        "n_keep": n_keep, "n_unsure": int(sizes[1]), "n_drop": int(sizes[2]),
+    }
+
+
+def batch_losses(logits, y, f, warmup, config):
+    """Losses of one mini-batch for the run's method.
+
+    Parameters
+    ----------
+    logits : list of Tensor of shape (B, K)
+        One per network.
+    y : Tensor of shape (B,)
+    f : float
+        Forget rate of the epoch.
+    warmup : bool
+    config : LSConfig
+        Resolved (``gamma`` set).
+
+    Returns
+    -------
+    losses : list of (Tensor or None)
+        One per network; None when there is nothing to train on (no step is taken).
+    keep : Tensor
+        Batch indices of the keep set (network 1's selection for co-teaching).
+    sizes : tuple of int
+        (n_keep, n_unsure, n_drop) of the batch.
+    """
+    B = len(y)
+    if config.method == "ce":
+        return [selection.cross_entropy(logits[0], y).mean()], torch.arange(B, device=y.device), \
+            (B, 0, 0)
+    if config.method == "coteaching":
+        n_keep = selection.partition_sizes(B, f, 0.0, warmup=True)[0]
+        loss1, loss2, keep1, _ = selection.coteaching_losses(logits[0], logits[1], y, n_keep)
+        losses = [loss1, loss2] if n_keep else [None, None]
+        return losses, keep1, (n_keep, 0, B - n_keep)
+    sizes = selection.partition_sizes(B, f, config.noise_rate, warmup)
+    ce = selection.cross_entropy(logits[0], y)
+    part = selection.rank_partition(ce, sizes[0], sizes[1])
+    loss = selection.batch_loss(logits[0], y, part, config.gamma, warmup,
+                                config.compat, ce=ce)
+    return [loss if sizes[0] + sizes[1] else None], part.keep, sizes
+
+
+def evaluate(net, X, y):
+    """Accuracy (%) of a network on a whole set, in evaluation mode.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+    X : Tensor of shape (m, C, H, W), uint8
+    y : Tensor of shape (m,), int64
+
+    Returns
+    -------
+    accuracy : float
+        Percentage of the m samples classified correctly (no sample is dropped).
+    """
+    net.eval()
+    correct = torch.zeros((), dtype=torch.long, device=X.device)
+    with torch.inference_mode():
+        for start in range(0, len(y), EVAL_BATCH):
+            stop = start + EVAL_BATCH
+            correct += (net(to_float(X[start:stop])).argmax(1) == y[start:stop]).sum()
+    return 100.0 * correct.item() / len(y)
+
+
+def epoch_row(epoch, stats, test_acc, lr, seconds):
+    """One CSV row (dict keyed by CSV_COLUMNS) of a 0-based epoch."""
+    return {"epoch": epoch + 1, "train_acc": stats["train_acc"], "test_acc": test_acc,
+            "label_precision": stats["label_precision"], "n_keep": stats["n_keep"],
+            "n_unsure": stats["n_unsure"], "n_drop": stats["n_drop"], "lr": lr,
+            "seconds": round(seconds, 3)}
+
+
+def summarize(rows):
+    """Final numbers of a run: test accuracy (%) at the last epoch and over the last 10."""
+    accs = [row["test_acc"] for row in rows]
+    return {"test_acc_last10_mean": float(np.mean(accs[-10:])), "test_acc_last": accs[-1]}
+
+
+def run(config):
+    """Train one run and write its CSV, plot and (with ``output``) JSON.
+
+    Parameters
+    ----------
+    config : LSConfig
+        Resolved here first (derived settings filled in).
+
+    Returns
+    -------
+    result : dict
+        {"config": ``dataclasses.asdict`` of the resolved config, "data": {n_train,
+        n_test, actual_noise_rate, device}, "epochs": [CSV rows as dicts], "final":
+        {"test_acc_last10_mean", "test_acc_last"}, "files": {"csv", "png"}}.
+        Accuracies are percentages.
+
+    Raises
+    ------
+    TypeError
+        When ``config`` is not an LSConfig.
+    experiments.cli.ConfigError, data.DataError
+    """
+    if not isinstance(config, LSConfig):
+        raise TypeError(f"run takes an LSConfig, got {type(config).__name__}")
+    config = config.resolved()
+    device, notice = select_device(config.gpu)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    arrays, actual_noise = load_data(config)
+    print(notice)
+    print(f"{config.dataset}: {len(arrays['y_train'])} training images, "
+          f"{config.noise_type} noise {config.noise_rate}: actual noise rate "
+          f"{actual_noise:.4f} (noise seed {config.noise_seed})")
+    tensors = {key: value.to(device) for key, value in arrays.items()}
+    result_dir = Path(config.result_dir)
+    csv_path = result_dir / f"{run_name(config)}.csv"
+    png_path = result_dir / f"{run_name(config)}.png"
+    previous_deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        rows = train(config, tensors, device, csv_path)
+    finally:
+        torch.use_deterministic_algorithms(previous_deterministic)
+    plot_curves([csv_path], png_path, labels=[run_name(config)])
+    result = {
+        "config": dataclasses.asdict(config),
+        "data": {"n_train": len(arrays["y_train"]), "n_test": len(arrays["y_test"]),
+                 "actual_noise_rate": actual_noise, "device": str(device)},
+        "epochs": rows,
+        "final": summarize(rows),
+        "files": {"csv": str(csv_path), "png": str(png_path)},
+    }
+    if config.output:
+        write_json_atomic(config.output, result)
+    return result
+
+
+def train(config, tensors, device, csv_path):
+    """The epoch loop: schedule, training, evaluation, CSV after every epoch.
+
+    Parameters
+    ----------
+    config : LSConfig
+        Resolved.
+    tensors : dict of Tensor
+        The arrays of :func:`load_data`, on ``device``.
+    device : torch.device
+    csv_path : Path
+        Rewritten atomically after every epoch.
+
+    Returns
+    -------
+    rows : list of dict
+        One per epoch, keyed by CSV_COLUMNS.
+    """
+    nets, optimizers = build_networks(config, device)
+    generator = torch.Generator().manual_seed(config.seed)
+    rows = []
+    bar = tqdm(range(config.n_epoch), desc=run_name(config), unit="epoch",
+               disable=not config.progress, file=sys.stderr)
+    for epoch in bar:
+        started = time.perf_counter()
+        lr, beta1 = adam_schedule(epoch, config)
+        for optimizer in optimizers:
+            set_adam_schedule(optimizer, lr, beta1)
+        stats = train_epoch(nets, optimizers, tensors, epoch, config, generator)
+        test_acc = evaluate(nets[0], tensors["X_test"], tensors["y_test"])
+        rows.append(epoch_row(epoch, stats, test_acc, lr, time.perf_counter() - started))
+        write_csv_atomic(csv_path, CSV_COLUMNS,
+                         [[_csv_value(row[key]) for key in CSV_COLUMNS] for row in rows])
+        bar.set_postfix(test_acc=f"{test_acc:.2f}")
+    bar.close()
+    return rows
+
+
+def _csv_value(value):
+    return "" if value is None else value
+
+
+# ----------------------------------------------------------------------------
+# Plot
+
+
+def read_curve(csv_path):
+    """Epochs and test accuracies (%) of a run's CSV, as two float arrays of shape (n_epoch,)."""
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return (np.array([float(row["epoch"]) for row in rows]),
+            np.array([float(row["test_acc"]) for row in rows]))
+
+
+def plot_curves(csv_paths, out_png, labels=None, title="Test accuracy", colors=None):
+    """Draw the test accuracy of one or several runs against epoch into a PNG.
+
+    Parameters
+    ----------
+    csv_paths : sequence of path-like
+        Per-epoch CSVs written by :func:`run`.
+    out_png : path-like
+        Written atomically.
+    labels : sequence of str, optional
+        Legend entries; default: the file stems. "_nolegend_" leaves a line out.
+    title : str
+    colors : sequence of matplotlib colours, optional
+        One per run, e.g. the same colour for the seeds of one method.
+    """
+    from matplotlib.figure import Figure
+
+    labels = labels or [Path(path).stem for path in csv_paths]
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    colors = colors or [None] * len(csv_paths)
+    for path, label, color in zip(csv_paths, labels, colors):
+        epochs, accs = read_curve(path)
+        ax.plot(epochs, accs, label=label, color=color, linewidth=1.0)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    save_figure_atomic(fig, out_png, dpi=120)

@@ -1,0 +1,106 @@
+"""Tests of experiments/ls_curves.py: the deep-model figure and run reuse."""
+
+import dataclasses
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from experiments import deep, ls_curves
+from experiments.cli import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+TRACKED_RUNS = ROOT / "results" / "rdia_ls_mnist" / "runs"
+
+DATA_DIR = os.environ.get("RDIA_DATA_DIR")
+needs_data = pytest.mark.skipif(
+    not DATA_DIR or not (Path(DATA_DIR) / "mnist").is_dir(),
+    reason="set RDIA_DATA_DIR to the shared datasets")
+
+
+@needs_data
+def test_ls_curves_quick_draws_mean_curves_and_reuses_finished_runs(tmp_path, capsys):
+    written = ls_curves.ls_curves([0], 3, tmp_path, quick=True, subset=1000, threads=1)
+    assert written == [tmp_path / "ls-curves-quick.md", tmp_path / "ls-curves-quick.csv",
+                       tmp_path / "ls-curves-quick.png"]
+    text = (tmp_path / "ls-curves-quick.md").read_text()
+    assert "Shorter than the paper: 3 epochs instead of 200." in text
+    for method in ls_curves.LS_METHODS:
+        assert f"| {method} | 1 x 3 |" in text
+    assert "87.85" in text
+    assert (tmp_path / "ls-curves-quick.png").read_bytes()[:4] == b"\x89PNG"
+    rows = (tmp_path / "ls-curves-quick.csv").read_text().splitlines()
+    assert len(rows) == 1 + 3 * 3
+    capsys.readouterr()
+    ls_curves.ls_curves([0], 3, tmp_path, quick=True, subset=1000, threads=1)
+    assert capsys.readouterr().out.count("reusing") == 3
+    assert (tmp_path / "ls-curves-quick.md").read_text().split("Took")[0] == text.split("Took")[0]
+
+
+@pytest.mark.parametrize("epochs", [0, -3])
+def test_bad_epochs_raise_config_error_naming_the_flag(tmp_path, epochs):
+    with pytest.raises(ConfigError, match="--epochs"):
+        ls_curves.ls_curves([1], epochs, tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_no_seeds_raise_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="--seeds"):
+        ls_curves.ls_curves([], 5, tmp_path)
+
+
+def test_bad_run_settings_raise_config_error_before_training(tmp_path):
+    with pytest.raises(ConfigError, match="--subset"):
+        ls_curves.ls_curves([1], 2, tmp_path, subset=1)
+    with pytest.raises(ConfigError, match="--threads"):
+        ls_curves.ls_curves([1], 2, tmp_path, threads=0)
+
+
+def test_paper_setting_is_symmetric_noise_08_on_mnist():
+    config = ls_curves.PAPER_SETTING.resolved()
+    assert (config.dataset, config.noise_type, config.noise_rate, config.forget_rate) == \
+        ("mnist", "symmetric", 0.8, 0.8)
+    assert (config.gamma, config.weight_decay, config.n_epoch) == (0.2, 1e-5, 200)
+    assert set(ls_curves.NOT_RESULTS) <= {f.name for f in dataclasses.fields(deep.LSConfig)}
+
+
+def test_default_runs_dir_shares_the_papers_runs_only():
+    out = Path("results")
+    assert ls_curves.default_runs_dir(out, "s", 200, None) == out / "rdia_ls_mnist" / "runs"
+    assert ls_curves.default_runs_dir(out, "s", 20, None) == out / "s-runs"
+    assert ls_curves.default_runs_dir(out, "s", 200, 1000) == out / "s-runs"
+
+
+def tracked_config(tmp_path, method, seed, **changes):
+    """The config of a tracked 200-epoch run, its JSON copied to tmp_path."""
+    config = dataclasses.replace(ls_curves.PAPER_SETTING, method=method, seed=seed,
+                                 result_dir=str(tmp_path), **changes)
+    name = f"{deep.run_name(config)}.json"
+    shutil.copy(TRACKED_RUNS / name, tmp_path / name)
+    return dataclasses.replace(config, output=str(tmp_path / name))
+
+
+@pytest.mark.skipif(not TRACKED_RUNS.is_dir(), reason="the tracked runs are not here")
+@pytest.mark.parametrize("method, seed", [("ce", 1), ("coteaching", 3), ("rdia-ls", 2)])
+def test_tracked_runs_are_recognised_and_reused(tmp_path, capsys, method, seed):
+    config = tracked_config(tmp_path, method, seed, threads=None, progress=False)
+    saved = json.loads(Path(config.output).read_text())
+    assert list(saved["config"]) == list(dataclasses.asdict(config))
+    result = ls_curves.run_or_reuse(config, reuse=True)
+    assert "reusing" in capsys.readouterr().out
+    assert result == saved
+
+
+@pytest.mark.skipif(not TRACKED_RUNS.is_dir(), reason="the tracked runs are not here")
+def test_a_run_with_other_settings_is_not_reused(tmp_path, monkeypatch):
+    trained = []
+    monkeypatch.setattr(ls_curves, "run", lambda config: trained.append(config) or "new")
+    for changes in ({"n_epoch": 20}, {"noise_seed": 0}, {"compat": "official"}):
+        config = tracked_config(tmp_path, "ce", 1)
+        config = dataclasses.replace(config, **changes)
+        assert ls_curves.run_or_reuse(config, reuse=True) == "new"
+    config = tracked_config(tmp_path, "ce", 1)
+    assert ls_curves.run_or_reuse(config, reuse=False) == "new"
+    assert len(trained) == 4
