@@ -1,4 +1,4 @@
-"""Tests of models.py: the paper's MLP and 6-conv CNN, layer by layer."""
+"""Tests of models/networks.py: the paper's MLP and 6-conv CNN, layer by layer."""
 
 import pytest
 import torch
