@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/influence_speed.py            # real-sim shape + MNIST 1 vs 7
-    python benchmarks/influence_speed.py --repeat 3 --skip-mnist
+    python -m benchmarks.influence_speed            # real-sim shape + MNIST 1 vs 7
+    python -m benchmarks.influence_speed --repeat 3 --skip-mnist
 
 Data:
 
@@ -20,15 +20,12 @@ stage is the solve plus the scores; the target is influence / fit <= 1.
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import influence  # noqa: E402
-from models import logreg  # noqa: E402
+import influence
+from models.logreg import Logistic
 
 C = 0.1
 
@@ -78,16 +75,17 @@ def best_time(function, repeat):
 
 def time_stages(X, y, X_val, y_val, repeat):
     """Seconds for fit, solve and scores, with the CG iteration count."""
-    t_fit, w = best_time(lambda: logreg.fit(X, y, C), repeat)
-    g_val = influence.validation_gradient(w, X_val, y_val, C)
+    model = Logistic()
+    t_fit, w = best_time(lambda: model.fit(X, y, C), repeat)
+    g_val = model.validation_gradient(w, X_val, y_val, C)
     solver = influence.ConjugateGradient()
 
     def solve():
-        hessian = influence.LogisticHessian(X, influence.hessian_weights(w, X), C)
-        return solver.inverse_hvp(hessian, g_val)
+        return solver.inverse_hvp(model.hessian(w, X, C), g_val)
 
     t_solve, s = best_time(solve, repeat)
-    t_scores, _ = best_time(lambda: influence.sample_influence(w, X, y, s, C), repeat)
+    t_scores, _ = best_time(lambda: influence.sample_influence(model, w, X, y, s, C),
+                            repeat)
     return dict(fit=t_fit, solve=t_solve, scores=t_scores, iterations=solver.n_iter_,
                 residual=solver.residual_)
 

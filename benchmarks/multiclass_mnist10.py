@@ -2,9 +2,9 @@
 
 Usage::
 
-    RDIA_DATA_DIR=/work/shared/datasets python benchmarks/multiclass_mnist10.py
-    python benchmarks/multiclass_mnist10.py --noises 0.5 --seeds 0 --output r.json
-    python benchmarks/multiclass_mnist10.py --runs-dir results/multiclass_mnist10/runs \
+    RDIA_DATA_DIR=/work/shared/datasets python -m benchmarks.multiclass_mnist10
+    python -m benchmarks.multiclass_mnist10 --noises 0.5 --seeds 0 --output r.json
+    python -m benchmarks.multiclass_mnist10 --runs-dir results/multiclass_mnist10/runs \
         --markdown results/multiclass_mnist10/table.md      # resumable, about 10 min a run
 
 For every (noise, seed), with RDIA.py's split (41,930 training, 17,970 validation and
@@ -28,18 +28,16 @@ resumes where it was.
 
 import argparse
 import json
-import statistics
 import sys
-import time
+from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tqdm import tqdm
 
-import influence  # noqa: E402
-import RDIA  # noqa: E402
-import relabel  # noqa: E402
-from experiments.files import write_json_atomic, write_text_atomic  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+import edits
+from experiments import lr
+from experiments.files import write_json_atomic, write_text_atomic
+from experiments.report import mean_std
 
 METHODS = ("full", "drop", "rdia", "clean")
 
@@ -65,11 +63,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def rdia_args(dataset, noise, seed, data_dir):
-    """RDIA.py's flags for one run with symmetric noise."""
-    argv = ["--dataset", dataset, "--noise", str(noise), "--seed", str(seed),
-            "--noise-type", "symmetric", "--no-files"]
-    return RDIA.parse_args(argv + (["--data-dir", data_dir] if data_dir else []))
+def run_config(dataset, noise, seed, data_dir):
+    """The :class:`experiments.lr.LRConfig` of one run with symmetric noise."""
+    return lr.LRConfig(dataset=dataset, noise=noise, seed=seed, noise_type="symmetric",
+                       data_dir=data_dir)
 
 
 #: The metrics of :func:`score`.
@@ -78,9 +75,8 @@ SCORES = ("val_accuracy", "val_logloss", "test_accuracy", "test_logloss")
 
 def score(split, w):
     """Validation and test metrics of weights w (the keys of SCORES)."""
-    learner = split["learner"]
-    val = learner.evaluate(w, split["X_val"], split["y_val"])
-    test = learner.evaluate(w, split["X_test"], split["y_test"])
+    val = split.model.evaluate(w, split.X_val, split.y_val)
+    test = split.model.evaluate(w, split.X_test, split.y_test)
     return dict(val_accuracy=val["accuracy"], val_logloss=val["logloss"],
                 test_accuracy=test["accuracy"], test_logloss=test["logloss"])
 
@@ -96,34 +92,29 @@ def one_run(dataset, noise, seed, alphas, data_dir, clean_cache):
     ``clean_cache`` holds the clean row once computed; pass the same dict to every run
     of a dataset whose split does not depend on the seed (mnist10).
     """
-    args = rdia_args(dataset, noise, seed, data_dir)
-    split = RDIA.prepare_data(args)
-    learner = split["learner"]
-    start = time.perf_counter()
-    w_full = learner.fit(split["X_train"], split["y_noisy"], args.C)
-    fit_s = time.perf_counter() - start
-    solver = influence.make_solver("cg", tol=args.tol, max_iter=args.max_iter)
-    start = time.perf_counter()
-    phi = learner.influence(w_full, split["X_train"], split["y_noisy"], split["X_val"],
-                            split["y_val"], args.C, solver)
-    influence_s = time.perf_counter() - start
-    timing = dict(noise=noise, seed=seed, fit_s=fit_s, influence_s=influence_s,
-                  cg_iterations=solver.n_iter_)
-    print(f"noise {noise} seed {seed}: fit {fit_s:.1f}s, influence {influence_s:.1f}s "
-          f"({solver.n_iter_} CG iterations)", file=sys.stderr, flush=True)
+    config = run_config(dataset, noise, seed, data_dir)
+    split = lr.prepare_data(config)
+    w_full, phi, solver, seconds = lr.fit_and_influence(split, config)
+    timing = dict(noise=noise, seed=seed, fit_s=seconds["fit"],
+                  influence_s=seconds["influence"], cg_iterations=solver.n_iter_)
+    print(f"noise {noise} seed {seed}: fit {seconds['fit']:.1f}s, influence "
+          f"{seconds['influence']:.1f}s ({solver.n_iter_} CG iterations)",
+          file=sys.stderr, flush=True)
 
+    problem = lr.training_problem(split, phi, config)
     rows = [dict(method="full", alpha=None, n_selected=0, **score(split, w_full))]
     if "clean" not in clean_cache:
-        w_clean, _, _ = RDIA.fit_method("clean", split, phi, args)
+        w_clean = lr.fit_edit(split, edits.clean(problem, seed), config.C)
         clean_cache["clean"] = score(split, w_clean)
     rows.append(dict(method="clean", alpha=None, n_selected=0, **clean_cache["clean"]))
     for method in ("drop", "rdia"):
         candidates = []
         for alpha in alphas:
-            args.alpha = alpha
-            w, _, selected = RDIA.fit_method(method, split, phi, args)
-            precision, recall = relabel.selection_quality(selected, split["noisy"])
-            candidates.append(dict(method=method, alpha=alpha, n_selected=int(selected.sum()),
+            edit = edits.EDITS[method](replace(problem, alpha=alpha), seed)
+            w = lr.fit_edit(split, edit, config.C)
+            precision, recall = edits.selection_quality(edit.selected, split.noisy)
+            candidates.append(dict(method=method, alpha=alpha,
+                                   n_selected=int(edit.selected.sum()),
                                    precision=precision, recall=recall, **score(split, w)))
             print(f"  {method} alpha {alpha:g}: val acc {candidates[-1]['val_accuracy']:.4f}",
                   file=sys.stderr, flush=True)
@@ -131,12 +122,6 @@ def one_run(dataset, noise, seed, alphas, data_dir, clean_cache):
     for row in rows:
         row.update(noise=noise, seed=seed)
     return rows, timing
-
-
-def mean_std(values):
-    values = list(values)
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return statistics.fmean(values), std
 
 
 def results_table(rows, noises):
@@ -147,8 +132,8 @@ def results_table(rows, noises):
         cells = [method]
         for key, digits in (("test_accuracy", 4), ("test_logloss", 4)):
             for noise in noises:
-                mean, std = mean_std(r[key] for r in rows
-                                     if r["method"] == method and r["noise"] == noise)
+                mean, std = mean_std([r[key] for r in rows
+                                      if r["method"] == method and r["noise"] == noise])
                 cells.append(f"{mean:.{digits}f} ± {std:.{digits}f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -70,7 +70,9 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     or there is none to say (None, False)."""
 
     def _get_help_string(self, action):
-        if "default" in (action.help or "") or action.default in (None, False):
+        # "is": a default of 0 or 0.0 equals False but is worth stating.
+        if "default" in (action.help or "") or action.default is None \
+                or action.default is False:
             return action.help
         return super()._get_help_string(action)
 

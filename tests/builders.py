@@ -109,3 +109,36 @@ def digits_train_val(n_train=300, n_val=150, noise=0.3, seed=0):
     y_train, noisy = apply_transition(y[:n_train], transition_matrix("symmetric", 10, noise),
                                       seed + 1)
     return X[:n_train], y_train, X[n_train:], y[n_train:], noisy
+
+
+def write_libsvm(path, labels, rows):
+    """Write a LIBSVM text file: one ``label j:v ...`` line per (label, [(j, v), ...])."""
+    lines = [f"{label} " + " ".join(f"{j}:{v}" for j, v in row) for label, row in
+             zip(labels, rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_libsvm_problem(tmp_path, n=120, labels=(-1, 1), seed=0):
+    """A small separable-ish LIBSVM file ``toy.svm`` with the given label values."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    y = np.where(X[:, 0] + 0.5 * X[:, 1] > 0, labels[-1], labels[0])
+    if len(labels) > 2:
+        y[:len(labels)] = labels
+    rows = [[(j + 1, f"{v:.4f}") for j, v in enumerate(x)] for x in X]
+    return write_libsvm(tmp_path / "toy.svm", y, rows)
+
+
+def write_multiclass_libsvm(tmp_path, n=150, labels=(1, 2, 3), width=None, seed=0):
+    """A LIBSVM file with len(labels) classes from a seeded rule on 4 features.
+
+    With ``width``, the first row also has feature ``width``, so X is that wide.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    y = np.asarray(labels)[np.argmax(X[:, :len(labels)], axis=1)]
+    rows = [[(j + 1, f"{v:.4f}") for j, v in enumerate(x)] for x in X]
+    if width:
+        rows[0].append((width, "0.5"))
+    return write_libsvm(tmp_path / f"classes{width or ''}.svm", y, rows)

@@ -1,8 +1,8 @@
-"""cli.py: one-line argument errors and help texts that state each default once."""
+"""experiments/cli.py: one-line errors, both flag spellings, defaults stated once, seeds."""
 
 import pytest
 
-from experiments.cli import DefaultsFormatter, OneLineParser
+from experiments.cli import DefaultsFormatter, OneLineParser, parse_seeds
 
 
 def build():
@@ -11,13 +11,15 @@ def build():
     parser.add_argument("--tau", type=float, default=None, help="tau (default: the rate)")
     parser.add_argument("--out", default=None, help="output path")
     parser.add_argument("--quiet", action="store_true", help="say less")
+    parser.add_argument("--noise-rate", type=float, default=0.0, help="r")
+    parser.add_argument("--result_dir", default="runs", help="folder")
     return parser
 
 
 def test_help_states_each_default_once():
     text = " ".join(build().format_help().split())
     assert "a rate (default: 0.5)" in text
-    assert text.count("default") == 2
+    assert text.count("(default") == 4
     assert "(default: None)" not in text and "(default: False)" not in text
 
 
@@ -28,3 +30,30 @@ def test_bad_flag_exits_2_with_one_line(argv, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("tool: error: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [
+    ["--noise-rate", "0.3", "--result_dir", "a"], ["--noise_rate", "0.3", "--result-dir", "a"],
+    ["--noise_rate=0.3", "--result-dir=a"],
+])
+def test_every_flag_is_accepted_with_hyphens_or_underscores(argv):
+    args = build().parse_args(argv)
+    assert args.noise_rate == 0.3 and args.result_dir == "a"
+
+
+def test_help_lists_the_declared_spelling_once_and_says_both_work():
+    text = build().format_help()
+    assert "--noise-rate" in text and "--noise_rate" not in text.split("Every flag")[0]
+    assert "hyphens or underscores" in text
+
+
+def test_values_that_look_like_flags_are_left_alone():
+    parser = OneLineParser(prog="tool")
+    parser.add_argument("--name")
+    assert parser.parse_args(["--name", "x_y-z"]).name == "x_y-z"
+
+
+@pytest.mark.parametrize("text, seeds", [("5", [0, 1, 2, 3, 4]), ("1", [0]),
+                                         ("0,3,7", [0, 3, 7]), ("4,", [4])])
+def test_parse_seeds(text, seeds):
+    assert parse_seeds(text) == seeds

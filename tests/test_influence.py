@@ -1,109 +1,107 @@
-"""influence.py: derivatives, solvers and phi against explicit and refitted references."""
+"""influence.py: phi against an explicit Hessian solve, between solvers, and against
+leave-one-out retraining, for both models through the one interface."""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-
 from scipy.special import softmax as softmax_rows
 
 import influence
-from models import logreg
-from models import softmax
 from builders import dense, digits_train_val, softmax_data, train_val
+from models import logreg, softmax
+from models.linear import MAX_DENSE_PARAMETERS
+from models.logreg import Logistic
+from models.softmax import Softmax
 
 C = 0.1
+K = 4
+KINDS = ["binary", "softmax"]
 
 
-def fitted_problem(sparse=False, n_train=300, d=6, seed=0):
-    X, y, X_val, y_val, flipped = train_val(n_train=n_train, d=d, sparse=sparse, seed=seed)
-    w = logreg.fit(X, y, C, tol=1e-10)
-    return w, X, y, X_val, y_val, flipped
+def fitted(kind, sparse=False, n_train=300, d=6, seed=0):
+    """(model, W, X, y, X_val, y_val) of a fitted binary or 4-class problem."""
+    if kind == "binary":
+        X, y, X_val, y_val, _ = train_val(n_train=n_train, d=d, sparse=sparse, seed=seed)
+        return Logistic(), logreg.fit(X, y, C, tol=1e-10), X, y, X_val, y_val
+    X, y = softmax_data(n=n_train + n_train // 2, d=d, k=K, sparse=sparse, seed=seed)
+    W = softmax.fit(X[:n_train], y[:n_train], C, n_classes=K, tol=1e-10)
+    return Softmax(K), W, X[:n_train], y[:n_train], X[n_train:], y[n_train:]
 
 
-def explicit_phi(w, X, y, X_val, y_val):
-    """phi from METHOD.md section 3 with H built and solved densely, independently."""
+def explicit_phi(W, X, y, X_val, y_val):
+    """phi of METHOD.md section 3 with H built and solved densely, independently.
+
+    Binary weights (d,) use sigmoid residuals p - y; K-class weights (d, K) softmax
+    residuals P - Y and the Kronecker-form Hessian.
+    """
     Xd, Xv = dense(X), dense(X_val)
-    p = 1.0 / (1.0 + np.exp(-Xd @ w))
-    p_val = 1.0 / (1.0 + np.exp(-Xv @ w))
-    H = np.eye(len(w)) + C * (Xd.T * (p * (1 - p))) @ Xd
-    g_val = C * Xv.T @ (p_val - y_val)
-    s = np.linalg.solve(H, g_val)
-    return -C * (p - y) * (Xd @ s)
-
-
-def validation_objective(w, X_val, y_val):
-    """C x summed validation log-loss, the quantity phi differentiates."""
-    return C * logreg.sample_losses(w, X_val, y_val).sum()
-
-
-@pytest.mark.parametrize("sparse", [False, True])
-def test_validation_gradient_matches_finite_differences(sparse):
-    w, X, y, X_val, y_val, _ = fitted_problem(sparse)
-    eps = 1e-6
-    numeric = [(validation_objective(w + eps * e, X_val, y_val)
-                - validation_objective(w - eps * e, X_val, y_val)) / (2 * eps)
-               for e in np.eye(len(w))]
-    np.testing.assert_allclose(influence.validation_gradient(w, X_val, y_val, C), numeric,
-                               rtol=1e-6, atol=1e-9)
-
-
-@pytest.mark.parametrize("sparse", [False, True])
-def test_hessian_vector_product_matches_finite_differences(sparse):
-    w, X, y, _, _, _ = fitted_problem(sparse)
-    v = np.random.default_rng(7).normal(size=len(w))
-    eps = 1e-5
-    numeric = (logreg.objective_gradient(w + eps * v, X, y, C)
-               - logreg.objective_gradient(w - eps * v, X, y, C)) / (2 * eps)
-    D = influence.hessian_weights(w, X)
-    np.testing.assert_allclose(influence.hessian_vector_product(X, D, C, v), numeric,
-                               rtol=1e-6, atol=1e-9)
-
-
-@pytest.mark.parametrize("sparse", [False, True])
-def test_hessian_diagonal_and_dense_form(sparse):
-    w, X, y, _, _, _ = fitted_problem(sparse)
-    hessian = influence.LogisticHessian(X, influence.hessian_weights(w, X), C)
-    Xd = dense(X)
-    p = 1.0 / (1.0 + np.exp(-Xd @ w))
-    H = np.eye(len(w)) + C * (Xd.T * (p * (1 - p))) @ Xd
-    np.testing.assert_allclose(hessian.dense(), H, rtol=1e-12)
-    np.testing.assert_allclose(hessian.diagonal(), np.diag(H), rtol=1e-12)
+    if W.ndim == 1:
+        p = 1.0 / (1.0 + np.exp(-Xd @ W))
+        p_val = 1.0 / (1.0 + np.exp(-Xv @ W))
+        H = np.eye(len(W)) + C * (Xd.T * (p * (1 - p))) @ Xd
+        s = np.linalg.solve(H, C * Xv.T @ (p_val - y_val))
+        return -C * (p - y) * (Xd @ s)
+    P = softmax_rows(Xd @ W, axis=1)
+    H = np.eye(W.size)
+    for x, p in zip(Xd, P):
+        H += C * np.kron(np.outer(x, x), np.diag(p) - np.outer(p, p))
+    residual = P - np.eye(W.shape[1])[y]
+    residual_val = softmax_rows(Xv @ W, axis=1) - np.eye(W.shape[1])[y_val]
+    S = np.linalg.solve(H, C * (Xv.T @ residual_val).ravel()).reshape(W.shape)
+    return -C * np.sum(residual * (Xd @ S), axis=1)
 
 
 @pytest.mark.parametrize("solver", ["cg", "direct"])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_phi_equals_explicit_hessian_solve(sparse, solver):
-    w, X, y, X_val, y_val, _ = fitted_problem(sparse)
-    phi = influence.influence(w, X, y, X_val, y_val, C, influence.make_solver(solver))
-    np.testing.assert_allclose(phi, explicit_phi(w, X, y, X_val, y_val), rtol=1e-8,
+@pytest.mark.parametrize("kind", KINDS)
+def test_phi_equals_explicit_hessian_solve(kind, sparse, solver):
+    model, W, X, y, X_val, y_val = fitted(kind, sparse, d=6 if kind == "binary" else 5)
+    phi = influence.influence(model, W, X, y, X_val, y_val, C, influence.make_solver(solver))
+    np.testing.assert_allclose(phi, explicit_phi(W, X, y, X_val, y_val), rtol=1e-7,
                                atol=1e-12)
 
 
 @pytest.mark.parametrize("sparse", [False, True])
 def test_cg_equals_direct(sparse):
-    w, X, y, X_val, y_val, _ = fitted_problem(sparse, n_train=400, d=30, seed=3)
+    model, W, X, y, X_val, y_val = fitted("binary", sparse, n_train=400, d=30, seed=3)
     cg = influence.ConjugateGradient()
-    phi_cg = influence.influence(w, X, y, X_val, y_val, C, cg)
-    phi_direct = influence.influence(w, X, y, X_val, y_val, C, influence.Cholesky())
+    phi_cg = influence.influence(model, W, X, y, X_val, y_val, C, cg)
+    phi_direct = influence.influence(model, W, X, y, X_val, y_val, C, influence.Cholesky())
     relative = np.linalg.norm(phi_cg - phi_direct) / np.linalg.norm(phi_direct)
     assert relative < 1e-6
     assert cg.n_iter_ >= 1 and cg.residual_ <= cg.tol
 
 
+def test_softmax_cg_equals_direct_on_digits():
+    X, y, X_val, y_val, _ = digits_train_val(n_train=300, n_val=150, seed=2)
+    model = Softmax(10)
+    W = softmax.fit(X, y, C, n_classes=10, tol=1e-8)
+    cg = influence.ConjugateGradient()
+    phi_cg = influence.influence(model, W, X, y, X_val, y_val, C, cg)
+    phi_direct = influence.influence(model, W, X, y, X_val, y_val, C, influence.Cholesky())
+    relative = np.linalg.norm(phi_cg - phi_direct) / np.linalg.norm(phi_direct)
+    assert relative < 1e-6
+    assert 1 <= cg.n_iter_ < W.size and cg.residual_ <= cg.tol
+
+
 def test_cg_that_does_not_converge_says_so_with_its_residual():
-    w, X, y, X_val, y_val, _ = fitted_problem(False, d=30)
+    model, W, X, y, X_val, y_val = fitted("binary", d=30)
     solver = influence.ConjugateGradient(tol=1e-14, max_iter=2)
     with pytest.raises(influence.ConvergenceError, match=r"relative residual \d\.\d+e"):
-        influence.influence(w, X, y, X_val, y_val, C, solver)
+        influence.influence(model, W, X, y, X_val, y_val, C, solver)
     assert solver.n_iter_ == 2 and solver.residual_ > 1e-14
 
 
-def test_direct_refuses_a_large_feature_count():
-    X = sp.random(20, influence.MAX_DIRECT_FEATURES + 1, density=0.01, format="csr",
-                  random_state=0)
-    hessian = influence.LogisticHessian(X, np.full(20, 0.25), C)
-    with pytest.raises(ValueError, match="use cg"):
-        influence.Cholesky().inverse_hvp(hessian, np.ones(X.shape[1]))
+@pytest.mark.parametrize("model", [Logistic(), Softmax(10)])
+def test_direct_refuses_a_large_parameter_count(model):
+    d = MAX_DENSE_PARAMETERS // model.n_columns + 1
+    with pytest.raises(influence.DenseHessianTooLarge, match="use cg"):
+        influence.check_solver_size("direct", d * model.n_columns)
+    X = sp.random(20, d, density=0.01, format="csr", random_state=0)
+    W = np.zeros((d, model.n_columns)).squeeze()
+    with pytest.raises(influence.DenseHessianTooLarge, match="use cg"):
+        influence.Cholesky().inverse_hvp(model.hessian(W, X, C), np.ones(W.size))
+    influence.check_solver_size("cg", d * model.n_columns)  # cg has no such limit
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -117,118 +115,21 @@ def test_phi_predicts_leave_one_out_retraining(sparse):
     refits without each sample and requires a Pearson correlation of at least 0.99
     between -phi_i and the actual change.
     """
-    w, X, y, X_val, y_val, _ = fitted_problem(sparse, n_train=300, seed=11)
-    phi = influence.influence(w, X, y, X_val, y_val, C)
-    base = validation_objective(w, X_val, y_val)
+    model, w, X, y, X_val, y_val = fitted("binary", sparse, n_train=300, seed=11)
+    phi = influence.influence(model, w, X, y, X_val, y_val, C)
+
+    def V(w_):
+        return C * logreg.sample_losses(w_, X_val, y_val).sum()
+
+    base = V(w)
     actual = np.empty(len(y))
     for i in range(len(y)):
         keep = np.arange(len(y)) != i
-        w_i = logreg.fit(X[keep], y[keep], C, tol=1e-10)
-        actual[i] = validation_objective(w_i, X_val, y_val) - base
+        actual[i] = V(logreg.fit(X[keep], y[keep], C, tol=1e-10)) - base
     assert np.corrcoef(-phi, actual)[0, 1] >= 0.99
     # The scale is right too, not only the direction.
     slope = np.polyfit(-phi, actual, 1)[0]
     assert 0.9 < slope < 1.1
-
-
-# K classes: softmax regression (softmax.py) ------------------------------------------
-
-K = 4
-
-
-def fitted_softmax(sparse=False, n_train=240, n_val=120, d=5, seed=0):
-    X, y = softmax_data(n=n_train + n_val, d=d, k=K, sparse=sparse, seed=seed)
-    W = softmax.fit(X[:n_train], y[:n_train], C, n_classes=K, tol=1e-10)
-    return W, X[:n_train], y[:n_train], X[n_train:], y[n_train:]
-
-
-def explicit_softmax_hessian(W, X):
-    """I + C sum_i kron(x_i x_i^T, diag(p_i) - p_i p_i^T), built densely sample by sample.
-
-    The row index of kron(A, B) is j * K + k, the C-order index of W[j, k].
-    """
-    Xd = dense(X)
-    P = softmax_rows(Xd @ W, axis=1)
-    H = np.eye(W.size)
-    for x, p in zip(Xd, P):
-        H += C * np.kron(np.outer(x, x), np.diag(p) - np.outer(p, p))
-    return H
-
-
-def explicit_softmax_phi(W, X, y, X_val, y_val):
-    """phi = -C grad l_i^T H^{-1} g_val with H built and solved densely, independently."""
-    Xd, Xv = dense(X), dense(X_val)
-    residual = softmax_rows(Xd @ W, axis=1) - np.eye(W.shape[1])[y]
-    residual_val = softmax_rows(Xv @ W, axis=1) - np.eye(W.shape[1])[y_val]
-    g_val = C * (Xv.T @ residual_val).ravel()
-    S = np.linalg.solve(explicit_softmax_hessian(W, X), g_val).reshape(W.shape)
-    return -C * np.sum(residual * (Xd @ S), axis=1)
-
-
-def softmax_validation_objective(W, X_val, y_val):
-    """C x summed validation cross-entropy, the quantity softmax phi differentiates."""
-    return C * softmax.sample_losses(W, X_val, y_val).sum()
-
-
-@pytest.mark.parametrize("sparse", [False, True])
-def test_softmax_validation_gradient_matches_finite_differences(sparse):
-    W, _, _, X_val, y_val = fitted_softmax(sparse)
-    eps = 1e-6
-    numeric = [(softmax_validation_objective(W + eps * E.reshape(W.shape), X_val, y_val)
-                - softmax_validation_objective(W - eps * E.reshape(W.shape), X_val, y_val))
-               / (2 * eps) for E in np.eye(W.size)]
-    np.testing.assert_allclose(influence.softmax_validation_gradient(W, X_val, y_val, C),
-                               numeric, rtol=1e-6, atol=1e-9)
-
-
-@pytest.mark.parametrize("sparse", [False, True])
-def test_softmax_hessian_vector_product_matches_finite_differences(sparse):
-    W, X, y, _, _ = fitted_softmax(sparse)
-    v = np.random.default_rng(7).normal(size=W.size)
-    V, eps = v.reshape(W.shape), 1e-5
-    numeric = (softmax.objective_gradient(W + eps * V, X, y, C)
-               - softmax.objective_gradient(W - eps * V, X, y, C)) / (2 * eps)
-    P = softmax.predict_proba(W, X)
-    np.testing.assert_allclose(influence.softmax_hessian_vector_product(X, P, C, v),
-                               numeric.ravel(), rtol=1e-6, atol=1e-9)
-
-
-@pytest.mark.parametrize("sparse", [False, True])
-def test_softmax_hessian_diagonal_and_dense_form(sparse):
-    W, X, _, _, _ = fitted_softmax(sparse)
-    hessian = influence.SoftmaxHessian(X, softmax.predict_proba(W, X), C)
-    H = explicit_softmax_hessian(W, X)
-    assert hessian.n_features == W.size
-    np.testing.assert_allclose(hessian.dense(), H, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(hessian.diagonal(), np.diag(H), rtol=1e-10)
-
-
-@pytest.mark.parametrize("solver", ["cg", "direct"])
-@pytest.mark.parametrize("sparse", [False, True])
-def test_softmax_phi_equals_explicit_hessian_solve(sparse, solver):
-    W, X, y, X_val, y_val = fitted_softmax(sparse)
-    phi = influence.softmax_influence(W, X, y, X_val, y_val, C, influence.make_solver(solver))
-    np.testing.assert_allclose(phi, explicit_softmax_phi(W, X, y, X_val, y_val), rtol=1e-7,
-                               atol=1e-12)
-
-
-def test_softmax_cg_equals_direct_on_digits():
-    X, y, X_val, y_val, _ = digits_train_val(n_train=300, n_val=150, seed=2)
-    W = softmax.fit(X, y, C, n_classes=10, tol=1e-8)
-    cg = influence.ConjugateGradient()
-    phi_cg = influence.softmax_influence(W, X, y, X_val, y_val, C, cg)
-    phi_direct = influence.softmax_influence(W, X, y, X_val, y_val, C, influence.Cholesky())
-    relative = np.linalg.norm(phi_cg - phi_direct) / np.linalg.norm(phi_direct)
-    assert relative < 1e-6
-    assert 1 <= cg.n_iter_ < W.size and cg.residual_ <= cg.tol
-
-
-def test_softmax_direct_refuses_a_large_parameter_count():
-    d = influence.MAX_DIRECT_FEATURES // 10 + 1
-    hessian = influence.SoftmaxHessian(sp.random(5, d, density=0.1, format="csr",
-                                                 random_state=0), np.full((5, 10), 0.1), C)
-    with pytest.raises(ValueError, match="use cg"):
-        influence.Cholesky().inverse_hvp(hessian, np.ones(hessian.n_features))
 
 
 def test_softmax_phi_predicts_leave_one_out_retraining_on_digits():
@@ -244,13 +145,17 @@ def test_softmax_phi_predicts_leave_one_out_retraining_on_digits():
     """
     X, y, X_val, y_val, _ = digits_train_val(n_train=300, n_val=150, noise=0.3, seed=0)
     W = softmax.fit(X, y, C, n_classes=10, tol=1e-10)
-    phi = influence.softmax_influence(W, X, y, X_val, y_val, C)
-    base = softmax_validation_objective(W, X_val, y_val)
+    phi = influence.influence(Softmax(10), W, X, y, X_val, y_val, C)
+
+    def V(W_):
+        return C * softmax.sample_losses(W_, X_val, y_val).sum()
+
+    base = V(W)
     actual = np.empty(len(y))
     for i in range(len(y)):
         keep = np.arange(len(y)) != i
         W_i = softmax.fit(X[keep], y[keep], C, n_classes=10, tol=1e-6, W0=W)
-        actual[i] = softmax_validation_objective(W_i, X_val, y_val) - base
+        actual[i] = V(W_i) - base
     assert np.corrcoef(-phi, actual)[0, 1] >= 0.99
     slope = np.polyfit(-phi, actual, 1)[0]
     assert 0.9 < slope < 1.1
@@ -281,6 +186,7 @@ def test_two_class_softmax_is_the_binary_model_with_twice_C():
     the binary run; the Hessians are the same operator.
     """
     X, y, X_val, y_val, _ = train_val(n_train=300, d=6, seed=4)
+    binary, two_class = Logistic(), Softmax(2)
     w = logreg.fit(X, y, 2 * C, tol=1e-10)
     y_int, y_val_int = y.astype(int), y_val.astype(int)
     W = softmax.fit(X, y_int, C, n_classes=2, tol=1e-10)
@@ -288,13 +194,18 @@ def test_two_class_softmax_is_the_binary_model_with_twice_C():
                                logreg.predict_proba(w, X_val), atol=1e-6)
     np.testing.assert_allclose(W, np.stack([-w / 2, w / 2], axis=1), atol=1e-5)
 
-    phi_binary = influence.influence(w, X, y, X_val, y_val, 2 * C)
-    phi_softmax = influence.softmax_influence(W, X, y_int, X_val, y_val_int, C)
+    phi_binary = influence.influence(binary, w, X, y, X_val, y_val, 2 * C)
+    phi_softmax = influence.influence(two_class, W, X, y_int, X_val, y_val_int, C)
     np.testing.assert_allclose(phi_softmax, phi_binary / 2, rtol=1e-4, atol=1e-8)
     # At exactly corresponding weights the identity holds to rounding.
     direct = influence.make_solver("direct")
-    phi_at_w = influence.softmax_influence(np.stack([-w / 2, w / 2], axis=1), X, y_int,
-                                           X_val, y_val_int, C, direct)
-    np.testing.assert_allclose(phi_at_w, influence.influence(w, X, y, X_val, y_val, 2 * C,
-                                                             direct) / 2,
+    phi_at_w = influence.influence(two_class, np.stack([-w / 2, w / 2], axis=1), X, y_int,
+                                   X_val, y_val_int, C, direct)
+    np.testing.assert_allclose(phi_at_w, influence.influence(binary, w, X, y, X_val, y_val,
+                                                             2 * C, direct) / 2,
                                rtol=1e-9, atol=1e-14)
+
+
+def test_unknown_solver_is_refused():
+    with pytest.raises(ValueError, match="cg, direct"):
+        influence.make_solver("lsqr")

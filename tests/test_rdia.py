@@ -1,4 +1,8 @@
-"""RDIA.py: the experiment end to end, its files, its reproducibility and its errors."""
+"""RDIA.py on the command line: its files, its flags and its one-line errors.
+
+The experiment itself is tested through its engine in test_experiments_lr.py; here the
+script runs as a user runs it, in a subprocess.
+"""
 
 import csv
 import json
@@ -8,16 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-import RDIA
+from builders import write_libsvm_problem, write_multiclass_libsvm
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = os.environ.get("RDIA_DATA_DIR")
-needs_data = pytest.mark.skipif(
-    not DATA_DIR or not (Path(DATA_DIR) / "breast-cancer").is_dir(),
-    reason="set RDIA_DATA_DIR to the shared datasets")
 
 
 def run_cli(*args, env=None, cwd=None):
@@ -29,71 +28,11 @@ def run_cli(*args, env=None, cwd=None):
     return done.returncode, done.stdout, done.stderr
 
 
-def report_for(*args):
-    return RDIA.run(RDIA.parse_args(["--no-files", *args]))
-
-
-def by_method(report):
-    return {row["method"]: row for row in report["results"]}
-
-
 def closed_port():
     """A localhost port with nothing listening on it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def write_libsvm(path, labels, rows):
-    lines = [f"{label} " + " ".join(f"{j}:{v}" for j, v in row) for label, row in
-             zip(labels, rows)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def libsvm_problem(tmp_path, n=120, labels=(-1, 1), seed=0):
-    """A small separable-ish LIBSVM file with the given label values."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4))
-    y = np.where(X[:, 0] + 0.5 * X[:, 1] > 0, labels[-1], labels[0])
-    if len(labels) > 2:
-        y[:len(labels)] = labels
-    rows = [[(j + 1, f"{v:.4f}") for j, v in enumerate(x)] for x in X]
-    return write_libsvm(tmp_path / "toy.svm", y, rows)
-
-
-@needs_data
-def test_cancer_at_noise_08_rdia_beats_full_and_matches_drop():
-    results = by_method(report_for("--dataset", "cancer", "--noise", "0.8",
-                                   "--alpha", "0.0002"))
-    assert results["rdia"]["test_logloss"] < 0.5 * results["full"]["test_logloss"]
-    assert results["rdia"]["test_logloss"] <= results["drop"]["test_logloss"]
-    assert results["rdia"]["n_relabeled"] > 0
-
-
-@needs_data
-def test_same_seed_same_numbers_and_another_seed_other_numbers():
-    first = report_for("--dataset", "diabetes", "--noise", "0.4", "--seed", "3")
-    second = report_for("--dataset", "diabetes", "--noise", "0.4", "--seed", "3")
-    other = report_for("--dataset", "diabetes", "--noise", "0.4", "--seed", "4")
-    assert first["results"] == second["results"]
-    np.testing.assert_array_equal(first["phi"], second["phi"])
-    assert first["results"] != other["results"]
-
-
-def test_wdbc_runs_offline_and_counts_are_consistent():
-    report = report_for("--dataset", "wdbc", "--noise", "0.4", "--alpha", "0.0002")
-    cfg, results = report["config"], by_method(report)
-    assert cfg["n_flipped"] == int(0.4 * cfg["n_train"])
-    n = cfg["n_train"]
-    assert results["full"]["n_train_used"] == n and results["full"]["precision"] is None
-    assert results["random"]["n_train_used"] == round(0.95 * n)
-    assert results["drop"]["n_removed"] == cfg["n_harmful"] == results["rdia"]["n_relabeled"]
-    assert results["rdia"]["n_train_used"] == n
-    noisy, harmful = report["split"]["noisy"], report["phi"] > 0.0002
-    assert results["rdia"]["precision"] == pytest.approx((noisy & harmful).sum() / harmful.sum())
-    assert results["rdia"]["recall"] == pytest.approx((noisy & harmful).sum() / noisy.sum())
-    assert results["clean"]["test_logloss"] < results["full"]["test_logloss"]
 
 
 def test_output_json_influence_csv_and_plot(tmp_path):
@@ -126,15 +65,6 @@ def test_output_json_influence_csv_and_plot(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
 
 
-def test_dataset_by_path_with_test_file(tmp_path):
-    train = libsvm_problem(tmp_path, n=150, labels=(2, 4), seed=1)
-    test = write_libsvm(tmp_path / "toy.t", [2, 4, 4], [[(1, "-1")], [(1, "1")],
-                                                        [(2, "2")]])
-    report = report_for("--dataset", str(train), "--test-file", str(test), "--noise", "0.2")
-    assert report["config"]["n_test"] == 3
-    assert report["config"]["n_train"] + report["config"]["n_val"] == 150
-
-
 def test_missing_file_offline_names_file_url_and_data_dir(tmp_path):
     code, stdout, stderr = run_cli(
         "--dataset", "cancer", "--data-dir", str(tmp_path),
@@ -165,7 +95,7 @@ def test_bad_input_is_one_line_and_exit_code_2(args, message):
 
 
 def test_malformed_libsvm_line_is_reported_with_its_number(tmp_path):
-    path = libsvm_problem(tmp_path)
+    path = write_libsvm_problem(tmp_path)
     lines = path.read_text().splitlines()
     lines[6] = "1 1:0.5 2:oops"
     path.write_text("\n".join(lines) + "\n")
@@ -175,7 +105,7 @@ def test_malformed_libsvm_line_is_reported_with_its_number(tmp_path):
 
 
 def test_labels_that_do_not_fit_are_rejected(tmp_path):
-    path = libsvm_problem(tmp_path, labels=(1, 2, 3))
+    path = write_libsvm_problem(tmp_path, labels=(1, 2, 3))
     code, stdout, stderr = run_cli("--dataset", str(path), "--no-files")
     assert code == 2 and "Traceback" not in stderr + stdout
     assert len(stderr.strip().splitlines()) == 1 and "3" in stderr
@@ -187,41 +117,6 @@ def test_help_lists_the_paper_flags():
     for flag in ("--dataset", "--noise", "--alpha", "--seed", "--methods", "--solver",
                  "--output", "--save-influence"):
         assert flag in stdout
-
-
-# K classes: --model softmax, mnist10, digits, --noise-type ---------------------------
-
-def multiclass_libsvm(tmp_path, n=150, labels=(1, 2, 3), width=None, seed=0):
-    """A LIBSVM file with len(labels) classes from a seeded rule on 4 features.
-
-    With ``width``, the first row also has feature ``width``, so X is that wide.
-    """
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4))
-    y = np.asarray(labels)[np.argmax(X[:, :len(labels)], axis=1)]
-    rows = [[(j + 1, f"{v:.4f}") for j, v in enumerate(x)] for x in X]
-    if width:
-        rows[0].append((width, "0.5"))
-    return write_libsvm(tmp_path / f"classes{width or ''}.svm", y, rows)
-
-
-def test_digits_runs_softmax_rdia_offline_with_consistent_counts():
-    report = report_for("--dataset", "digits", "--noise", "0.5", "--alpha", "0.001",
-                        "--methods", "full,drop,rdia,clean")
-    cfg, results, split = report["config"], by_method(report), report["split"]
-    assert cfg["model"] == "softmax" and cfg["n_classes"] == 10
-    assert cfg["noise_type"] == "symmetric" and cfg["n_features"] == 64
-    np.testing.assert_array_equal(split["noisy"], split["y_noisy"] != split["y_clean"])
-    assert cfg["n_flipped"] == split["noisy"].sum()
-    assert 0.4 < cfg["n_flipped"] / cfg["n_train"] < 0.6
-    assert results["rdia"]["n_relabeled"] == results["drop"]["n_removed"] == cfg["n_harmful"]
-    assert results["rdia"]["n_train_used"] == cfg["n_train"]
-    harmful = report["phi"] > 0.001
-    assert results["rdia"]["precision"] == pytest.approx(
-        (split["noisy"] & harmful).sum() / harmful.sum())
-    # At half the labels wrong, relabeling the harmful set helps a lot.
-    assert results["rdia"]["test_accuracy"] > results["full"]["test_accuracy"] + 0.03
-    assert results["clean"]["test_accuracy"] > results["full"]["test_accuracy"]
 
 
 def test_softmax_outputs_have_the_binary_format_and_accuracy_leads_the_table(tmp_path):
@@ -247,42 +142,6 @@ def test_softmax_outputs_have_the_binary_format_and_accuracy_leads_the_table(tmp
     assert all(int(r["observed_label"]) == (int(r["clean_label"]) + 1) % 10 for r in changed)
 
 
-def test_multiclass_libsvm_by_path_with_softmax(tmp_path):
-    path = multiclass_libsvm(tmp_path)
-    report = report_for("--dataset", str(path), "--model", "softmax", "--noise", "0.2",
-                        "--methods", "full,rdia")
-    assert report["config"]["n_classes"] == 3 and report["config"]["n_train"] == 74
-    assert report["results"][0]["test_auc"] is not None
-
-
-def test_two_class_softmax_matches_binary_logreg_at_twice_C(tmp_path):
-    """K = 2: softmax at C is logreg at 2C (see test_influence.py), same flips and split."""
-    path = str(libsvm_problem(tmp_path, n=400, seed=2))
-    binary = by_method(report_for("--dataset", path, "--noise", "0.3", "--C", "0.2",
-                                  "--methods", "full,clean"))
-    soft = by_method(report_for("--dataset", path, "--model", "softmax", "--noise", "0.3",
-                                "--methods", "full,clean"))
-    for method in ("full", "clean"):
-        assert soft[method]["test_logloss"] == pytest.approx(binary[method]["test_logloss"],
-                                                             rel=1e-4)
-        assert soft[method]["test_accuracy"] == binary[method]["test_accuracy"]
-
-
-@needs_data
-def test_mnist10_split_and_symmetric_noise():
-    args = RDIA.parse_args(["--dataset", "mnist10", "--noise", "0.5", "--seed", "1",
-                            "--data-dir", DATA_DIR])
-    split = RDIA.prepare_data(args)
-    assert args.model == "softmax" and split["learner"].n_columns == 10
-    assert split["X_train"].shape == (41930, 784) and split["X_val"].shape == (17970, 784)
-    assert split["X_test"].shape == (10000, 784)
-    observed = np.bincount(split["y_noisy"][split["noisy"]], minlength=10)
-    assert abs(split["noisy"].mean() - 0.5) < 0.01
-    # Symmetric noise spreads the wrong labels over all classes.
-    assert observed.min() > 0.5 * observed.mean()
-    np.testing.assert_array_equal(split["y_val"], split["dataset"].y_train[41930:])
-
-
 @pytest.mark.parametrize("args, message", [
     (["--dataset", "digits", "--model", "logreg"], "--model softmax"),
     (["--dataset", "mnist10", "--model", "logreg"], "--model softmax"),
@@ -292,15 +151,30 @@ def test_mnist10_split_and_symmetric_noise():
      "asymmetric"),
     (["--dataset", "WIDE", "--model", "softmax", "--solver", "direct"], "use cg"),
 ])
-def test_multiclass_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, args, message):
-    """Through RDIA.main in this process (an exception escaping it fails the test)."""
-    paths = {"CLASSES": str(multiclass_libsvm(tmp_path)),
-             "WIDE": str(multiclass_libsvm(tmp_path, width=2000))}
-    try:
-        code = RDIA.main([paths.get(a, a) for a in args] + ["--no-files"])
-    except SystemExit as exit_:
-        code = exit_.code
-    stderr = capsys.readouterr().err
+def test_multiclass_bad_input_is_one_line_and_exit_code_2(tmp_path, args, message):
+    paths = {"CLASSES": str(write_multiclass_libsvm(tmp_path)),
+             "WIDE": str(write_multiclass_libsvm(tmp_path, width=2000))}
+    code, stdout, stderr = run_cli(*[paths.get(a, a) for a in args], "--no-files")
     assert code == 2
+    assert "Traceback" not in stderr + stdout
     assert len(stderr.strip().splitlines()) == 1
     assert message in stderr
+
+
+
+@pytest.mark.parametrize("spelling", [["--noise-type", "pairflip", "--max-iter", "500"],
+                                      ["--noise_type", "pairflip", "--max_iter=500"]])
+def test_every_flag_works_with_hyphens_or_underscores(tmp_path, spelling):
+    out = tmp_path / "r.json"
+    code, _, stderr = run_cli("--dataset", "digits", "--noise", "0.2", "--methods", "full",
+                              *spelling, "--output", str(out), "--no-files")
+    assert code == 0, stderr
+    config = json.loads(out.read_text())["config"]
+    assert config["noise_type"] == "pairflip" and config["max_iter"] == 500
+
+
+def test_cleanlab_edits_are_methods_of_the_script(tmp_path):
+    code, stdout, stderr = run_cli("--dataset", "wdbc", "--methods",
+                                   "full,cleanlab-prune,cleanlab-relabel", "--no-files")
+    assert code == 0, stderr
+    assert "cleanlab-relabel" in stdout
