@@ -71,11 +71,16 @@ def test_shared_mnist_one_versus_seven(shared_data_dir):
         images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
     with gzip.open(shared_data_dir / "mnist/t10k-labels-idx1-ubyte.gz") as f:
         test_digits = np.frombuffer(f.read(), np.uint8, offset=8)
-    kept = [i for i, d in enumerate(digits) if d in (1, 7)][100:]
+    # As the published code: drop the first 100 raw images, then keep the 1s and 7s.
+    kept = [i for i, d in enumerate(digits) if d in (1, 7) and i >= 100]
     kept_test = [i for i, d in enumerate(test_digits) if d in (1, 7)]
 
     ds = load_binary("mnist", shared_data_dir)
-    assert ds.X_train.shape == (6742 + 6265 - 100, 784) == (len(kept), 784)
+    first_100 = int(np.isin(digits[:100], (1, 7)).sum())
+    assert ds.X_train.shape == (6742 + 6265 - first_100, 784) == (len(kept), 784)
+    # 9,088 training and 3,895 validation rows after the last-30% split.
+    X_tr, _, X_val, _ = split_validation(ds.X_train, ds.y_train)
+    assert (len(X_tr), len(X_val)) == (9088, 3895)
     assert ds.X_test.shape == (1135 + 1028, 784) == (len(kept_test), 784)
     np.testing.assert_array_equal(ds.y_train, [1 if digits[i] == 1 else 0 for i in kept])
     np.testing.assert_array_equal(ds.y_test, [1 if test_digits[i] == 1 else 0 for i in kept_test])
@@ -211,7 +216,9 @@ def test_test_file_with_a_named_dataset_is_rejected(tmp_path):
 
 
 @pytest.mark.parametrize("sparse", [False, True])
-@pytest.mark.parametrize("n, n_val", [(10, 3), (500, 150), (683, 204)])
+# The last round(0.3 n) rows: 204.9 -> 205 and 3894.9 -> 3895 (MNIST 1 vs 7), 377.1 -> 377.
+@pytest.mark.parametrize("n, n_val", [(10, 3), (500, 150), (683, 205), (12983, 3895),
+                                      (1257, 377)])
 def test_split_validation_takes_the_last_rows(sparse, n, n_val):
     X = np.arange(n, dtype=float)[:, None] * [1.0, 2.0]
     X = sp.csr_matrix(X) if sparse else X
