@@ -1,13 +1,8 @@
 """RDIA-LS: loss-based relabeling for deep models, with the CE and co-teaching baselines.
 
-Trains the paper's MLP (MNIST) or 6-conv CNN (CIFAR-10) on training labels corrupted
-by a seeded transition matrix, with one of three methods in the same loop and under
-the same schedule (METHOD.md section 5):
-
-- ``rdia-ls``: keep / unsure / drop sets by per-sample CE inside each mini-batch, CE
-  on the keep set and the complementary loss l_R on the unsure set (``selection.py``);
-- ``ce``: cross-entropy on every sample;
-- ``coteaching``: two networks, each trained on the small-loss samples of the other.
+Trains the paper's MLP (MNIST) or 6-conv CNN (CIFAR-10) on noisy labels with one of
+three methods: ``rdia-ls`` (METHOD.md section 5), ``ce`` or ``coteaching``. The
+methods and the schedule are described in ``experiments/deep.py``.
 
 Usage::
 

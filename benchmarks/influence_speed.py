@@ -17,7 +17,6 @@ Each stage is timed ``--repeat`` times and the minimum is reported. The influenc
 stage is the solve plus the scores; the target is influence / fit <= 1.
 """
 
-import argparse
 import sys
 import time
 
@@ -25,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 import influence
+from experiments.cli import OneLineParser
 from models.logreg import Logistic
 
 C = 0.1
@@ -99,7 +99,8 @@ def format_row(name, X, stages):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="benchmarks.influence_speed",
+                           description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="timings per stage")
     parser.add_argument("--skip-mnist", action="store_true")
     parser.add_argument("--data-dir", default=None)

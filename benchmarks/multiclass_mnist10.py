@@ -26,7 +26,6 @@ saved there and reused by a later call with the same settings, so a stopped run
 resumes where it was.
 """
 
-import argparse
 import json
 import sys
 from dataclasses import replace
@@ -36,6 +35,7 @@ from tqdm import tqdm
 
 import edits
 from experiments import lr
+from experiments.cli import OneLineParser
 from experiments.files import write_json_atomic, write_text_atomic
 from experiments.report import mean_std
 
@@ -46,7 +46,8 @@ ALPHAS = (0.0002, 0.002, 0.01)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="benchmarks.multiclass_mnist10",
+                           description=__doc__.splitlines()[0])
     parser.add_argument("--noises", type=float, nargs="+", default=[0.2, 0.5, 0.8])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--alphas", type=float, nargs="+", default=list(ALPHAS))
