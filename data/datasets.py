@@ -154,10 +154,10 @@ def split_validation(X, y, val_ratio=0.3):
     X : ndarray or scipy.sparse.csr_matrix of shape (n, d)
     y : ndarray of shape (n,)
     val_ratio : float, default 0.3
-        The last round(val_ratio * n) rows (to the nearest integer) become the
-        validation set. This gives the published code's MNIST 1 vs 7 split (9,088
-        training and 3,895 validation rows, METHOD.md section 4); for the other
-        shipped datasets it equals floor(val_ratio * n), except a1a (482 rows).
+        The last val_ratio * n rows, rounded to the nearest integer with ties down,
+        become the validation set. This gives the published code's MNIST 1 vs 7 split
+        (9,088 training and 3,895 validation rows, METHOD.md section 4); for every
+        other shipped dataset it equals floor(val_ratio * n).
 
     Returns
     -------
@@ -170,7 +170,7 @@ def split_validation(X, y, val_ratio=0.3):
         raise DataError(f"X has {X.shape[0]} rows but y has {n} labels")
     if not 0 < val_ratio < 1:
         raise DataError(f"val_ratio must be in (0, 1), got {val_ratio}")
-    n_tr = n - round(val_ratio * n)
+    n_tr = n - math.ceil(val_ratio * n - 0.5)
     if n_tr == n or n_tr == 0:
         raise DataError(f"{n} training rows are too few for a validation ratio "
                         f"of {val_ratio}")

@@ -216,9 +216,10 @@ def test_test_file_with_a_named_dataset_is_rejected(tmp_path):
 
 
 @pytest.mark.parametrize("sparse", [False, True])
-# The last round(0.3 n) rows: 204.9 -> 205 and 3894.9 -> 3895 (MNIST 1 vs 7), 377.1 -> 377.
+# The last 0.3 n rows to the nearest integer, ties down: 204.9 -> 205, 3894.9 -> 3895
+# (MNIST 1 vs 7), 377.1 -> 377, 31.5 -> 31, 481.5 -> 481 (a1a).
 @pytest.mark.parametrize("n, n_val", [(10, 3), (500, 150), (683, 205), (12983, 3895),
-                                      (1257, 377)])
+                                      (1257, 377), (105, 31), (1605, 481)])
 def test_split_validation_takes_the_last_rows(sparse, n, n_val):
     X = np.arange(n, dtype=float)[:, None] * [1.0, 2.0]
     X = sp.csr_matrix(X) if sparse else X
