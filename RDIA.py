@@ -11,8 +11,8 @@ This script only parses the flags into an ``LRConfig``, runs the engine, prints 
 table and writes the files. Run ``python RDIA.py --help`` for the flags.
 """
 
+import os
 import sys
-from pathlib import Path
 
 import edits
 import influence
@@ -20,8 +20,9 @@ from data.datasets import BINARY_DATASETS, MULTICLASS_DATASETS
 from data.errors import DataError
 from data.noise import NOISE_TYPES
 from experiments import lr
-from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
-from experiments.files import write_csv_atomic, write_json_atomic
+from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser, run_script
+from experiments.files import (check_not_replacing, check_output_paths, figure_suffixes,
+                               write_csv_atomic, write_json_atomic)
 from models.linear import DenseHessianTooLarge
 from models.softmax import FitError
 
@@ -81,11 +82,18 @@ def build_parser():
                              "(default: runs/<run name>-phi.png)")
     parser.add_argument("--no-files", action="store_true",
                         help="write no results files unless named explicitly")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing output files even when another run with "
+                             "other settings wrote them")
     return parser
 
 
 #: Flags of the parser that are not settings of the experiment.
-OUTPUT_FLAGS = ("output", "save_influence", "plot", "no_files")
+OUTPUT_FLAGS = ("output", "save_influence", "plot", "no_files", "overwrite")
+
+#: Errors whose message is for the user: one line, exit status 2.
+USER_ERRORS = (ConfigError, DataError, influence.ConvergenceError, DenseHessianTooLarge,
+               FitError)
 
 
 def config_from_args(args):
@@ -95,40 +103,60 @@ def config_from_args(args):
     return lr.LRConfig(**settings)
 
 
-def write_outputs(config, args, report):
-    """Write the JSON, the optional influence CSV and the plot; return their paths."""
-    stem = Path("runs") / lr.run_name(config)
-    output = args.output or (None if args.no_files else stem.with_suffix(".json"))
-    plot = args.plot or (None if args.no_files else Path(f"{stem}-phi.png"))
-    written = []
-    if output:
-        write_json_atomic(output, {key: report[key] for key in
-                                   ("config", "results", "timings", "solver")})
-        written.append(str(output))
-    if args.save_influence:
-        write_csv_atomic(args.save_influence, lr.INFLUENCE_COLUMNS, lr.influence_table(report))
-        written.append(str(args.save_influence))
+def output_paths(config, args):
+    """The files of a run, {flag: path or None}; defaults under runs/ named by the run."""
+    stem = f"runs/{lr.run_name(config)}"
+    return {"--output": args.output or (None if args.no_files else f"{stem}.json"),
+            "--save-influence": args.save_influence,
+            "--plot": args.plot or (None if args.no_files else f"{stem}-phi.png")}
+
+
+def check_outputs(config, args, paths):
+    """Before any work: every path writable and distinct, the plot of a known format,
+    and no other run's file (unless --overwrite); raises experiments.files.OutputError."""
+    check_output_paths({
+        "--output": (paths["--output"], None),
+        "--save-influence": (paths["--save-influence"], None),
+        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None)})
+    check_not_replacing(paths, paths["--output"], lr.settings(config), args.overwrite)
+
+
+def write_outputs(report, paths):
+    """Write the influence CSV, the plot and then the JSON that lists them; return paths."""
+    output, table, plot = paths["--output"], paths["--save-influence"], paths["--plot"]
+    if table:
+        write_csv_atomic(table, lr.INFLUENCE_COLUMNS, lr.influence_table(report))
     if plot:
         lr.plot_influence(plot, report)
-        written.append(str(plot))
-    return written
+    if output:
+        record = {key: report[key] for key in ("config", "results", "timings", "solver")}
+        record["files"] = {"json": _absolute(output), "influence_csv": _absolute(table),
+                           "plot": _absolute(plot)}
+        write_json_atomic(output, record)
+    return [str(path) for path in (output, table, plot) if path]
+
+
+def _absolute(path):
+    return None if path is None else os.path.abspath(path)
 
 
 def main(argv=None):
     """Command-line entry point; returns the exit code."""
     args = build_parser().parse_args(argv)
-    try:
+
+    def body():
         config = config_from_args(args)
+        paths = output_paths(config, args)
+        check_outputs(config, args, paths)
+        print(f"run {lr.run_name(config)}", flush=True)
         report = lr.run(config)
         print(lr.format_table(report))
-        written = write_outputs(config, args, report)
-    except (ConfigError, DataError, influence.ConvergenceError, DenseHessianTooLarge,
-            FitError) as error:
-        print(f"RDIA.py: error: {error}", file=sys.stderr)
-        return 2
-    if written:
-        print("wrote " + ", ".join(written))
-    return 0
+        written = write_outputs(report, paths)
+        if written:
+            print("wrote " + ", ".join(written))
+        return 0
+
+    return run_script("RDIA.py", body, USER_ERRORS)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,95 @@
   both spellings, ``--noise-rate`` and ``--noise_rate``.
 - :class:`DefaultsFormatter` states each default once in ``--help``.
 - :func:`parse_seeds` reads ``--seeds``.
+- :func:`run_script` runs a script's main: known errors, a full disk, Ctrl-C, SIGTERM
+  and a closed pipe each end in one line and an exit status, never a traceback.
 """
 
 import argparse
+import os
+import signal
 import sys
+
+#: Seeds are integers in [0, SEED_LIMIT): the range of NumPy's and torch's 32-bit seeds.
+SEED_LIMIT = 2 ** 32
+
+#: Exit statuses: bad input, Ctrl-C, SIGTERM and a closed pipe (128 + signal number).
+EXIT_ERROR, EXIT_INTERRUPTED = 2, 128 + signal.SIGINT
+EXIT_TERMINATED, EXIT_BROKEN_PIPE = 128 + signal.SIGTERM, 128 + signal.SIGPIPE
 
 
 class ConfigError(ValueError):
     """A bad setting; the message is one line that says what to change."""
+
+
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler of :func:`run_script`, like KeyboardInterrupt for
+    SIGINT, so that ``finally`` blocks remove temporary files."""
+
+
+def printable(text):
+    """``text`` with every non-printable character escaped (``\\x1b``, ``\\n``, ...), so
+    that a message quoting a binary file never drives the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def run_script(prog, main, errors=(ConfigError,)):
+    """Run ``main()`` and turn every way it can fail into one line and a status.
+
+    Parameters
+    ----------
+    prog : str
+        Script name that starts each message ("RDIA.py").
+    main : callable
+        Returns the exit status.
+    errors : tuple of exception types
+        Errors whose message is for the user: printed as "PROG: error: MESSAGE".
+
+    Returns
+    -------
+    status : int
+        ``main``'s status; 2 for ``errors``, a failed file write (OSError) or lack of
+        memory; 130 after Ctrl-C ("interrupted"), 143 after SIGTERM ("terminated"),
+        141 when the reader of stdout went away (nothing printed).
+    """
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        return main()
+    except errors as error:
+        return _fail(prog, f"error: {error}", EXIT_ERROR)
+    except MemoryError:
+        return _fail(prog, "error: out of memory; use a smaller dataset or a machine "
+                           "with more memory", EXIT_ERROR)
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        return _fail(prog, f"error: {where}{error.strerror or error}", EXIT_ERROR)
+    except KeyboardInterrupt:
+        return _fail(prog, "interrupted", EXIT_INTERRUPTED)
+    except Terminated:
+        return _fail(prog, "terminated", EXIT_TERMINATED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _fail(prog, message, status):
+    print(f"{prog}: {printable(message)}", file=sys.stderr)
+    return status
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null, so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _other_spelling(flag):
@@ -62,7 +143,7 @@ class OneLineParser(argparse.ArgumentParser):
         return self._spellings.get(flag, flag) + sep + value
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {printable(message)}\n")
 
 
 class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -80,20 +161,38 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def parse_seeds(text):
     """Seeds from ``--seeds``: a count N gives 0 .. N-1, a comma list gives itself.
 
-    ``"5"`` -> [0, 1, 2, 3, 4]; ``"0,3,7"`` -> [0, 3, 7]; ``"4,"`` -> [4].
+    ``"5"`` -> [0, 1, 2, 3, 4]; ``"0,3,7"`` -> [0, 3, 7]; ``"4,"`` -> [4]. Seeds are
+    distinct integers in [0, 2^32).
 
     Raises
     ------
     argparse.ArgumentTypeError
         For anything else (argparse turns it into a one-line error).
     """
-    parts = [p for p in text.split(",") if p.strip()]
+    parts = [p.strip() for p in text.split(",") if p.strip()]
     try:
         values = [int(p) for p in parts]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--seeds takes a count or a comma list, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"--seeds takes a count or a comma list of integers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"--seeds names no seed in {text!r}")
     if len(values) == 1 and "," not in text:
-        if values[0] < 1:
-            raise argparse.ArgumentTypeError("--seeds must be at least 1")
+        if not 1 <= values[0] <= 1000:
+            raise argparse.ArgumentTypeError(
+                f"--seeds as a count must be in [1, 1000], got {values[0]}")
         return list(range(values[0]))
+    bad = [v for v in values if not 0 <= v < SEED_LIMIT]
+    if bad:
+        raise argparse.ArgumentTypeError(f"--seeds must be integers in [0, 2^32), got {bad[0]}")
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(
+            f"--seeds must be distinct; {', '.join(map(str, repeated))} is repeated")
     return values
+
+
+def check_seed(seed, flag="--seed"):
+    """Raise ConfigError unless ``seed`` is an integer in [0, 2^32)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+        raise ConfigError(f"{flag} must be an integer in [0, 2^32), got {seed}")

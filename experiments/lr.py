@@ -28,7 +28,7 @@ import relabel
 from data.datasets import (BINARY_DATASETS, MULTICLASS_DATASETS, load_binary,
                            load_multiclass, split_validation)
 from data.noise import NOISE_TYPES, apply_transition, flip_binary, transition_matrix
-from experiments.cli import ConfigError
+from experiments.cli import ConfigError, check_seed
 from experiments.files import save_figure_atomic
 from models.logreg import Logistic
 from models.softmax import Softmax
@@ -37,6 +37,11 @@ from models.softmax import Softmax
 DEFAULT_METHODS = ("full", "random", "drop", "uids", "rdia", "clean")
 
 MODELS = ("logreg", "softmax")
+
+#: Range of C where the fit is well posed in double precision: at C = 1e-300 the
+#: gradient underflows and liblinear never meets its stopping test; at 1e300 the loss
+#: overflows. Large C (weak regularisation) is slow on nearly separable data.
+C_RANGE = (1e-8, 1e8)
 
 #: Datasets whose asymmetric noise uses the class pairs that data.noise defines for
 #: another name (digits are digits: the MNIST pairs 7->1, 2->7, 5<->6, 3->8).
@@ -115,16 +120,17 @@ def check_config(config):
         raise ConfigError(f"--noise must be in [0, 1), got {config.noise}")
     if not _finite(config.alpha) or not config.alpha >= 0.0:
         raise ConfigError(f"--alpha must be >= 0, got {config.alpha}")
-    if not _finite(config.C) or not config.C > 0.0:
-        raise ConfigError(f"--C must be > 0, got {config.C}")
-    if not 0.0 < config.val_ratio < 1.0:
+    if not _finite(config.C) or not C_RANGE[0] <= config.C <= C_RANGE[1]:
+        raise ConfigError(f"--C must be in [{C_RANGE[0]:g}, {C_RANGE[1]:g}], got "
+                          f"{config.C}: outside it the fit under- or overflows in "
+                          f"double precision")
+    if not _finite(config.val_ratio) or not 0.0 < config.val_ratio < 1.0:
         raise ConfigError(f"--val-ratio must be in (0, 1), got {config.val_ratio}")
-    if not config.tol > 0.0:
-        raise ConfigError(f"--tol must be > 0, got {config.tol}")
+    if not _finite(config.tol) or not 0.0 < config.tol < 1.0:
+        raise ConfigError(f"--tol must be in (0, 1), got {config.tol}")
     if config.max_iter < 1:
         raise ConfigError(f"--max-iter must be >= 1, got {config.max_iter}")
-    if config.seed < 0:
-        raise ConfigError(f"--seed must be >= 0, got {config.seed}")
+    check_seed(config.seed)
     unknown = [m for m in config.methods if m not in edits.EDITS]
     if unknown or not config.methods:
         raise ConfigError(f"--methods: unknown {', '.join(unknown) or '(empty)'}; "
@@ -149,14 +155,74 @@ def _finite(value):
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
-def run_name(config):
-    """A file-name stem that identifies the run, e.g. rdia-cancer-noise0.8-alpha0.0002-seed0.
+#: Settings that never change the numbers of a run (left out of its name and of the
+#: comparison with a previous run's files).
+NOT_RESULTS = ("data_dir",)
 
-    Softmax runs name the noise type instead: rdia-mnist10-symmetric0.5-alpha0.001-seed0.
+#: Short names of the settings that a run name carries only when they differ from
+#: LRConfig's defaults, in the order they are appended.
+NAME_EXTRAS = (("model", "model"), ("test_file", "test"), ("C", "C"),
+               ("val_ratio", "val"), ("methods", "methods"), ("solver", "solver"),
+               ("tol", "tol"), ("max_iter", "maxiter"))
+
+
+def run_name(config):
+    """A file-name stem that carries every setting that changes the numbers, whole.
+
+    ``rdia-<dataset>-noise<noise>-alpha<alpha>-seed<seed>``, e.g.
+    ``rdia-cancer-noise0.8-alpha0.0002-seed0``; runs with a noise type name it instead
+    of "noise" (``rdia-mnist10-symmetric0.5-alpha0.001-seed0``), and each other
+    setting that differs from LRConfig's default is appended as ``-<name><value>``
+    (``-C1.0``, ``-methodsfull+rdia``). Numbers are written in full (Python's shortest
+    round-trip form), so two different values never share a name. A dataset given by
+    path is named by its file name; two files of the same name are told apart by the
+    settings recorded in the run's JSON (see :func:`settings`).
     """
-    dataset = Path(config.dataset).name if Path(config.dataset).exists() else config.dataset
+    dataset = _file_name(config.dataset)
     noise = "noise" if config.noise_type is None else config.noise_type
-    return f"rdia-{dataset}-{noise}{config.noise:g}-alpha{config.alpha:g}-seed{config.seed}"
+    name = f"rdia-{dataset}-{noise}{_number(config.noise)}-alpha{_number(config.alpha)}" \
+           f"-seed{config.seed}"
+    default = LRConfig(dataset=config.dataset)
+    for field, short in NAME_EXTRAS:
+        value, usual = getattr(config, field), getattr(default, field)
+        if field == "model":
+            value, usual = config.model_name, default.model_name
+        if value != usual:
+            name += f"-{short}{_name_value(value)}"
+    return name
+
+
+def settings(config):
+    """The settings of a run as its JSON records them, for comparison with a previous run.
+
+    ``asdict(config)`` without the settings of :data:`NOT_RESULTS`, with ``methods`` as
+    a list and ``model`` resolved; ``noise_type`` is left out when it is None (its
+    resolved value follows from the dataset, which is compared).
+    """
+    values = {key: value for key, value in asdict(config).items() if key not in NOT_RESULTS}
+    values.update(model=config.model_name, methods=list(config.methods))
+    if config.noise_type is None:
+        del values["noise_type"]
+    return values
+
+
+def _file_name(dataset):
+    return Path(dataset).name if Path(dataset).exists() else dataset
+
+
+def _number(value):
+    """A float in full: repr's shortest round-trip form (0.0002, 1e-05, 0.1)."""
+    return repr(float(value))
+
+
+def _name_value(value):
+    if isinstance(value, tuple):
+        return "+".join(value)
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, str):
+        return _file_name(value)
+    return str(value)
 
 
 @dataclass

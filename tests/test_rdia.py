@@ -7,6 +7,7 @@ script runs as a user runs it, in a subprocess.
 import csv
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -43,7 +44,9 @@ def test_output_json_influence_csv_and_plot(tmp_path):
     assert code == 0, stderr
     assert "rdia" in stdout and "time: load" in stdout
     report = json.loads(out.read_text())
-    assert set(report) == {"config", "results", "timings", "solver"}
+    assert set(report) == {"config", "results", "timings", "solver", "files"}
+    assert report["files"] == {"json": str(out), "influence_csv": str(csv_path),
+                               "plot": str(png)}
     assert report["config"]["noise"] == 0.3 and report["config"]["n_features"] == 30
     assert [r["method"] for r in report["results"]] == ["full", "rdia"]
     assert set(report["results"][0]) == {
@@ -81,6 +84,14 @@ def test_missing_file_offline_names_file_url_and_data_dir(tmp_path):
     (["--dataset", "wdbc", "--noise", "-0.1"], "--noise"),
     (["--dataset", "wdbc", "--alpha", "-0.01"], "--alpha"),
     (["--dataset", "wdbc", "--C", "-1"], "--C"),
+    (["--dataset", "wdbc", "--C", "inf"], "--C"),
+    (["--dataset", "wdbc", "--C", "1e300"], "--C"),
+    (["--dataset", "wdbc", "--C", "1e-300"], "--C"),
+    (["--dataset", "wdbc", "--seed", "-1"], "--seed"),
+    (["--dataset", "wdbc", "--seed", str(2 ** 32)], "--seed"),
+    (["--dataset", "wdbc", "--alpha", "inf"], "--alpha"),
+    (["--dataset", "wdbc", "--alpha", "nan"], "--alpha"),
+    (["--dataset", "wdbc", "--tol", "nan"], "--tol"),
     (["--dataset", "wdbc", "--methods", "full,magic"], "magic"),
     (["--dataset", "wdbc", "--noise", "abc"], "--noise"),
     (["--dataset", "wdbc", "--solver", "cg", "--max-iter", "1", "--tol", "1e-14"],
@@ -126,10 +137,12 @@ def test_softmax_outputs_have_the_binary_format_and_accuracy_leads_the_table(tmp
                                    "--output", str(out), "--save-influence", str(csv_path),
                                    "--no-files")
     assert code == 0, stderr
-    header = stdout.splitlines()[1].split()
+    header = stdout.splitlines()[2].split()
     assert header[:3] == ["method", "test_acc", "test_logloss"]
     report = json.loads(out.read_text())
-    assert set(report) == {"config", "results", "timings", "solver"}
+    assert set(report) == {"config", "results", "timings", "solver", "files"}
+    assert report["files"] == {"json": str(out), "influence_csv": str(csv_path),
+                               "plot": None}
     assert set(report["results"][0]) == {
         "method", "test_logloss", "test_accuracy", "test_auc", "val_logloss",
         "n_train_used", "n_relabeled", "n_removed", "precision", "recall"}
@@ -178,3 +191,155 @@ def test_cleanlab_edits_are_methods_of_the_script(tmp_path):
                                    "full,cleanlab-prune,cleanlab-relabel", "--no-files")
     assert code == 0, stderr
     assert "cleanlab-relabel" in stdout
+
+
+# ---------------------------------------------------------------------------
+# No result is ever lost (issue 10)
+
+FAST = ("--dataset", "wdbc", "--noise", "0.3", "--methods", "full,rdia")
+
+
+def one_line_error(code, stdout, stderr, words=()):
+    assert code == 2 and "Traceback" not in stderr + stdout, stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    for word in words:
+        assert word in stderr
+
+
+def test_default_names_carry_alpha_whole_and_another_seed_keeps_the_first_files(tmp_path):
+    code, _, stderr = run_cli("--dataset", "wdbc", "--noise", "0.8", "--alpha", "0.0002",
+                              cwd=tmp_path)
+    assert code == 0, stderr
+    first = tmp_path / "runs" / "rdia-wdbc-noise0.8-alpha0.0002-seed0.json"
+    plot = tmp_path / "runs" / "rdia-wdbc-noise0.8-alpha0.0002-seed0-phi.png"
+    saved = first.read_bytes(), plot.read_bytes()
+    code, _, stderr = run_cli("--dataset", "wdbc", "--noise", "0.8", "--alpha", "0.0002",
+                              "--seed", "1", cwd=tmp_path)
+    assert code == 0, stderr
+    assert (first.read_bytes(), plot.read_bytes()) == saved
+    second = json.loads((first.parent / first.name.replace("seed0", "seed1")).read_text())
+    assert second["config"]["seed"] == 1 and second["config"]["alpha"] == 0.0002
+
+
+def test_a_run_never_replaces_the_json_of_other_settings(tmp_path):
+    out = tmp_path / "r.json"
+    assert run_cli(*FAST, "--output", str(out), "--no-files")[0] == 0
+    before = out.read_bytes()
+    one_line_error(*run_cli(*FAST, "--seed", "3", "--output", str(out), "--no-files"),
+                   words=("seed", "--overwrite"))
+    assert out.read_bytes() == before
+    assert run_cli(*FAST, "--output", str(out), "--no-files")[0] == 0  # same settings
+    code, _, stderr = run_cli(*FAST, "--seed", "3", "--output", str(out), "--no-files",
+                              "--overwrite")
+    assert code == 0, stderr
+    assert json.loads(out.read_text())["config"]["seed"] == 3
+
+
+def test_an_existing_file_of_no_run_is_not_replaced(tmp_path):
+    table = tmp_path / "mine.csv"
+    table.write_text("precious\n")
+    one_line_error(*run_cli(*FAST, "--save-influence", str(table), "--no-files"),
+                   words=("--save-influence", "--overwrite"))
+    assert table.read_text() == "precious\n"
+
+
+def test_output_paths_must_be_distinct(tmp_path):
+    out = tmp_path / "r.json"
+    one_line_error(*run_cli(*FAST, "--output", str(out), "--save-influence", str(out)),
+                   words=("same file",))
+    assert not out.exists()
+
+
+def read_only_folder(tmp_path):
+    """A folder this process cannot create files in (root ignores mode bits)."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "ro"
+        folder.mkdir(mode=0o555)
+        return folder
+    return Path("/sys")
+
+
+@pytest.mark.parametrize("flag, where, words", [
+    ("--output", "FOLDER", ("is a folder",)),
+    ("--output", "UNDER_FILE/r.json", ("is a file",)),
+    ("--output", "READ_ONLY/r.json", ("cannot write",)),
+    ("--plot", "phi.xyz", ("'.xyz'", ".png")),
+    ("--save-influence", "READ_ONLY/phi.csv", ("cannot write",)),
+])
+def test_output_paths_are_checked_before_any_work(tmp_path, flag, where, words):
+    (tmp_path / "UNDER_FILE").write_text("a file\n")
+    path = (where.replace("FOLDER", str(tmp_path)).replace("READ_ONLY", str(read_only_folder(tmp_path))))
+    path = str(tmp_path / path)
+    out = tmp_path / "ok.json"
+    args = ["--output", str(out)] if flag != "--output" else []
+    code, stdout, stderr = run_cli(*FAST, *args, flag, path)
+    one_line_error(code, stdout, stderr, words=(flag, *words))
+    assert "rdia" not in stdout  # the table is printed after the work: no work was done
+    assert not out.exists()
+    assert not list(tmp_path.glob(".*"))  # no temporary file either
+
+
+def test_devices_are_written_through_never_replaced(tmp_path):
+    code, _, stderr = run_cli(*FAST, "--output", "/dev/null", "--no-files")
+    assert code == 0, stderr
+    assert Path("/dev/null").is_char_device()
+    one_line_error(*run_cli(*FAST, "--output", "/dev/full", "--no-files"),
+                   words=("/dev/full", "No space left"))
+    assert Path("/dev/full").is_char_device()
+
+
+def test_a_socket_is_refused_not_replaced(tmp_path):
+    path = tmp_path / "sock.json"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+        one_line_error(*run_cli(*FAST, "--output", str(path), "--no-files"),
+                       words=("not a regular file",))
+        assert path.is_socket()
+
+
+def test_ctrl_c_prints_interrupted_and_exits_130(tmp_path):
+    # digits with softmax takes a few seconds; interrupt it once it has started
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "RDIA.py"), "--dataset", "mnist10", "--noise", "0.5",
+         "--methods", "full,rdia", "--output", str(tmp_path / "r.json")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    wait_for_line(process.stdout)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1] == "RDIA.py: interrupted"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_is_one_line_and_exit_143(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "RDIA.py"), "--dataset", "mnist10", "--noise", "0.5",
+         "--methods", "full,rdia"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    wait_for_line(process.stdout)
+    process.terminate()
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143
+    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1] == "RDIA.py: terminated"
+
+
+def wait_for_line(stream):
+    """Block until the process has printed its first line (its imports are done)."""
+    assert stream.readline()
+
+
+def test_a_closed_pipe_ends_quietly():
+    process = subprocess.Popen([sys.executable, str(ROOT / "RDIA.py"), *FAST, "--no-files"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    process.stdout.readline()
+    process.stdout.close()  # as `| head -1` does
+    stderr = process.stderr.read().decode()
+    process.wait(timeout=120)
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+    assert process.returncode in (0, 141)
+
+
+def test_messages_escape_control_characters():
+    code, stdout, stderr = run_cli("--dataset", "no\x1b[31msuch\x07set", "--no-files")
+    one_line_error(code, stdout, stderr, words=("\\x1b",))
+    assert "\x1b" not in stderr and "\x07" not in stderr
