@@ -6,15 +6,17 @@ Subcommands (each writes markdown, CSV and PNG into ``--results-dir``)::
     python reproduce.py lr-table     # every available dataset x noise x method
     python reproduce.py ls-curves    # RDIA-LS vs CE vs co-teaching on MNIST, noise 0.8
 
-Each accepts ``--seeds`` (a count N for seeds 0..N-1, or a comma list), ``--quick``
-(1 seed, 2 datasets, 3 epochs) and ``--data-dir``. This script only parses; the work
-is done by ``experiments.sweeps`` and ``experiments.ls_curves``.
+Each accepts ``--seeds`` (a count N for seeds 0..N-1, or a comma list of distinct
+seeds in [0, 2^32)), ``--quick`` (a reduced run of its own, see ``--help`` of each
+subcommand) and ``--data-dir``. This script only parses; the work is done by
+``experiments.sweeps`` and ``experiments.ls_curves``.
 """
 
 import sys
 
 from data.errors import DataError
-from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser, parse_seeds
+from experiments.cli import (ConfigError, DefaultsFormatter, OneLineParser, parse_seeds,
+                             run_script)
 
 HELPS = {"alpha-grid": "MNIST 1 vs 7: RDIA test log-loss for alpha x noise, "
                        "beside the published values, with a ratio heat map",
@@ -22,6 +24,17 @@ HELPS = {"alpha-grid": "MNIST 1 vs 7: RDIA test log-loss for alpha x noise, "
                      "log-loss and accuracy tables",
          "ls-curves": "MNIST, symmetric noise 0.8: test accuracy per epoch of "
                       "rdia-ls, ce and coteaching"}
+
+#: What --quick does in each subcommand, and the flags it replaces.
+QUICK_HELPS = {"alpha-grid": "reduced run: seed 0 only, the whole grid (replaces --seeds)",
+               "lr-table": "reduced run: seed 0 only, datasets cancer and wdbc "
+                           "(replaces --seeds)",
+               "ls-curves": "reduced run: seed 0 only, 3 epochs (replaces --seeds and "
+                            "--epochs)"}
+
+#: Default seeds and epochs, used unless given (and not allowed with --quick).
+DEFAULT_SEEDS = {"alpha-grid": "5", "lr-table": "5", "ls-curves": "1,2,3"}
+DEFAULT_EPOCHS = 200
 
 
 def build_parser():
@@ -33,17 +46,16 @@ def build_parser():
         sub = commands.add_parser(name, help=text, description=text,
                                   formatter_class=DefaultsFormatter)
         # ls-curves uses the benchmark's seeds 1, 2, 3 so that their runs are shared.
-        default_seeds = "1,2,3" if name == "ls-curves" else "5"
-        sub.add_argument("--seeds", type=parse_seeds, default=parse_seeds(default_seeds),
-                         help="a count N (seeds 0..N-1) or a comma list of seeds")
-        sub.add_argument("--quick", action="store_true",
-                         help="reduced run: 1 seed, 2 datasets, 3 epochs")
+        sub.add_argument("--seeds", type=parse_seeds, default=None,
+                         help="a count N (seeds 0..N-1) or a comma list of distinct "
+                              f"seeds in [0, 2^32) (default: {DEFAULT_SEEDS[name]})")
+        sub.add_argument("--quick", action="store_true", help=QUICK_HELPS[name])
         sub.add_argument("--data-dir", default=None,
                          help="dataset folder (default: $RDIA_DATA_DIR, else datasets/)")
         sub.add_argument("--results-dir", default="results", help="output folder")
         if name == "ls-curves":
-            sub.add_argument("--epochs", type=int, default=200,
-                             help="epochs per run (the paper uses 200)")
+            sub.add_argument("--epochs", type=int, default=None,
+                             help=f"epochs per run (default: {DEFAULT_EPOCHS}, the paper's)")
             sub.add_argument("--subset", type=int, default=None,
                              help="seeded subset of the MNIST training set")
             sub.add_argument("--gpu", type=int, default=None, help="CUDA device index")
@@ -56,6 +68,21 @@ def build_parser():
                                   "paper's 200 epochs on all images; else a folder "
                                   "of its own)")
     return parser
+
+
+def resolve_counts(opts):
+    """Fill in the default seeds and epochs; refuse them next to --quick, which sets both."""
+    given = [flag for flag, value in (("--seeds", opts.seeds),
+                                      ("--epochs", getattr(opts, "epochs", None)))
+             if value is not None]
+    if opts.quick and given:
+        raise ConfigError(f"--quick sets {' and '.join(given)} itself; drop "
+                          f"{' and '.join(given)} or --quick")
+    if opts.seeds is None:
+        opts.seeds = parse_seeds(DEFAULT_SEEDS[opts.command])
+    if opts.command == "ls-curves" and opts.epochs is None:
+        opts.epochs = DEFAULT_EPOCHS
+    return opts
 
 
 def run_command(opts):
@@ -74,13 +101,13 @@ def run_command(opts):
 
 def main(argv=None):
     opts = build_parser().parse_args(argv)
-    try:
-        written = run_command(opts)
-    except (DataError, ConfigError) as error:
-        print(f"reproduce.py: error: {error}", file=sys.stderr)
-        return 2
-    print("wrote " + ", ".join(str(p) for p in written))
-    return 0
+
+    def body():
+        written = run_command(resolve_counts(opts))
+        print("wrote " + ", ".join(str(p) for p in written))
+        return 0
+
+    return run_script("reproduce.py", body, (DataError, ConfigError))
 
 
 if __name__ == "__main__":

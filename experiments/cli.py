@@ -174,21 +174,21 @@ def parse_seeds(text):
         values = [int(p) for p in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--seeds takes a count or a comma list of integers, got {text!r}") from None
+            f"takes a count or a comma list of integers, got {text!r}") from None
     if not values:
-        raise argparse.ArgumentTypeError(f"--seeds names no seed in {text!r}")
+        raise argparse.ArgumentTypeError(f"names no seed in {text!r}")
     if len(values) == 1 and "," not in text:
         if not 1 <= values[0] <= 1000:
             raise argparse.ArgumentTypeError(
-                f"--seeds as a count must be in [1, 1000], got {values[0]}")
+                f"a count of seeds must be in [1, 1000], got {values[0]}")
         return list(range(values[0]))
     bad = [v for v in values if not 0 <= v < SEED_LIMIT]
     if bad:
-        raise argparse.ArgumentTypeError(f"--seeds must be integers in [0, 2^32), got {bad[0]}")
+        raise argparse.ArgumentTypeError(f"seeds must be integers in [0, 2^32), got {bad[0]}")
     repeated = sorted({v for v in values if values.count(v) > 1})
     if repeated:
         raise argparse.ArgumentTypeError(
-            f"--seeds must be distinct; {', '.join(map(str, repeated))} is repeated")
+            f"seeds must be distinct; {', '.join(map(str, repeated))} is repeated")
     return values
 
 

@@ -1,8 +1,12 @@
 """experiments/cli.py: one-line errors, both flag spellings, defaults stated once, seeds."""
 
+import argparse
+import re
+
 import pytest
 
-from experiments.cli import DefaultsFormatter, OneLineParser, parse_seeds
+from experiments.cli import (ConfigError, DefaultsFormatter, OneLineParser, Terminated,
+                             check_seed, parse_seeds, printable, run_script)
 
 
 def build():
@@ -57,3 +61,52 @@ def test_values_that_look_like_flags_are_left_alone():
                                          ("0,3,7", [0, 3, 7]), ("4,", [4])])
 def test_parse_seeds(text, seeds):
     assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("text, words", [(",", "no seed"), ("1,-2", "[0, 2^32)"),
+                                         ("3," + "1" * 23, "[0, 2^32)"),
+                                         (str(2 ** 32) + ",", "[0, 2^32)"),
+                                         ("1,1", "distinct"), ("0", "[1, 1000]"),
+                                         ("1.5,2", "integers")])
+def test_parse_seeds_takes_distinct_integers_in_range(text, words):
+    with pytest.raises(argparse.ArgumentTypeError, match=re.escape(words)):
+        parse_seeds(text)
+
+
+@pytest.mark.parametrize("text, shown", [("a\x1b[31mb", "a\\x1b[31mb"),
+                                         ("line\nbreak", "line\\nbreak"),
+                                         ("tab\there", "tab\\there"),
+                                         ("plain é", "plain é")])
+def test_printable_escapes_control_characters(text, shown):
+    assert printable(text) == shown
+
+
+@pytest.mark.parametrize("error, status, line", [
+    (ConfigError("bad --alpha"), 2, "tool: error: bad --alpha"),
+    (KeyboardInterrupt(), 130, "tool: interrupted"),
+    (Terminated(), 143, "tool: terminated"),
+    (OSError(28, "No space left on device", "/dev/full"), 2,
+     "tool: error: /dev/full: No space left on device"),
+    (MemoryError(), 2, "tool: error: out of memory"),
+])
+def test_run_script_turns_failures_into_one_line_and_a_status(error, status, line, capsys):
+    def main():
+        raise error
+
+    assert run_script("tool", main) == status
+    err = capsys.readouterr().err
+    assert err.startswith(line) and err.count("\n") == 1
+
+
+def test_run_script_lets_programming_errors_through():
+    def main():
+        raise ZeroDivisionError()
+
+    with pytest.raises(ZeroDivisionError):
+        run_script("tool", main)
+
+
+@pytest.mark.parametrize("seed", [-1, 2 ** 32, 1.0, True])
+def test_check_seed(seed):
+    with pytest.raises(ConfigError, match="--seed"):
+        check_seed(seed)

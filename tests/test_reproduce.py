@@ -33,6 +33,13 @@ def test_alpha_grid_quick_writes_its_files_and_names_them(tmp_path):
 @pytest.mark.parametrize("args, words", [
     (["ls-curves", "--epochs", "0"], "--epochs"),
     (["alpha-grid", "--seeds", "x"], "--seeds"),
+    (["alpha-grid", "--seeds", ","], "no seed"),
+    (["lr-table", "--seeds", "1,-2"], "[0, 2^32)"),
+    (["alpha-grid", "--seeds", "1," + "9" * 23], "[0, 2^32)"),
+    (["alpha-grid", "--seeds", "9" * 23], "[1, 1000]"),
+    (["ls-curves", "--seeds", "1,1"], "distinct"),
+    (["ls-curves", "--quick", "--epochs", "5"], "--quick sets --epochs"),
+    (["lr-table", "--quick", "--seeds", "2"], "--quick sets --seeds"),
     (["no-such-command"], "invalid choice"),
 ])
 def test_bad_settings_are_one_line_and_exit_code_2(tmp_path, args, words):
@@ -41,3 +48,13 @@ def test_bad_settings_are_one_line_and_exit_code_2(tmp_path, args, words):
     assert code == 2
     assert "Traceback" not in stdout + stderr
     assert len(stderr.strip().splitlines()) == 1 and words in stderr
+
+
+@pytest.mark.parametrize("command, replaced", [("alpha-grid", "--seeds"),
+                                               ("lr-table", "cancer and wdbc"),
+                                               ("ls-curves", "3 epochs")])
+def test_help_describes_each_subcommands_quick_mode(command, replaced):
+    code, stdout, _ = run_cli(command, "--help")
+    assert code == 0
+    entry = " ".join(stdout.split("--quick ", 1)[1].split("--data-dir")[0].split())
+    assert replaced in entry and "replaces" in entry
