@@ -166,7 +166,13 @@ def sample_influence(model, W, X, y, s, C):
     -------
     phi : ndarray of shape (n_samples,)
         Influence on C x summed validation loss; harmful where positive.
+
+    Raises
+    ------
+    ValueError
+        For labels that are not class indices of the model (the message names them).
     """
+    y = model.check_labels(y, "y")
     S = s.reshape(X.shape[1], -1)
     G = model.logit_gradients(W, X, y)
     return -C * np.sum(G * np.asarray(X @ S), axis=1)
@@ -202,7 +208,12 @@ def influence(model, W, X_train, y_train, X_val, y_val, C, solver=None):
     ------
     ConvergenceError
         When cg stops above its tolerance (the message gives the residual).
+    ValueError
+        For labels that are not class indices of the model ({0, 1} or 0 .. K - 1);
+        the message names the values found.
     """
+    y_train = model.check_labels(y_train, "y_train")
+    y_val = model.check_labels(y_val, "y_val")
     solver = ConjugateGradient() if solver is None else solver
     hessian = model.hessian(W, X_train, C)
     s = solver.inverse_hvp(hessian, model.validation_gradient(W, X_val, y_val, C))

@@ -145,6 +145,44 @@ class LinearModel:
         """Minimise J on (X, y); samples in the bool mask ``relabeled`` train with R."""
         raise NotImplementedError
 
+    def check_labels(self, y, name="y"):
+        """Labels as class indices, or a ValueError that names the values found.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples,)
+            Class indices: {0, 1} for a binary model, 0 .. K - 1 for K classes. Floats
+            with integer values (1.0) are accepted; {-1, +1}, {2, 4} or strings are
+            not (encode them first, e.g. with ``sklearn.preprocessing.LabelEncoder``).
+        name : str
+            Name of the argument in the message.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,), int64
+
+        Raises
+        ------
+        ValueError
+            For labels of another shape, type or range.
+        """
+        y = np.asarray(y)
+        allowed = f"{{0, 1}}" if self.n_classes == 2 else f"0 .. {self.n_classes - 1}"
+        if y.ndim != 1:
+            raise ValueError(f"{name} must be one label per sample, shape (n,), "
+                             f"got shape {y.shape}")
+        values = np.unique(y)
+        numeric = y.dtype.kind in "biu" or (y.dtype.kind == "f"
+                                            and np.all(np.isfinite(values))
+                                            and np.all(values == np.round(values)))
+        if not numeric or not np.all((values >= 0) & (values < self.n_classes)):
+            found = ", ".join(format(v, "g") if isinstance(v, np.floating) else str(v)
+                              for v in values[:6]) + (", ..." if len(values) > 6 else "")
+            raise ValueError(f"{name} must hold class indices in {allowed}; found "
+                             f"{found}; encode the labels first (e.g. with "
+                             f"sklearn.preprocessing.LabelEncoder)")
+        return y.astype(np.int64)
+
     def log_proba(self, W, X):
         """log p_ik of every sample and class, shape (n_samples, n_classes)."""
         raise NotImplementedError

@@ -132,6 +132,7 @@ class Logistic(LinearModel):
         -------
         w : ndarray of shape (n_features,)
         """
+        y = self.check_labels(y)
         labels = y if relabeled is None else relabel.relabel_binary(y, relabeled)
         return fit(X, labels, C, tol=self.tol)
 
@@ -144,6 +145,7 @@ class Logistic(LinearModel):
 
     def logit_gradients(self, W, X, y, relabeled=None):
         """p_i - y_i as one column, shape (n_samples, 1); R uses the flipped label."""
+        y = self.check_labels(y)
         labels = y if relabeled is None else relabel.relabel_binary(y, relabeled)
         return (predict_proba(W, X) - labels)[:, None]
 

@@ -227,7 +227,8 @@ class Softmax(LinearModel):
         -------
         W : ndarray of shape (n_features, n_classes)
         """
-        return fit(X, y, C, n_classes=self.n_classes, relabeled=relabeled, tol=self.tol)
+        return fit(X, self.check_labels(y), C, n_classes=self.n_classes,
+                   relabeled=relabeled, tol=self.tol)
 
     def log_proba(self, W, X):
         return log_proba(W, X)

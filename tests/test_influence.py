@@ -209,3 +209,27 @@ def test_two_class_softmax_is_the_binary_model_with_twice_C():
 def test_unknown_solver_is_refused():
     with pytest.raises(ValueError, match="cg, direct"):
         influence.make_solver("lsqr")
+
+
+@pytest.mark.parametrize("kind, encode, found", [
+    ("binary", lambda y: 2 * y - 1, "-1, 1;"),              # {-1, +1} gave wrong phi
+    ("binary", lambda y: np.where(y == 1, "malignant", "benign"), "benign, malignant;"),
+    ("binary", lambda y: 2 * y + 2, "2, 4;"),
+    ("softmax", lambda y: y + 1, "1, 2, 3, 4;"),
+    ("softmax", lambda y: y + 0.5, "0.5"),
+])
+def test_labels_that_are_not_class_indices_are_named(kind, encode, found):
+    model, W, X, y, X_val, y_val = fitted(kind)
+    with pytest.raises(ValueError, match=f"y_train must hold class indices.*found {found}"):
+        influence.influence(model, W, X, encode(y), X_val, y_val, C)
+    with pytest.raises(ValueError, match="y_val"):
+        influence.influence(model, W, X, y, X_val, encode(y_val), C)
+    with pytest.raises(ValueError, match="found"):
+        model.fit(X, encode(y), C)
+
+
+def test_float_labels_with_integer_values_give_the_same_phi():
+    model, W, X, y, X_val, y_val = fitted("binary")
+    np.testing.assert_array_equal(
+        influence.influence(model, W, X, y.astype(float), X_val, y_val.astype(float), C),
+        influence.influence(model, W, X, y, X_val, y_val, C))
