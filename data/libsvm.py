@@ -15,10 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.datasets import load_svmlight_file
 
-from .errors import DataError
-
-#: Longest excerpt of a malformed line quoted in an error message.
-EXCERPT_CHARS = 60
+from .errors import DataError, printable
 
 
 def read_libsvm(path, n_features=None):
@@ -69,9 +66,9 @@ def _parse_error(path, n_features, exc):
         for lineno, raw in enumerate(lines, start=1):
             problem = line_problem(raw, n_features)
             if problem is not None:
-                excerpt = raw.decode("utf-8", "replace").strip()[:EXCERPT_CHARS]
                 return DataError(f"{path}:{lineno}: malformed LIBSVM line: {problem} "
-                                 f"in '{excerpt}'; fix the line or download the file again")
+                                 f"in '{printable(raw.strip())}'; fix the line or "
+                                 f"download the file again")
     return DataError(f"{path}: cannot parse as LIBSVM ({_one_line(exc)})")
 
 
@@ -95,15 +92,15 @@ def line_problem(raw, n_features=None):
         return None
     label, pairs = tokens[0], tokens[1:]
     if not _is_finite_number(label):
-        return f"label '{label.decode('utf-8', 'replace')}' is not a finite number"
+        return f"label '{printable(label)}' is not a finite number"
     if pairs and pairs[0].startswith(b"qid:"):
         pairs = pairs[1:]
     previous = 0
     for pair in pairs:
-        text = pair.decode("utf-8", "replace")
         index, sep, value = pair.partition(b":")
         if not sep or not index.isdigit() or not _is_finite_number(value):
-            return f"'{text}' is not index:value with an integer index and a finite value"
+            return (f"'{printable(pair)}' is not index:value with an integer index "
+                    f"and a finite value")
         index = int(index)
         if index < 1:
             return f"feature index {index} is below 1 (LIBSVM indices start at 1)"

@@ -111,3 +111,15 @@ def test_shared_files_parse_to_the_documented_shapes(shared_data_dir, relpath,
     assert X.shape == shape
     values, found = np.unique(y, return_counts=True)
     assert dict(zip(values.tolist(), found.tolist())) == counts
+
+
+def test_a_file_of_random_bytes_is_quoted_without_control_characters(tmp_path):
+    noise = np.random.default_rng(7).integers(0, 256, 4000, dtype=np.uint8).tobytes()
+    path = tmp_path / "random.bin"
+    path.write_bytes(b"+1 1:1\n" + b"-1 2:" + noise.replace(b"\n", b"") + b"\n")
+    with pytest.raises(DataError) as info:
+        read_libsvm(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:2: malformed LIBSVM line: ")
+    assert message.isprintable()
+    assert "\\x" in message
