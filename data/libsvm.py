@@ -3,12 +3,14 @@
 Each line reads ``label index:value index:value ...``: a numeric label, then feature
 indices that start at 1 and increase strictly, each with its value. Features that
 are absent are zero. ``#`` starts a comment, blank lines are ignored and an optional
-``qid:N`` may follow the label. Files ending in ``.gz`` or ``.bz2`` are decompressed.
+``qid:N`` may follow the label. gzip and bzip2 files are decompressed; they are told
+apart by their first bytes (``COMPRESSED_MAGIC``), not by the name.
 """
 
 import bz2
 import gzip
 import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,17 @@ import scipy.sparse as sp
 from sklearn.datasets import load_svmlight_file
 
 from .errors import DataError, printable
+
+#: Leading bytes of the compressed formats read: gzip (deflate) and bzip2. A bzip2
+#: stream starts with "BZh", the block size 1-9, then a block or end-of-stream marker.
+COMPRESSED_MAGIC = {
+    "gzip": (b"\x1f\x8b\x08",),
+    "bzip2": tuple(b"BZh" + bytes([level]) + marker for level in b"123456789"
+                   for marker in (b"1AY&SY", b"\x17rE8P\x90")),
+}
+
+#: Bytes read to recognise a compressed file.
+MAGIC_BYTES = 10
 
 
 def read_libsvm(path, n_features=None):
@@ -45,11 +58,12 @@ def read_libsvm(path, n_features=None):
     if not path.is_file():
         raise DataError(f"{path}: no such file; check the path or set RDIA_DATA_DIR")
     try:
-        X, y = load_svmlight_file(str(path), n_features=n_features,
-                                  dtype=np.float64, zero_based=False)
+        with _open_binary(path) as f:
+            X, y = load_svmlight_file(f, n_features=n_features, dtype=np.float64,
+                                      zero_based=False)
     except ValueError as exc:
         raise _parse_error(path, n_features, exc) from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: cannot read ({_one_line(exc)}); "
                         f"delete the file and download it again") from None
     if X.shape[0] == 0:
@@ -119,11 +133,32 @@ def _is_finite_number(token):
         return False
 
 
+def compression_of(path):
+    """The compression of a file, from its first bytes.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    compression : {"gzip", "bzip2"} or None
+        None for a file that starts like neither (plain text).
+    """
+    with open(path, "rb") as f:
+        head = f.read(MAGIC_BYTES)
+    for name, magics in COMPRESSED_MAGIC.items():
+        if head.startswith(magics):
+            return name
+    return None
+
+
 def _open_binary(path):
-    """Open a plain, .gz or .bz2 file for reading bytes, as scikit-learn does."""
-    if path.suffix == ".gz":
+    """Open a plain, gzip or bzip2 file for reading its (decompressed) bytes."""
+    compression = compression_of(path)
+    if compression == "gzip":
         return gzip.open(path, "rb")
-    if path.suffix == ".bz2":
+    if compression == "bzip2":
         return bz2.open(path, "rb")
     return open(path, "rb")
 

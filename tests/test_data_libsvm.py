@@ -28,14 +28,28 @@ def test_reads_values_labels_and_width(tmp_path):
     assert y.dtype == np.float64
 
 
-@pytest.mark.parametrize("opener", [gzip.open, bz2.open])
-def test_reads_compressed_files(tmp_path, opener):
-    path = tmp_path / ("small.gz" if opener is gzip.open else "small.bz2")
-    with opener(path, "wt") as f:
-        f.write(GOOD)
+def plain(content):
+    return content
+
+
+# The content decides, not the name: gzip and bzip2 with, without and with the wrong
+# extension, and plain text named like a compressed file.
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, plain])
+@pytest.mark.parametrize("name", ["small.gz", "small.bz2", "small", "small.txt"])
+def test_compression_is_recognised_by_content(tmp_path, compress, name):
+    path = tmp_path / name
+    path.write_bytes(compress(GOOD.encode()))
     X, y = read_libsvm(path)
-    assert X.shape == (3, 4)
+    assert X.shape == (3, 4) and X[2, 3] == 2
     np.testing.assert_array_equal(y, [1, -1, 1])
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress])
+def test_truncated_compressed_file_without_extension(tmp_path, compress):
+    path = tmp_path / "small"
+    path.write_bytes(compress(GOOD.encode() * 50)[:-30])
+    with pytest.raises(DataError, match=f"^{path}: cannot read .*download it again$"):
+        read_libsvm(path)
 
 
 def test_n_features_widens_the_matrix(tmp_path):
