@@ -30,6 +30,9 @@ COMPRESSED_MAGIC = {
 #: Bytes read to recognise a compressed file.
 MAGIC_BYTES = 10
 
+#: Largest feature index: scikit-learn's parser holds an index in a C int.
+MAX_INDEX = 2**31 - 1
+
 
 def read_libsvm(path, n_features=None):
     """Read a LIBSVM file into a sparse matrix and its raw labels.
@@ -61,7 +64,7 @@ def read_libsvm(path, n_features=None):
         with _open_binary(path) as f:
             X, y = load_svmlight_file(f, n_features=n_features, dtype=np.float64,
                                       zero_based=False)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise _parse_error(path, n_features, exc) from None
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: cannot read ({_one_line(exc)}); "
@@ -89,6 +92,9 @@ def _parse_error(path, n_features, exc):
 def line_problem(raw, n_features=None):
     """What is wrong with one line of a LIBSVM file.
 
+    The rules are those of scikit-learn's parser, which reads the files: a line is
+    well formed exactly when that parser accepts it and its numbers are finite.
+
     Parameters
     ----------
     raw : bytes
@@ -101,29 +107,49 @@ def line_problem(raw, n_features=None):
     problem : str or None
         A short description, or None when the line is well formed.
     """
-    tokens = raw.split(b"#", 1)[0].split()
+    tokens = _uncommented(raw).split()
     if not tokens:
         return None
     label, pairs = tokens[0], tokens[1:]
     if not _is_finite_number(label):
         return f"label '{printable(label)}' is not a finite number"
-    if pairs and pairs[0].startswith(b"qid:"):
+    if pairs and pairs[0].startswith(b"qid"):
+        if b":" not in pairs[0]:
+            return f"'{printable(pairs[0])}' is not qid:value"
         pairs = pairs[1:]
     previous = 0
     for pair in pairs:
         index, sep, value = pair.partition(b":")
-        if not sep or not index.isdigit() or not _is_finite_number(value):
+        index = _integer(index)
+        if not sep or index is None or not _is_finite_number(value):
             return (f"'{printable(pair)}' is not index:value with an integer index "
                     f"and a finite value")
-        index = int(index)
         if index < 1:
             return f"feature index {index} is below 1 (LIBSVM indices start at 1)"
+        if index > MAX_INDEX:
+            return f"feature index {index} exceeds {MAX_INDEX}, the largest index read"
         if index <= previous:
             return f"feature index {index} does not increase"
         if n_features is not None and index > n_features:
             return f"feature index {index} exceeds n_features={n_features}"
         previous = index
     return None
+
+
+def _uncommented(raw):
+    """The line before its first '#'. As in scikit-learn's parser, which searches a C
+    string, a '#' after a NUL byte does not start a comment."""
+    nul = raw.find(b"\x00")
+    hash_at = raw.find(b"#", 0, len(raw) if nul < 0 else nul)
+    return raw if hash_at < 0 else raw[:hash_at]
+
+
+def _integer(token):
+    """``int(token)`` as scikit-learn's parser takes it, or None when not an integer."""
+    try:
+        return int(token)
+    except ValueError:
+        return None
 
 
 def _is_finite_number(token):

@@ -1,9 +1,13 @@
 import bz2
 import gzip
+import io
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from sklearn.datasets import load_svmlight_file
 
 from data import DataError, read_libsvm
 
@@ -76,6 +80,9 @@ def test_multiclass_labels_are_returned_raw(tmp_path, write_libsvm):
     ("+1 1 2", "'1' is not index:value"),
     ("+1 1:nan", "'1:nan' is not index:value"),
     ("1,2 1:1", "label '1,2'"),
+    ("+1 qid 1:1", "'qid' is not qid:value"),
+    ("+1 2147483648:1", "feature index 2147483648 exceeds 2147483647"),
+    ("+1 1:1 9" + "9" * 5000 + ":1", "is not index:value"),
 ])
 def test_first_malformed_line_is_reported_with_its_number(tmp_path, bad_line, problem):
     path = tmp_path / "bad"
@@ -137,3 +144,101 @@ def test_a_file_of_random_bytes_is_quoted_without_control_characters(tmp_path):
     assert message.startswith(f"{path}:2: malformed LIBSVM line: ")
     assert message.isprintable()
     assert "\\x" in message
+
+
+# Property: any file either reads to what scikit-learn reads, or is refused with one
+# line that names the first line scikit-learn (or the finiteness check) rejects.
+
+NUMBER_TEXT = st.one_of(
+    st.integers(-10**6, 10**6).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["+1", "-0", "1_0", "1e400", "0x1f", "1,2", "", ".", "1e", "nan"]),
+)
+#: Indices at the edges of what the reader and scikit-learn accept.
+EDGE_INDICES = [2**31 - 1, 2**31, 2**32, 10**9, 10**20]
+INDEX_TEXT = st.one_of(st.integers(-2, 40).map(str), st.sampled_from(EDGE_INDICES).map(str),
+                       st.sampled_from(["+3", "0", "-0", "1_2", "x", "", "9" * 5000]))
+#: Fragments whose concatenations hit the grammar's corners.
+FRAGMENTS = [b"1", b"7", b":", b"#", b"qid", b"\x00", b" ", b"\t", b"\r", b"\x0b", b"nan",
+             b"-", b"+", b"e", b"0", b".", b"_", b",", b"\xff", b"\xc3\xa9", b"9" * 12]
+
+
+@st.composite
+def well_formed_lines(draw):
+    """``label [qid:N] index:value ...`` with increasing indices, optional comment."""
+    label = draw(st.integers(-3, 3).map(str) | NUMBER_TEXT)
+    indices = sorted(draw(st.sets(st.integers(1, 30) | st.sampled_from(EDGE_INDICES[:2]),
+                                  max_size=6)))
+    values = draw(st.lists(NUMBER_TEXT, min_size=len(indices), max_size=len(indices)))
+    tokens = [label] + (["qid:" + draw(NUMBER_TEXT)] if draw(st.booleans()) else [])
+    tokens += [f"{j}:{v}" for j, v in zip(indices, values)]
+    comment = draw(st.sampled_from(["", " # note", "#:x 1:"]))
+    return (draw(st.sampled_from([" ", "\t", "  "])).join(tokens) + comment).encode()
+
+
+@st.composite
+def mutated_lines(draw):
+    """A well-formed line with one token replaced by a random one."""
+    tokens = draw(well_formed_lines()).split(b" ")
+    position = draw(st.integers(0, len(tokens)))
+    token = draw(st.one_of(
+        st.tuples(INDEX_TEXT, NUMBER_TEXT).map(lambda pair: ":".join(pair).encode()),
+        st.sampled_from([b"qid", b"qid7", b"qid:x", b"qid5:3", b"1::2", b"\x001:1#"]),
+        st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=4).map(b"".join)))
+    return b" ".join(tokens[:position] + [token] + tokens[position + 1:])
+
+
+#: Mostly readable lines, so that a bad line is often preceded by good ones.
+LINES = st.one_of(
+    well_formed_lines(),
+    well_formed_lines(),
+    mutated_lines(),
+    mutated_lines(),
+    st.lists(st.sampled_from(FRAGMENTS), max_size=12).map(b"".join),
+    st.binary(max_size=40),
+)
+
+
+def sklearn_accepts(line):
+    """Whether scikit-learn reads one line alone to finite numbers."""
+    try:
+        X, y = load_svmlight_file(io.BytesIO(line), zero_based=False)
+    except (ValueError, OverflowError):
+        return False
+    return bool(np.isfinite(X.data).all() and np.isfinite(y).all())
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(lines=st.lists(LINES, min_size=1, max_size=8), newline_at_end=st.booleans())
+def test_reader_agrees_with_scikit_learn_or_names_the_line(tmp_path_factory, lines,
+                                                           newline_at_end):
+    content = b"\n".join(lines) + (b"\n" if newline_at_end else b"")
+    assume(compression_of_bytes(content) is None)
+    path = tmp_path_factory.getbasetemp() / "property.svm"
+    path.write_bytes(content)
+    rejected = [n for n, line in enumerate(content.split(b"\n"), start=1)
+                if not sklearn_accepts(line)]
+    try:
+        X, y = read_libsvm(path)
+    except DataError as error:
+        message = str(error)
+        assert message.isprintable()
+        if rejected:
+            assert message.startswith(f"{path}:{rejected[0]}: malformed LIBSVM line: ")
+        else:
+            assert message.startswith(f"{path}: no samples")
+        return
+    assert not rejected
+    X_ref, y_ref = load_svmlight_file(io.BytesIO(content), zero_based=False)
+    assert X.shape == X_ref.shape and (X != X_ref).nnz == 0
+    np.testing.assert_array_equal(y, y_ref)
+
+
+def compression_of_bytes(content):
+    """"gzip", "bzip2" or None for the start of a file, read without the package."""
+    if content[:3] == b"\x1f\x8b\x08":
+        return "gzip"
+    if content[:3] == b"BZh" and content[3:4].isdigit() and content[3:4] != b"0" \
+            and content[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
+        return "bzip2"
+    return None
