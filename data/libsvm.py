@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from sklearn.datasets import load_svmlight_file
 
 from .errors import DataError, printable
+from .memory import check_memory, format_bytes
 
 #: Leading bytes of the compressed formats read: gzip (deflate) and bzip2. A bzip2
 #: stream starts with "BZh", the block size 1-9, then a block or end-of-stream marker.
@@ -32,6 +33,15 @@ MAGIC_BYTES = 10
 
 #: Largest feature index: scikit-learn's parser holds an index in a C int.
 MAX_INDEX = 2**31 - 1
+
+#: Peak bytes per stored value and per row of loading a LIBSVM dataset (parse,
+#: zero-column compaction, train / test split). Measured: 52 bytes per value for
+#: 5,000,000 values in 500,000 rows through ``load_binary``; rounded up.
+BYTES_PER_VALUE = 64
+BYTES_PER_ROW = 64
+
+#: Bytes read per step when counting a file before it is parsed.
+CHUNK_BYTES = 1 << 20
 
 
 def read_libsvm(path, n_features=None):
@@ -54,13 +64,19 @@ def read_libsvm(path, n_features=None):
     Raises
     ------
     DataError
-        If the file is missing, empty, or has a malformed line; the message names
-        the first malformed line as ``path:LINE``.
+        If the file is missing, empty, or has a malformed line (the message names
+        the first malformed line as ``path:LINE``), or if loading it would need more
+        memory than is available (checked before parsing; see ``data.memory``).
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file; check the path or set RDIA_DATA_DIR")
+    needed = None
     try:
+        n_values, n_rows = count_values_and_rows(path)
+        needed = n_values * BYTES_PER_VALUE + n_rows * BYTES_PER_ROW
+        check_memory(needed, f"{path}: loading at most {n_values:,} values in "
+                             f"{n_rows:,} lines")
         with _open_binary(path) as f:
             X, y = load_svmlight_file(f, n_features=n_features, dtype=np.float64,
                                       zero_based=False)
@@ -69,12 +85,39 @@ def read_libsvm(path, n_features=None):
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: cannot read ({_one_line(exc)}); "
                         f"delete the file and download it again") from None
+    except MemoryError:
+        estimate = f" (estimated {format_bytes(needed)})" if needed else ""
+        raise DataError(f"{path}: ran out of memory while reading it{estimate}; free "
+                        f"memory or use a machine with more") from None
     if X.shape[0] == 0:
         raise DataError(f"{path}: no samples in the file; check that it is a "
                         f"LIBSVM file or download it again")
     if not (np.isfinite(X.data).all() and np.isfinite(y).all()):
         raise _parse_error(path, n_features, ValueError("non-finite number"))
     return sp.csr_matrix(X), np.asarray(y, dtype=np.float64)
+
+
+def count_values_and_rows(path):
+    """Upper bounds on the stored values and the rows of a LIBSVM file, found cheaply.
+
+    Every stored value is written ``index:value``, so the number of ':' bytes bounds
+    the values, and the number of newlines + 1 bounds the rows. The file is counted
+    in chunks (decompressed when it is compressed), without parsing.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+
+    Returns
+    -------
+    n_values, n_rows : int
+    """
+    colons = newlines = 0
+    with _open_binary(path) as f:
+        while chunk := f.read(CHUNK_BYTES):
+            colons += chunk.count(b":")
+            newlines += chunk.count(b"\n")
+    return colons, newlines + 1
 
 
 def _parse_error(path, n_features, exc):

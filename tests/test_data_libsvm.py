@@ -1,6 +1,10 @@
 import bz2
 import gzip
 import io
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +14,8 @@ from hypothesis import strategies as st
 from sklearn.datasets import load_svmlight_file
 
 from data import DataError, read_libsvm
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 GOOD = """\
 # a comment line
@@ -242,3 +248,38 @@ def compression_of_bytes(content):
             and content[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
         return "bzip2"
     return None
+
+
+#: Run in a child process: cap the address space at 32 MiB above what the process
+#: uses after its imports, then read the file named by argv[1].
+READ_UNDER_ADDRESS_LIMIT = """
+import resource, sys
+from data import DataError, read_libsvm
+from data.memory import address_space_used
+_, hard = resource.getrlimit(resource.RLIMIT_AS)
+resource.setrlimit(resource.RLIMIT_AS, (address_space_used() + 32 * 2**20, hard))
+try:
+    X, y = read_libsvm(sys.argv[1])
+except DataError as error:
+    print(error)
+    sys.exit(2)
+print("read", X.nnz, "values")
+"""
+
+
+def test_a_file_too_large_for_the_address_limit_is_refused_before_reading(tmp_path):
+    # 4,000,000 values: about 75 MiB to parse, more than the 32 MiB left to the child.
+    line = b"+1 " + b" ".join(b"%d:1" % j for j in range(1, 21)) + b"\n"
+    path = tmp_path / "large.svm"
+    path.write_bytes(line * 200_000)
+    child = subprocess.run([sys.executable, "-c", READ_UNDER_ADDRESS_LIMIT, str(path)],
+                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert child.returncode == 2, child.stdout + child.stderr
+    assert child.stderr == ""
+    message = child.stdout.strip()
+    assert "\n" not in message
+    # 64 bytes per value and per line (data.libsvm.BYTES_PER_VALUE, BYTES_PER_ROW).
+    assert message.startswith(f"{path}: loading at most 4,000,000 values in 200,001 lines "
+                              f"needs about 256.3 MiB of memory but ")
+    assert re.search(r"but [\d.]+ (KiB|MiB) is available \(RLIMIT_AS [\d.]+ [MG]iB, of which "
+                     r"[\d.]+ [MG]iB in use\); free memory, raise the limit", message)
