@@ -4,7 +4,8 @@
 dataset file under the data folder and downloads it first when it is missing.
 Every download goes to a temporary file in the destination folder, is checked for
 completeness (and MD5 when a checksum is published) and is then moved into place
-with ``os.replace``, so a failed or interrupted transfer never leaves a partial file.
+with ``os.replace``, so a failed or interrupted transfer never leaves a partial file;
+the folders it created for the file (the data folder included) are removed again.
 
 Mirrors: ``ensure_file(..., base_urls=[...])`` or the environment variable
 ``RDIA_MIRROR`` (whitespace-separated base URLs) replace the scheme, host and folder
@@ -21,6 +22,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -138,7 +140,8 @@ def download_file(url, dest, md5=None, desc=None):
     """
     dest = Path(dest)
     try:
-        _fetch(url, dest, md5, desc)
+        with _folders_removed_on_failure(dest.parent):
+            _fetch(url, dest, md5, desc)
     except _FetchError as exc:
         raise DataError(
             f"cannot download {url} to {dest}: {exc}; place the file at {dest} "
@@ -181,20 +184,21 @@ def ensure_file(relpath, data_dir=None, base_urls=None):
         raise DataError(f"{path} not found and no download source is known for "
                         f"{relpath}; {advice}")
     target = resolve_data_dir(data_dir) / (source.archive or relpath)
-    failures = []
-    for url in mirror_urls(source.urls, base_urls):
-        try:
-            _fetch(url, target, source.md5, desc=PurePosixPath(relpath).name)
-            break
-        except _FetchError as exc:
-            failures.append(f"{url} ({exc})")
-    else:
-        raise DataError(f"{path} is missing and could not be downloaded from "
-                        f"{', '.join(failures)}; {advice}")
-    if source.archive:
-        _unpack_archive(target, relpath, source.archive, advice)
-    if not path.is_file():
-        raise DataError(f"{path} is still missing after the download; {advice}")
+    with _folders_removed_on_failure(path.parent):
+        failures = []
+        for url in mirror_urls(source.urls, base_urls):
+            try:
+                _fetch(url, target, source.md5, desc=PurePosixPath(relpath).name)
+                break
+            except _FetchError as exc:
+                failures.append(f"{url} ({exc})")
+        else:
+            raise DataError(f"{path} is missing and could not be downloaded from "
+                            f"{', '.join(failures)}; {advice}")
+        if source.archive:
+            _unpack_archive(target, relpath, source.archive, advice)
+        if not path.is_file():
+            raise DataError(f"{path} is still missing after the download; {advice}")
     return path
 
 
@@ -221,6 +225,29 @@ def mirror_urls(urls, base_urls=None):
         return list(urls)
     names = dict.fromkeys(url.rsplit("/", 1)[-1] for url in urls)
     return [base.rstrip("/") + "/" + name for base in base_urls for name in names]
+
+
+@contextmanager
+def _folders_removed_on_failure(folder):
+    """Context in which ``folder`` may be created; if the block fails, the folders
+    that did not exist before it (``folder`` and missing parents) are removed again,
+    deepest first, up to the first that is not empty."""
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    try:
+        yield
+    except BaseException:
+        for candidate in missing:
+            try:
+                candidate.rmdir()
+            except FileNotFoundError:
+                continue
+            except OSError:
+                break
+        raise
 
 
 def _fetch(url, dest, md5, desc):

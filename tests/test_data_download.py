@@ -97,7 +97,7 @@ def test_md5_mismatch_leaves_no_file(server, tmp_path):
     dest = tmp_path / "out" / "blob.bin"
     with pytest.raises(DataError, match="MD5 .* differs from the published 0{32}"):
         download_file(f"{base}/blob.bin", dest, md5="0" * 32)
-    assert os.listdir(dest.parent) == []
+    assert not dest.parent.exists()
 
 
 def test_interrupted_transfer_leaves_no_file(server, tmp_path):
@@ -106,7 +106,7 @@ def test_interrupted_transfer_leaves_no_file(server, tmp_path):
     with pytest.raises(DataError, match=f"interrupted after {SENT_BYTES} of "
                                         f"{ANNOUNCED_BYTES} bytes"):
         download_file(f"{base}{TRUNCATED_PREFIX}blob.bin", dest)
-    assert os.listdir(dest.parent) == []
+    assert not dest.parent.exists()
 
 
 def test_http_error_names_the_status(server, tmp_path):
@@ -132,7 +132,7 @@ def test_corrupt_bz2_leaves_no_file(server, tmp_path):
     dest = tmp_path / "out" / "plain"
     with pytest.raises(DataError, match="not a valid bzip2 file"):
         download_file(f"{base}/plain.bz2", dest)
-    assert os.listdir(dest.parent) == []
+    assert not dest.parent.exists()
 
 
 def test_offline_error_is_one_line_with_file_url_and_env_var(closed_port_url, tmp_path):
@@ -143,7 +143,7 @@ def test_offline_error_is_one_line_with_file_url_and_env_var(closed_port_url, tm
     message = str(info.value)
     assert "\n" not in message
     assert str(dest) in message and url in message and "RDIA_DATA_DIR" in message
-    assert os.listdir(dest.parent) == []
+    assert not dest.parent.exists()
 
 
 def test_ensure_file_downloads_once_through_a_mirror(server, tmp_path):
@@ -192,7 +192,7 @@ def test_ensure_file_rejects_a_file_with_the_wrong_md5(server, tmp_path):
     (served / name).write_bytes(payload(4542))
     with pytest.raises(DataError, match="ec29112dd5afa0611ce80d1b7f02629c"):
         ensure_file(f"mnist/{name}", tmp_path, base_urls=base)
-    assert os.listdir(tmp_path / "mnist") == []
+    assert not (tmp_path / "mnist").exists()
 
 
 def test_ensure_file_offline_message(closed_port_url, tmp_path):
@@ -202,6 +202,24 @@ def test_ensure_file_offline_message(closed_port_url, tmp_path):
     assert "\n" not in message
     assert str(tmp_path / "adult" / "a9a.t") in message
     assert f"{closed_port_url}/a9a.t" in message and "RDIA_DATA_DIR" in message
+
+
+# Folders that exist before the download (marked) must stay; the ones it creates go.
+@pytest.mark.parametrize("existing", [[], ["data"], ["data", "data/adult"]])
+def test_failed_download_removes_only_the_folders_it_created(closed_port_url, tmp_path,
+                                                             existing):
+    for folder in existing:
+        (tmp_path / folder).mkdir()
+    with pytest.raises(DataError, match="could not be downloaded"):
+        ensure_file("adult/a9a.t", tmp_path / "data", base_urls=closed_port_url)
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == existing
+
+
+def test_failed_download_file_removes_the_folders_it_created(closed_port_url, tmp_path):
+    with pytest.raises(DataError):
+        download_file(f"{closed_port_url}/a9a", tmp_path / "new" / "deeper" / "a9a")
+    assert os.listdir(tmp_path) == []
 
 
 def test_ensure_file_unknown_file(tmp_path):
@@ -277,4 +295,4 @@ def test_cifar_tarball_with_the_wrong_md5_is_rejected(server, tmp_path, monkeypa
     monkeypatch.setenv("RDIA_MIRROR", base)
     with pytest.raises(DataError, match="c58f30108f718f92721af3b95e74349a"):
         load_cifar10(tmp_path)
-    assert os.listdir(tmp_path / "cifar10") == []
+    assert not (tmp_path / "cifar10").exists()
