@@ -10,13 +10,20 @@ the folders it created for the file (the data folder included) are removed again
 Mirrors: ``ensure_file(..., base_urls=[...])`` or the environment variable
 ``RDIA_MIRROR`` (whitespace-separated base URLs) replace the scheme, host and folder
 of the canonical URLs; the file name is kept.
+
+Each URL is announced on stderr before connecting. A server that does not answer
+within ``TIMEOUT_S`` seconds (connecting, or between two reads) is given up and the
+next URL is tried; the environment variable ``RDIA_DOWNLOAD_TIMEOUT`` (seconds)
+overrides the limit.
 """
 
 import bz2
 import hashlib
 import http.client
+import math
 import os
 import shutil
+import sys
 import tarfile
 import tempfile
 import urllib.error
@@ -37,8 +44,12 @@ MIRROR_ENV = "RDIA_MIRROR"
 #: Bytes read per step while streaming.
 CHUNK_BYTES = 1 << 20
 
-#: Seconds to wait for the server before giving up on a URL.
-TIMEOUT_S = 60
+#: Seconds to wait for a server (to connect, or for the next bytes) before giving up
+#: on a URL and trying the next one.
+TIMEOUT_S = 10
+
+#: Environment variable that overrides TIMEOUT_S, in seconds.
+TIMEOUT_ENV = "RDIA_DOWNLOAD_TIMEOUT"
 
 LIBSVM_BINARY_URL = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/binary/"
 MNIST_URLS = (
@@ -257,6 +268,7 @@ def _fetch(url, dest, md5, desc):
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _FetchError(f"cannot create {folder} ({_one_line(exc)})") from None
+    print(f"downloading {url} to {dest}", file=sys.stderr, flush=True)
     raw = _stream_to_temp(url, folder, md5, desc or dest.name)
     try:
         if url.endswith(".bz2") and not dest.name.endswith(".bz2"):
@@ -273,14 +285,36 @@ def _fetch(url, dest, md5, desc):
         _remove_quietly(raw)
 
 
+def download_timeout():
+    """Seconds to wait for a server: ``$RDIA_DOWNLOAD_TIMEOUT`` when set, else TIMEOUT_S.
+
+    Raises
+    ------
+    DataError
+        If the variable is set to something other than a positive number.
+    """
+    value = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not value:
+        return TIMEOUT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise DataError(f"{TIMEOUT_ENV}={value!r} is not a positive number of seconds; "
+                        f"unset it or set it to e.g. {TIMEOUT_S}")
+    return seconds
+
+
 def _stream_to_temp(url, folder, md5, desc):
     """Stream ``url`` into a temporary file in ``folder``; return its path."""
     received, expected, tmp, complete = 0, None, None, False
+    timeout = download_timeout()
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".download-", suffix=".part")
         digest = hashlib.md5()
         with os.fdopen(fd, "wb") as out, \
-                urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+                urllib.request.urlopen(url, timeout=timeout) as response:
             expected = _content_length(response)
             with tqdm(total=expected, desc=desc, unit="B", unit_scale=True,
                       unit_divisor=1024) as bar:
@@ -303,7 +337,11 @@ def _stream_to_temp(url, folder, md5, desc):
     except urllib.error.HTTPError as exc:
         raise _FetchError(f"HTTP {exc.code} {_one_line(exc.reason)}") from None
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise _FetchError(f"no answer within {timeout:g} s") from None
         raise _FetchError(_one_line(exc.reason)) from None
+    except TimeoutError:
+        raise _FetchError(f"no answer within {timeout:g} s") from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise _FetchError(_one_line(exc)) from None
     finally:

@@ -17,7 +17,7 @@ import pytest
 
 from data import DataError, download_file, ensure_file, load_cifar10, mirror_urls
 from data.download import (CIFAR10_ARCHIVE, CIFAR10_FILES, CIFAR10_FOLDER, CIFAR10_URL,
-                           SOURCES, Source)
+                           SOURCES, TIMEOUT_S, Source, download_timeout)
 
 TRUNCATED_PREFIX = "/truncated/"
 ANNOUNCED_BYTES = 100_000
@@ -69,9 +69,19 @@ def closed_port_url():
     return f"http://127.0.0.1:{port}"
 
 
+@pytest.fixture
+def silent_url():
+    """URL of a port on 127.0.0.1 that accepts connections but never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
 @pytest.fixture(autouse=True)
 def no_mirror_from_environment(monkeypatch):
     monkeypatch.delenv("RDIA_MIRROR", raising=False)
+    monkeypatch.delenv("RDIA_DOWNLOAD_TIMEOUT", raising=False)
 
 
 def payload(n_bytes, seed=0):
@@ -220,6 +230,39 @@ def test_failed_download_file_removes_the_folders_it_created(closed_port_url, tm
     with pytest.raises(DataError):
         download_file(f"{closed_port_url}/a9a", tmp_path / "new" / "deeper" / "a9a")
     assert os.listdir(tmp_path) == []
+
+
+def test_a_silent_mirror_is_announced_given_up_and_the_next_one_used(
+        server, silent_url, tmp_path, monkeypatch, capsys):
+    base, served, requests = server
+    (served / "a1a").write_bytes(b"+1 1:1 \n")
+    monkeypatch.setenv("RDIA_DOWNLOAD_TIMEOUT", "0.5")
+    path = ensure_file("adult/a1a", tmp_path, base_urls=[silent_url, base])
+    assert path.read_bytes() == b"+1 1:1 \n" and requests == ["/a1a"]
+    err = capsys.readouterr().err
+    first = err.index(f"downloading {silent_url}/a1a to {path}\n")
+    assert err.index(f"downloading {base}/a1a to {path}\n") > first
+
+
+def test_a_silent_mirror_fails_in_one_line_naming_the_timeout(silent_url, tmp_path,
+                                                             monkeypatch):
+    monkeypatch.setenv("RDIA_DOWNLOAD_TIMEOUT", "0.5")
+    with pytest.raises(DataError) as info:
+        ensure_file("adult/a1a", tmp_path, base_urls=silent_url)
+    message = str(info.value)
+    assert f"{silent_url}/a1a (no answer within 0.5 s)" in message and "\n" not in message
+
+
+def test_the_default_timeout_is_ten_seconds():
+    assert download_timeout() == TIMEOUT_S == 10
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "nan"])
+def test_a_bad_timeout_setting_is_one_line(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("RDIA_DOWNLOAD_TIMEOUT", value)
+    with pytest.raises(DataError, match=f"^RDIA_DOWNLOAD_TIMEOUT='{value}' is not a positive "
+                                        f"number of seconds"):
+        ensure_file("adult/a1a", tmp_path, base_urls="http://127.0.0.1:9")
 
 
 def test_ensure_file_unknown_file(tmp_path):
