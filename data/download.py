@@ -35,6 +35,7 @@ from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
+from .checksums import verify_md5
 from .errors import DataError
 from .paths import DATA_DIR_ENV, resolve_data_dir
 
@@ -176,21 +177,26 @@ def ensure_file(relpath, data_dir=None, base_urls=None):
     Returns
     -------
     path : pathlib.Path
-        ``resolve_data_dir(data_dir) / relpath``, an existing file.
+        ``resolve_data_dir(data_dir) / relpath``, an existing file. A file with a
+        published MD5 is checked against it (once per size and mtime, see
+        ``data.checksums``), whether it was downloaded or already there.
 
     Raises
     ------
     DataError
         When the file is missing and cannot be downloaded (one line naming the
-        file, the URLs tried and ``RDIA_DATA_DIR``), or has no known source.
+        file, the URLs tried and ``RDIA_DATA_DIR``), has no known source, or does
+        not have its published MD5.
     """
     relpath = PurePosixPath(relpath).as_posix()
-    path = resolve_data_dir(data_dir) / relpath
+    folder = resolve_data_dir(data_dir)
+    path = folder / relpath
+    source = SOURCES.get(relpath)
     if path.is_file():
+        _verify_known_md5(path, source, folder)
         return path
     advice = (f"place the file at {path} or set {DATA_DIR_ENV} to a folder "
               f"that has {relpath}")
-    source = SOURCES.get(relpath)
     if source is None:
         raise DataError(f"{path} not found and no download source is known for "
                         f"{relpath}; {advice}")
@@ -210,7 +216,15 @@ def ensure_file(relpath, data_dir=None, base_urls=None):
             _unpack_archive(target, relpath, source.archive, advice)
         if not path.is_file():
             raise DataError(f"{path} is still missing after the download; {advice}")
+    _verify_known_md5(path, source, folder)
     return path
+
+
+def _verify_known_md5(path, source, folder):
+    """Check a file against its published MD5 when it has one (not for files taken
+    from an archive, whose MD5 is the archive's); see ``data.checksums``."""
+    if source is not None and source.md5 is not None and source.archive is None:
+        verify_md5(path, source.md5, folder)
 
 
 def mirror_urls(urls, base_urls=None):
