@@ -129,7 +129,7 @@ def _parse_error(path, n_features, exc):
                 return DataError(f"{path}:{lineno}: malformed LIBSVM line: {problem} "
                                  f"in '{printable(raw.strip())}'; fix the line or "
                                  f"download the file again")
-    return DataError(f"{path}: cannot parse as LIBSVM ({_one_line(exc)})")
+    return DataError(f"{path}: cannot parse as LIBSVM ({printable(_one_line(exc))})")
 
 
 def line_problem(raw, n_features=None):
