@@ -260,8 +260,8 @@ def test_the_default_timeout_is_ten_seconds():
 @pytest.mark.parametrize("value", ["abc", "0", "-2", "nan"])
 def test_a_bad_timeout_setting_is_one_line(tmp_path, monkeypatch, value):
     monkeypatch.setenv("RDIA_DOWNLOAD_TIMEOUT", value)
-    with pytest.raises(DataError, match=f"^RDIA_DOWNLOAD_TIMEOUT='{value}' is not a positive "
-                                        f"number of seconds"):
+    expected = f"^RDIA_DOWNLOAD_TIMEOUT='{value}' is not a positive number of seconds"
+    with pytest.raises(DataError, match=expected):
         ensure_file("adult/a1a", tmp_path, base_urls="http://127.0.0.1:9")
 
 

@@ -281,5 +281,6 @@ def test_a_file_too_large_for_the_address_limit_is_refused_before_reading(tmp_pa
     # 64 bytes per value and per line (data.libsvm.BYTES_PER_VALUE, BYTES_PER_ROW).
     assert message.startswith(f"{path}: loading at most 4,000,000 values in 200,001 lines "
                               f"needs about 256.3 MiB of memory but ")
-    assert re.search(r"but [\d.]+ (KiB|MiB) is available \(RLIMIT_AS [\d.]+ [MG]iB, of which "
-                     r"[\d.]+ [MG]iB in use\); free memory, raise the limit", message)
+    assert re.search(r"but [\d.]+ (KiB|MiB) is available \(RLIMIT_AS [\d.]+ [MG]iB, "
+                     r"of which [\d.]+ [MG]iB in use\); free memory, raise the limit",
+                     message)
