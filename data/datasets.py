@@ -9,7 +9,7 @@ and the last 30% of the training part is the validation set (``split_validation`
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +91,9 @@ class Dataset:
     classes : ndarray of shape (K,)
         ``classes[k]`` is the original label of class k.
     n_features : int
+    n_dropped_features : int, default 0
+        LIBSVM columns left out because they are zero in every row of every file of
+        the dataset (``drop_zero_columns``); 0 for the other datasets.
     """
 
     name: str
@@ -100,6 +103,7 @@ class Dataset:
     y_test: np.ndarray
     classes: np.ndarray
     n_features: int
+    n_dropped_features: int = 0
 
 
 def load_binary(name_or_path, data_dir=None, test_file=None, seed=0):
@@ -177,29 +181,84 @@ def split_validation(X, y, val_ratio=0.3):
     return X[:n_tr], y[:n_tr], X[n_tr:], y[n_tr:]
 
 
+def drop_zero_columns(matrices, source):
+    """Keep only the columns that are non-zero somewhere, in all matrices alike.
+
+    A feature that is zero in every training row gets weight zero and changes
+    neither the fit nor phi; dropping the columns that are zero in every matrix of a
+    dataset keeps the model as small as the data (a file that names feature 10^9
+    once would otherwise need vectors of 10^9 weights). Nothing of size d is built.
+
+    Parameters
+    ----------
+    matrices : sequence of scipy.sparse.csr_matrix
+        The files of one dataset (e.g. training and test), read at one width or not.
+    source : str
+        Dataset name or file path, quoted in the error message.
+
+    Returns
+    -------
+    compacted : list of scipy.sparse.csr_matrix
+        The same rows, with the kept columns in their original order; all have the
+        same width, the number of kept columns.
+    n_dropped : int
+        The widest input's width minus the number of kept columns.
+
+    Raises
+    ------
+    DataError
+        If every value of every matrix is zero.
+    """
+    width = max(X.shape[1] for X in matrices)
+    kept = np.unique(np.concatenate([X.indices[X.data != 0] for X in matrices]))
+    if kept.size == 0:
+        raise DataError(f"{source}: every feature value is zero in every row; check "
+                        f"that the file holds LIBSVM data")
+    return [_keep_columns(X, kept) for X in matrices], width - kept.size
+
+
+def _keep_columns(X, kept):
+    """CSR X restricted to the sorted columns ``kept``, which hold all its non-zeros."""
+    nonzero = X.data != 0
+    ends = np.concatenate([[0], np.cumsum(nonzero)])
+    return sp.csr_matrix((X.data[nonzero], np.searchsorted(kept, X.indices[nonzero]),
+                          ends[X.indptr]), shape=(X.shape[0], kept.size))
+
+
 def _load_named_libsvm(name, spec, data_dir, seed):
     X, y = read_libsvm(ensure_file(spec.train, data_dir), spec.n_features)
     if spec.split == "file":
         X_test, y_test = read_libsvm(ensure_file(spec.test, data_dir), spec.n_features)
-        return _labelled(name, X, y, X_test, y_test)
+        (X, X_test), dropped = drop_zero_columns([X, X_test], name)
+        return replace(_labelled(name, X, y, X_test, y_test), n_dropped_features=dropped)
     if len(y) <= spec.n_train:
         raise DataError(f"{name}: {spec.train} has {len(y)} rows but the split needs "
                         f"more than {spec.n_train}; delete the file and download it again")
+    (X,), dropped = drop_zero_columns([X], name)
     if spec.split == "head":
-        return _labelled(name, X[:spec.n_train], y[:spec.n_train],
-                         X[spec.n_train:], y[spec.n_train:])
-    return _random_split(name, X, y, spec.n_train, seed)
+        dataset = _labelled(name, X[:spec.n_train], y[:spec.n_train],
+                            X[spec.n_train:], y[spec.n_train:])
+    else:
+        dataset = _random_split(name, X, y, spec.n_train, seed)
+    return replace(dataset, n_dropped_features=dropped)
 
 
-def _load_libsvm_files(path, test_file, seed):
+def _load_libsvm_files(path, test_file, seed, labelled=None):
+    """A LIBSVM file split 70/30 with ``seed``, or a training and a test file.
+
+    ``labelled`` maps the labels as in ``_random_split``.
+    """
+    labelled = labelled or _labelled
     name = Path(path).name
-    if test_file is None:
-        X, y = read_libsvm(path)
-        return _random_split(name, X, y, _n_train(len(y)), seed)
     X, y = read_libsvm(path)
-    X_test, y_test = read_libsvm(test_file)
-    n_features = max(X.shape[1], X_test.shape[1])
-    return _labelled(name, _widen(X, n_features), y, _widen(X_test, n_features), y_test)
+    if test_file is None:
+        (X,), dropped = drop_zero_columns([X], name)
+        dataset = _random_split(name, X, y, _n_train(len(y)), seed, labelled)
+    else:
+        X_test, y_test = read_libsvm(test_file)
+        (X, X_test), dropped = drop_zero_columns([X, X_test], name)
+        dataset = labelled(name, X, y, X_test, y_test)
+    return replace(dataset, n_dropped_features=dropped)
 
 
 def _load_mnist_1v7(data_dir):
@@ -255,11 +314,6 @@ def _labelled(name, X_train, y_train_raw, X_test, y_test_raw):
     return Dataset(name, X_train, y_train, X_test, y_test, classes, X_train.shape[1])
 
 
-def _widen(X, n_features):
-    """CSR matrix X with ``n_features`` columns (extra columns are zero)."""
-    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], n_features))
-
-
 # ---------------------------------------------------------------------------
 # K-class datasets (issue 5: softmax RDIA)
 # ---------------------------------------------------------------------------
@@ -313,7 +367,7 @@ def load_multiclass(name_or_path, data_dir=None, test_file=None, seed=0):
     if name in BINARY_DATASETS:
         return load_binary(name, data_dir, test_file, seed)
     if Path(name).is_file():
-        return _load_multiclass_libsvm(name, test_file, seed)
+        return _load_libsvm_files(name, test_file, seed, _multiclass_labelled)
     raise DataError(f"unknown dataset '{name}' and no such file; use one of "
                     f"{', '.join(MULTICLASS_DATASETS + BINARY_DATASETS)} or the path of "
                     f"a LIBSVM file")
@@ -325,17 +379,6 @@ def _load_mnist10(data_dir):
                    y_train=digits[MNIST_DROPPED:], X_test=_pixels(test_images),
                    y_test=test_digits, classes=np.arange(10),
                    n_features=images.shape[1] * images.shape[2])
-
-
-def _load_multiclass_libsvm(path, test_file, seed):
-    name = Path(path).name
-    X, y = read_libsvm(path)
-    if test_file is None:
-        return _random_split(name, X, y, _n_train(len(y)), seed, _multiclass_labelled)
-    X_test, y_test = read_libsvm(test_file)
-    n_features = max(X.shape[1], X_test.shape[1])
-    return _multiclass_labelled(name, _widen(X, n_features), y, _widen(X_test, n_features),
-                                y_test)
 
 
 def _multiclass_labelled(name, X_train, y_train_raw, X_test, y_test_raw):

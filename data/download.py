@@ -4,28 +4,38 @@
 dataset file under the data folder and downloads it first when it is missing.
 Every download goes to a temporary file in the destination folder, is checked for
 completeness (and MD5 when a checksum is published) and is then moved into place
-with ``os.replace``, so a failed or interrupted transfer never leaves a partial file.
+with ``os.replace``, so a failed or interrupted transfer never leaves a partial file;
+the folders it created for the file (the data folder included) are removed again.
 
 Mirrors: ``ensure_file(..., base_urls=[...])`` or the environment variable
 ``RDIA_MIRROR`` (whitespace-separated base URLs) replace the scheme, host and folder
 of the canonical URLs; the file name is kept.
+
+Each URL is announced on stderr before connecting. A server that does not answer
+within ``TIMEOUT_S`` seconds (connecting, or between two reads) is given up and the
+next URL is tried; the environment variable ``RDIA_DOWNLOAD_TIMEOUT`` (seconds)
+overrides the limit.
 """
 
 import bz2
 import hashlib
 import http.client
+import math
 import os
 import shutil
+import sys
 import tarfile
 import tempfile
 import urllib.error
 import urllib.request
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
+from .checksums import verify_md5
 from .errors import DataError
 from .paths import DATA_DIR_ENV, resolve_data_dir
 
@@ -35,8 +45,12 @@ MIRROR_ENV = "RDIA_MIRROR"
 #: Bytes read per step while streaming.
 CHUNK_BYTES = 1 << 20
 
-#: Seconds to wait for the server before giving up on a URL.
-TIMEOUT_S = 60
+#: Seconds to wait for a server (to connect, or for the next bytes) before giving up
+#: on a URL and trying the next one.
+TIMEOUT_S = 10
+
+#: Environment variable that overrides TIMEOUT_S, in seconds.
+TIMEOUT_ENV = "RDIA_DOWNLOAD_TIMEOUT"
 
 LIBSVM_BINARY_URL = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/binary/"
 MNIST_URLS = (
@@ -138,7 +152,8 @@ def download_file(url, dest, md5=None, desc=None):
     """
     dest = Path(dest)
     try:
-        _fetch(url, dest, md5, desc)
+        with _folders_removed_on_failure(dest.parent):
+            _fetch(url, dest, md5, desc)
     except _FetchError as exc:
         raise DataError(
             f"cannot download {url} to {dest}: {exc}; place the file at {dest} "
@@ -162,40 +177,54 @@ def ensure_file(relpath, data_dir=None, base_urls=None):
     Returns
     -------
     path : pathlib.Path
-        ``resolve_data_dir(data_dir) / relpath``, an existing file.
+        ``resolve_data_dir(data_dir) / relpath``, an existing file. A file with a
+        published MD5 is checked against it (once per size and mtime, see
+        ``data.checksums``), whether it was downloaded or already there.
 
     Raises
     ------
     DataError
         When the file is missing and cannot be downloaded (one line naming the
-        file, the URLs tried and ``RDIA_DATA_DIR``), or has no known source.
+        file, the URLs tried and ``RDIA_DATA_DIR``), has no known source, or does
+        not have its published MD5.
     """
     relpath = PurePosixPath(relpath).as_posix()
-    path = resolve_data_dir(data_dir) / relpath
+    folder = resolve_data_dir(data_dir)
+    path = folder / relpath
+    source = SOURCES.get(relpath)
     if path.is_file():
+        _verify_known_md5(path, source, folder)
         return path
     advice = (f"place the file at {path} or set {DATA_DIR_ENV} to a folder "
               f"that has {relpath}")
-    source = SOURCES.get(relpath)
     if source is None:
         raise DataError(f"{path} not found and no download source is known for "
                         f"{relpath}; {advice}")
     target = resolve_data_dir(data_dir) / (source.archive or relpath)
-    failures = []
-    for url in mirror_urls(source.urls, base_urls):
-        try:
-            _fetch(url, target, source.md5, desc=PurePosixPath(relpath).name)
-            break
-        except _FetchError as exc:
-            failures.append(f"{url} ({exc})")
-    else:
-        raise DataError(f"{path} is missing and could not be downloaded from "
-                        f"{', '.join(failures)}; {advice}")
-    if source.archive:
-        _unpack_archive(target, relpath, source.archive, advice)
-    if not path.is_file():
-        raise DataError(f"{path} is still missing after the download; {advice}")
+    with _folders_removed_on_failure(path.parent):
+        failures = []
+        for url in mirror_urls(source.urls, base_urls):
+            try:
+                _fetch(url, target, source.md5, desc=PurePosixPath(relpath).name)
+                break
+            except _FetchError as exc:
+                failures.append(f"{url} ({exc})")
+        else:
+            raise DataError(f"{path} is missing and could not be downloaded from "
+                            f"{', '.join(failures)}; {advice}")
+        if source.archive:
+            _unpack_archive(target, relpath, source.archive, advice)
+        if not path.is_file():
+            raise DataError(f"{path} is still missing after the download; {advice}")
+    _verify_known_md5(path, source, folder)
     return path
+
+
+def _verify_known_md5(path, source, folder):
+    """Check a file against its published MD5 when it has one (not for files taken
+    from an archive, whose MD5 is the archive's); see ``data.checksums``."""
+    if source is not None and source.md5 is not None and source.archive is None:
+        verify_md5(path, source.md5, folder)
 
 
 def mirror_urls(urls, base_urls=None):
@@ -223,6 +252,29 @@ def mirror_urls(urls, base_urls=None):
     return [base.rstrip("/") + "/" + name for base in base_urls for name in names]
 
 
+@contextmanager
+def _folders_removed_on_failure(folder):
+    """Context in which ``folder`` may be created; if the block fails, the folders
+    that did not exist before it (``folder`` and missing parents) are removed again,
+    deepest first, up to the first that is not empty."""
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    try:
+        yield
+    except BaseException:
+        for candidate in missing:
+            try:
+                candidate.rmdir()
+            except FileNotFoundError:
+                continue
+            except OSError:
+                break
+        raise
+
+
 def _fetch(url, dest, md5, desc):
     """Download one URL into ``dest`` or raise ``_FetchError``."""
     folder = dest.parent
@@ -230,6 +282,7 @@ def _fetch(url, dest, md5, desc):
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _FetchError(f"cannot create {folder} ({_one_line(exc)})") from None
+    print(f"downloading {url} to {dest}", file=sys.stderr, flush=True)
     raw = _stream_to_temp(url, folder, md5, desc or dest.name)
     try:
         if url.endswith(".bz2") and not dest.name.endswith(".bz2"):
@@ -246,14 +299,36 @@ def _fetch(url, dest, md5, desc):
         _remove_quietly(raw)
 
 
+def download_timeout():
+    """Seconds to wait for a server: ``$RDIA_DOWNLOAD_TIMEOUT`` when set, else TIMEOUT_S.
+
+    Raises
+    ------
+    DataError
+        If the variable is set to something other than a positive number.
+    """
+    value = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not value:
+        return TIMEOUT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise DataError(f"{TIMEOUT_ENV}={value!r} is not a positive number of seconds; "
+                        f"unset it or set it to e.g. {TIMEOUT_S}")
+    return seconds
+
+
 def _stream_to_temp(url, folder, md5, desc):
     """Stream ``url`` into a temporary file in ``folder``; return its path."""
     received, expected, tmp, complete = 0, None, None, False
+    timeout = download_timeout()
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".download-", suffix=".part")
         digest = hashlib.md5()
         with os.fdopen(fd, "wb") as out, \
-                urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+                urllib.request.urlopen(url, timeout=timeout) as response:
             expected = _content_length(response)
             with tqdm(total=expected, desc=desc, unit="B", unit_scale=True,
                       unit_divisor=1024) as bar:
@@ -276,7 +351,11 @@ def _stream_to_temp(url, folder, md5, desc):
     except urllib.error.HTTPError as exc:
         raise _FetchError(f"HTTP {exc.code} {_one_line(exc.reason)}") from None
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise _FetchError(f"no answer within {timeout:g} s") from None
         raise _FetchError(_one_line(exc.reason)) from None
+    except TimeoutError:
+        raise _FetchError(f"no answer within {timeout:g} s") from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise _FetchError(_one_line(exc)) from None
     finally:

@@ -440,6 +440,7 @@ def describe(config, split, phi):
                 dataset_name=dataset.name, n_train=len(split.y_noisy),
                 n_val=len(split.y_val), n_test=len(split.y_test),
                 n_features=int(dataset.n_features), n_classes=split.n_classes,
+                n_dropped_features=int(dataset.n_dropped_features),
                 noise_type=applied_noise_type(config, split.n_classes),
                 n_flipped=int(split.noisy.sum()),
                 n_harmful=int(relabel.harmful_mask(phi, config.alpha).sum()))
@@ -474,6 +475,9 @@ def format_table(report):
              f"test {cfg['n_test']}, {features} | {noise} "
              f"({cfg['n_flipped']} flipped) | alpha {cfg['alpha']:g}: "
              f"{cfg['n_harmful']} harmful | C {cfg['C']:g} | seed {cfg['seed']}"]
+    if cfg.get("n_dropped_features"):
+        lines.append(f"dropped {cfg['n_dropped_features']} feature columns that are zero "
+                     f"in every row of the dataset's files")
     name_width = max([8] + [len(row["method"]) for row in report["results"]])
     header = " ".join([f"{'method':<{name_width}}"]
                       + [f"{name:>{width}}" for name, _, width in columns])

@@ -133,12 +133,14 @@ def write_libsvm_problem(tmp_path, n=120, labels=(-1, 1), seed=0):
 def write_multiclass_libsvm(tmp_path, n=150, labels=(1, 2, 3), width=None, seed=0):
     """A LIBSVM file with len(labels) classes from a seeded rule on 4 features.
 
-    With ``width``, the first row also has feature ``width``, so X is that wide.
+    With ``width``, features 5 .. ``width`` are spread over the rows (row i has
+    5 + i, 5 + i + n, ...), each 0.5, so that X is that wide with no zero column.
     """
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 4))
     y = np.asarray(labels)[np.argmax(X[:, :len(labels)], axis=1)]
     rows = [[(j + 1, f"{v:.4f}") for j, v in enumerate(x)] for x in X]
     if width:
-        rows[0].append((width, "0.5"))
+        for i, row in enumerate(rows):
+            row.extend((j, "0.5") for j in range(5 + i, width + 1, n))
     return write_libsvm(tmp_path / f"classes{width or ''}.svm", y, rows)

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.datasets import load_breast_cancer
 
 from data import BINARY_DATASETS, DataError, load_binary, split_validation
-from data.datasets import LIBSVM_DATASETS
+from data.datasets import LIBSVM_DATASETS, load_multiclass
 
 
 @pytest.fixture(autouse=True)
@@ -124,7 +124,9 @@ def test_random_split_datasets_with_their_real_sizes(tmp_path, write_libsvm, nam
     labels = [tokens[i % 3 == 0] for i in range(n)]
     write_libsvm(tmp_path / relpath, labels, numbered_rows(n))
     ds = load_binary(name, tmp_path, seed=3)
-    assert ds.X_train.shape == (n_train, 3) and ds.X_test.shape == (500, 3)
+    # Feature 2 is zero in every row: dropped.
+    assert ds.X_train.shape == (n_train, 2) and ds.X_test.shape == (500, 2)
+    assert ds.n_dropped_features == 1
     train, test = row_numbers(ds.X_train), row_numbers(ds.X_test)
     np.testing.assert_array_equal(np.sort(np.concatenate([train, test])), np.arange(1, n + 1))
     assert not np.array_equal(train, np.arange(1, n_train + 1))
@@ -137,7 +139,7 @@ def test_random_split_follows_the_seed(tmp_path, write_libsvm, monkeypatch):
     monkeypatch.setitem(LIBSVM_DATASETS, "realsim", dataclasses.replace(spec, n_train=60))
     write_libsvm(tmp_path / spec.train, ["+1", "-1"] * 50, numbered_rows(100))
     first, again, other = (load_binary("realsim", tmp_path, seed=s) for s in (5, 5, 6))
-    assert first.X_train.shape == (60, 3) and first.X_test.shape == (40, 3)
+    assert first.X_train.shape == (60, 2) and first.X_test.shape == (40, 2)
     np.testing.assert_array_equal(row_numbers(first.X_train), row_numbers(again.X_train))
     assert not np.array_equal(row_numbers(first.X_train), row_numbers(other.X_train))
 
@@ -153,7 +155,9 @@ def test_covtype_takes_the_first_rows(tmp_path, write_libsvm, monkeypatch):
     np.testing.assert_array_equal(row_numbers(ds.X_test), np.arange(301, 401))
     np.testing.assert_array_equal(ds.y_test, np.arange(300, 400) % 4 == 0)
     np.testing.assert_array_equal(ds.classes, [1, 2])
-    assert ds.n_features == 54
+    # Features 2 .. 53 are zero in every row: only 1 and 54 are kept.
+    assert ds.n_features == 2 and ds.n_dropped_features == 52
+    np.testing.assert_array_equal(ds.X_test[:, 1].toarray().ravel(), 0.5)
 
 
 def test_named_file_with_too_few_rows(tmp_path, write_libsvm):
@@ -175,10 +179,50 @@ def test_path_with_test_file_shares_width_and_mapping(tmp_path, write_libsvm):
     test = write_libsvm(tmp_path / "test.txt", ["-1", "+1"], [{5: 1.0}, {1: 3.0}])
     ds = load_binary(str(train), test_file=test)
     assert ds.name == "train.txt"
-    assert ds.X_train.shape == (3, 5) and ds.X_test.shape == (2, 5) and ds.n_features == 5
-    np.testing.assert_array_equal(ds.X_test.toarray(), [[0, 0, 0, 0, 1], [3, 0, 0, 0, 0]])
+    # Feature 4 is zero in both files: dropped; feature 5 (test only) is kept.
+    assert ds.X_train.shape == (3, 4) and ds.X_test.shape == (2, 4) and ds.n_features == 4
+    assert ds.n_dropped_features == 1
+    np.testing.assert_array_equal(ds.X_train.toarray(), [[1, 0, 0, 0], [0, 0, 2, 0],
+                                                         [0, 0.5, 0, 0]])
+    np.testing.assert_array_equal(ds.X_test.toarray(), [[0, 0, 0, 1], [3, 0, 0, 0]])
     np.testing.assert_array_equal(ds.y_train, [1, 0, 1])
     np.testing.assert_array_equal(ds.y_test, [0, 1])
+
+
+BILLION = 10**9
+
+
+@pytest.mark.parametrize("load", [load_binary, load_multiclass])
+def test_columns_zero_in_every_file_are_dropped_from_train_and_test(tmp_path, write_libsvm,
+                                                                    load):
+    # Feature 10^9 is used once in each file, feature 7 only as an explicit zero,
+    # feature 4 only in the test file.
+    train = write_libsvm(tmp_path / "train.txt", ["+1", "-1", "+1"],
+                         [{1: 1.0, BILLION: 2.0}, {2: 0.5, 7: 0.0}, {1: -1.0}])
+    test = write_libsvm(tmp_path / "test.txt", ["-1", "+1"], [{4: 1.0}, {BILLION: 3.0}])
+    ds = load(str(train), test_file=test)
+    assert ds.n_features == 4 and ds.n_dropped_features == BILLION - 4
+    assert ds.X_train.shape == (3, 4) and ds.X_test.shape == (2, 4)
+    # Kept columns in file order: features 1, 2, 4, 10^9.
+    np.testing.assert_array_equal(ds.X_train.toarray(), [[1, 0, 0, 2], [0, 0.5, 0, 0],
+                                                         [-1, 0, 0, 0]])
+    np.testing.assert_array_equal(ds.X_test.toarray(), [[0, 0, 1, 0], [0, 0, 0, 3]])
+    assert ds.X_train.nnz == 4
+
+
+def test_named_dataset_counts_the_columns_of_its_declared_width(tmp_path, write_libsvm):
+    # a1a is declared 123 features wide; these files use features 1, 5 and 123 only.
+    write_libsvm(tmp_path / "adult/a1a", ["+1", "-1"], [{1: 1.0}, {5: 1.0}])
+    write_libsvm(tmp_path / "adult/a1a.t", ["-1", "+1"], [{123: 1.0}, {1: 1.0}])
+    ds = load_binary("a1a", tmp_path)
+    assert ds.n_features == 3 and ds.n_dropped_features == 120
+    np.testing.assert_array_equal(ds.X_test.toarray(), [[0, 0, 1], [1, 0, 0]])
+
+
+def test_a_file_whose_values_are_all_zero_is_rejected(tmp_path, write_libsvm):
+    path = write_libsvm(tmp_path / "zeros.txt", ["+1", "-1"] * 5, [{1: 0.0, 3: 0.0}] * 10)
+    with pytest.raises(DataError, match="zeros.txt: every feature value is zero"):
+        load_binary(path)
 
 
 def test_path_without_test_file_is_split_70_30(tmp_path, write_libsvm):
@@ -275,7 +319,7 @@ def test_multiclass_libsvm_path_maps_labels_in_sorted_order(tmp_path, write_libs
     labels = ["5", "-1", "2"] * 10
     path = write_libsvm(tmp_path / "three.txt", labels, numbered_rows(30))
     ds = load_multiclass(path, seed=4)
-    assert ds.X_train.shape == (21, 3) and ds.X_test.shape == (9, 3)
+    assert ds.X_train.shape == (21, 2) and ds.X_test.shape == (9, 2)
     np.testing.assert_array_equal(ds.classes, [-1, 2, 5])
     raw = np.array([-1, 2, 5])
     np.testing.assert_array_equal(raw[ds.y_train],

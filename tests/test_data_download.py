@@ -17,7 +17,7 @@ import pytest
 
 from data import DataError, download_file, ensure_file, load_cifar10, mirror_urls
 from data.download import (CIFAR10_ARCHIVE, CIFAR10_FILES, CIFAR10_FOLDER, CIFAR10_URL,
-                           SOURCES, Source)
+                           SOURCES, TIMEOUT_S, Source, download_timeout)
 
 TRUNCATED_PREFIX = "/truncated/"
 ANNOUNCED_BYTES = 100_000
@@ -69,9 +69,19 @@ def closed_port_url():
     return f"http://127.0.0.1:{port}"
 
 
+@pytest.fixture
+def silent_url():
+    """URL of a port on 127.0.0.1 that accepts connections but never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
 @pytest.fixture(autouse=True)
 def no_mirror_from_environment(monkeypatch):
     monkeypatch.delenv("RDIA_MIRROR", raising=False)
+    monkeypatch.delenv("RDIA_DOWNLOAD_TIMEOUT", raising=False)
 
 
 def payload(n_bytes, seed=0):
@@ -97,7 +107,7 @@ def test_md5_mismatch_leaves_no_file(server, tmp_path):
     dest = tmp_path / "out" / "blob.bin"
     with pytest.raises(DataError, match="MD5 .* differs from the published 0{32}"):
         download_file(f"{base}/blob.bin", dest, md5="0" * 32)
-    assert os.listdir(dest.parent) == []
+    assert not dest.parent.exists()
 
 
 def test_interrupted_transfer_leaves_no_file(server, tmp_path):
@@ -106,7 +116,7 @@ def test_interrupted_transfer_leaves_no_file(server, tmp_path):
     with pytest.raises(DataError, match=f"interrupted after {SENT_BYTES} of "
                                         f"{ANNOUNCED_BYTES} bytes"):
         download_file(f"{base}{TRUNCATED_PREFIX}blob.bin", dest)
-    assert os.listdir(dest.parent) == []
+    assert not dest.parent.exists()
 
 
 def test_http_error_names_the_status(server, tmp_path):
@@ -132,7 +142,7 @@ def test_corrupt_bz2_leaves_no_file(server, tmp_path):
     dest = tmp_path / "out" / "plain"
     with pytest.raises(DataError, match="not a valid bzip2 file"):
         download_file(f"{base}/plain.bz2", dest)
-    assert os.listdir(dest.parent) == []
+    assert not dest.parent.exists()
 
 
 def test_offline_error_is_one_line_with_file_url_and_env_var(closed_port_url, tmp_path):
@@ -143,7 +153,7 @@ def test_offline_error_is_one_line_with_file_url_and_env_var(closed_port_url, tm
     message = str(info.value)
     assert "\n" not in message
     assert str(dest) in message and url in message and "RDIA_DATA_DIR" in message
-    assert os.listdir(dest.parent) == []
+    assert not dest.parent.exists()
 
 
 def test_ensure_file_downloads_once_through_a_mirror(server, tmp_path):
@@ -192,7 +202,7 @@ def test_ensure_file_rejects_a_file_with_the_wrong_md5(server, tmp_path):
     (served / name).write_bytes(payload(4542))
     with pytest.raises(DataError, match="ec29112dd5afa0611ce80d1b7f02629c"):
         ensure_file(f"mnist/{name}", tmp_path, base_urls=base)
-    assert os.listdir(tmp_path / "mnist") == []
+    assert not (tmp_path / "mnist").exists()
 
 
 def test_ensure_file_offline_message(closed_port_url, tmp_path):
@@ -202,6 +212,57 @@ def test_ensure_file_offline_message(closed_port_url, tmp_path):
     assert "\n" not in message
     assert str(tmp_path / "adult" / "a9a.t") in message
     assert f"{closed_port_url}/a9a.t" in message and "RDIA_DATA_DIR" in message
+
+
+# Folders that exist before the download (marked) must stay; the ones it creates go.
+@pytest.mark.parametrize("existing", [[], ["data"], ["data", "data/adult"]])
+def test_failed_download_removes_only_the_folders_it_created(closed_port_url, tmp_path,
+                                                             existing):
+    for folder in existing:
+        (tmp_path / folder).mkdir()
+    with pytest.raises(DataError, match="could not be downloaded"):
+        ensure_file("adult/a9a.t", tmp_path / "data", base_urls=closed_port_url)
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == existing
+
+
+def test_failed_download_file_removes_the_folders_it_created(closed_port_url, tmp_path):
+    with pytest.raises(DataError):
+        download_file(f"{closed_port_url}/a9a", tmp_path / "new" / "deeper" / "a9a")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_silent_mirror_is_announced_given_up_and_the_next_one_used(
+        server, silent_url, tmp_path, monkeypatch, capsys):
+    base, served, requests = server
+    (served / "a1a").write_bytes(b"+1 1:1 \n")
+    monkeypatch.setenv("RDIA_DOWNLOAD_TIMEOUT", "0.5")
+    path = ensure_file("adult/a1a", tmp_path, base_urls=[silent_url, base])
+    assert path.read_bytes() == b"+1 1:1 \n" and requests == ["/a1a"]
+    err = capsys.readouterr().err
+    first = err.index(f"downloading {silent_url}/a1a to {path}\n")
+    assert err.index(f"downloading {base}/a1a to {path}\n") > first
+
+
+def test_a_silent_mirror_fails_in_one_line_naming_the_timeout(silent_url, tmp_path,
+                                                             monkeypatch):
+    monkeypatch.setenv("RDIA_DOWNLOAD_TIMEOUT", "0.5")
+    with pytest.raises(DataError) as info:
+        ensure_file("adult/a1a", tmp_path, base_urls=silent_url)
+    message = str(info.value)
+    assert f"{silent_url}/a1a (no answer within 0.5 s)" in message and "\n" not in message
+
+
+def test_the_default_timeout_is_ten_seconds():
+    assert download_timeout() == TIMEOUT_S == 10
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "nan"])
+def test_a_bad_timeout_setting_is_one_line(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("RDIA_DOWNLOAD_TIMEOUT", value)
+    expected = f"^RDIA_DOWNLOAD_TIMEOUT='{value}' is not a positive number of seconds"
+    with pytest.raises(DataError, match=expected):
+        ensure_file("adult/a1a", tmp_path, base_urls="http://127.0.0.1:9")
 
 
 def test_ensure_file_unknown_file(tmp_path):
@@ -277,4 +338,4 @@ def test_cifar_tarball_with_the_wrong_md5_is_rejected(server, tmp_path, monkeypa
     monkeypatch.setenv("RDIA_MIRROR", base)
     with pytest.raises(DataError, match="c58f30108f718f92721af3b95e74349a"):
         load_cifar10(tmp_path)
-    assert os.listdir(tmp_path / "cifar10") == []
+    assert not (tmp_path / "cifar10").exists()

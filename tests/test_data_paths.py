@@ -19,3 +19,13 @@ def test_default_is_a_datasets_folder_beside_the_code_not_the_package(monkeypatc
     package = Path(data.__file__).resolve().parent
     assert resolve_data_dir() == package.parent / "datasets"
     assert resolve_data_dir() != package
+
+
+def test_the_readme_quick_start_gives_the_lookup_order():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    text = " ".join(quick_start.split())
+    places = [text.find(place) for place in ("`--data-dir`", "`$RDIA_DATA_DIR`",
+                                             "`datasets/` at the repository root")]
+    assert -1 not in places and places == sorted(places)
+    assert "downloaded from its canonical site" in text
