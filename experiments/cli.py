@@ -16,6 +16,8 @@ import os
 import signal
 import sys
 
+from data.errors import printable as escape_unprintable
+
 #: Seeds are integers in [0, SEED_LIMIT): the range of NumPy's and torch's 32-bit seeds.
 SEED_LIMIT = 2 ** 32
 
@@ -34,9 +36,9 @@ class Terminated(BaseException):
 
 
 def printable(text):
-    """``text`` with every non-printable character escaped (``\\x1b``, ``\\n``, ...), so
-    that a message quoting a binary file never drives the terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    """A message with every non-printable character escaped (``\\x1b``, ``\\x0a``), so
+    that one quoting a binary file never drives the terminal; never shortened."""
+    return escape_unprintable(str(text), limit=None)
 
 
 def run_script(prog, main, errors=(ConfigError,)):

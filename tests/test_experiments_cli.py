@@ -74,8 +74,8 @@ def test_parse_seeds_takes_distinct_integers_in_range(text, words):
 
 
 @pytest.mark.parametrize("text, shown", [("a\x1b[31mb", "a\\x1b[31mb"),
-                                         ("line\nbreak", "line\\nbreak"),
-                                         ("tab\there", "tab\\there"),
+                                         ("line\nbreak", "line\\x0abreak"),
+                                         ("tab\there", "tab\\x09here"),
                                          ("plain é", "plain é")])
 def test_printable_escapes_control_characters(text, shown):
     assert printable(text) == shown

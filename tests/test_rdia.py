@@ -73,9 +73,13 @@ def test_missing_file_offline_names_file_url_and_data_dir(tmp_path):
         "--dataset", "cancer", "--data-dir", str(tmp_path),
         env={"RDIA_MIRROR": f"http://127.0.0.1:{closed_port()}/"})
     assert code == 2 and "Traceback" not in stderr + stdout
-    assert len(stderr.strip().splitlines()) == 1
-    assert "breast-cancer_scale" in stderr and "http" in stderr
-    assert "RDIA_DATA_DIR" in stderr
+    # each URL is announced before connecting; then one line says what failed
+    *announced, error = stderr.strip().splitlines()
+    assert announced and all(line.startswith("downloading http") for line in announced)
+    assert error.startswith("RDIA.py: error:")
+    assert "breast-cancer_scale" in error and "http" in error
+    assert "RDIA_DATA_DIR" in error
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
 
 
 @pytest.mark.parametrize("args, message", [
