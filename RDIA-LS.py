@@ -12,9 +12,15 @@ Usage::
 Flags are named as in the published code (``--noise_rate``); the hyphen spelling
 (``--noise-rate``) works too.
 
+The RDIA-LS loss is the published code's by default (``--loss published``), because
+it gives the paper's number; ``--loss method`` is the equation of METHOD.md section 5,
+and the ablations add one ingredient of the published loss to it (``selection.py``).
+``--compat official|method`` is an older spelling of ``--loss published|method``.
+
 Outputs, in ``--result_dir``: a per-epoch CSV and a PNG of test accuracy against
-epoch, named ``<dataset>_<method>[_official]_<noise_type>_<noise_rate>_seed<seed>``;
-and the JSON of ``--output``. Bad settings and missing data print one line on stderr
+epoch, named ``<dataset>_<method>[-<loss>]_<noise_type>_<noise_rate>[_gamma<g>]_seed<seed>``
+plus ``_<setting><value>`` for every other setting off its default
+(``experiments.deep.run_name``); and the JSON of ``--output``. Bad settings and missing data print one line on stderr
 and exit with status 2.
 
 This script only parses the command line into an ``experiments.deep.LSConfig`` and
@@ -25,11 +31,15 @@ calls ``experiments.deep.run``, the engine that ``reproduce.py`` and
 import sys
 
 import data
+import selection
 from experiments import deep
 from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
 
 #: The settings' defaults, shown by ``--help``.
 DEFAULT = deep.LSConfig()
+
+#: ``--compat`` values, the older spelling of ``--loss``.
+COMPAT_LOSSES = {"official": "published", "method": "method"}
 
 
 def build_parser():
@@ -44,9 +54,16 @@ def build_parser():
                    help="folder of the per-epoch CSV and the plot (default: runs)")
     p.add_argument("--dataset", default=DEFAULT.dataset, help="mnist or cifar10")
     p.add_argument("--method", default=DEFAULT.method, help="rdia-ls, ce or coteaching")
-    p.add_argument("--compat", default=DEFAULT.compat,
-                   help="method: as METHOD.md states it; official: the published code's "
-                        "loss quirks")
+    p.add_argument("--loss", default=None, metavar="{" + ",".join(selection.LOSSES) + "}",
+                   help=f"RDIA-LS loss, read by --method rdia-ls only (default: "
+                        f"{selection.DEFAULT_LOSS}); the published "
+                        "code's loss, which gives the paper's number, differs from the "
+                        "paper's equation (method) in that it applies softmax twice before "
+                        "the keep-set cross-entropy, divides the l_R term by the batch size "
+                        "and the warm-up loss by the keep-set size once more, and adds a "
+                        "constant; the others are the method plus one of these changes")
+    p.add_argument("--compat", default=None, metavar="{official,method}",
+                   help="older spelling of --loss: official = published, method = method")
     p.add_argument("--noise_type", default=DEFAULT.noise_type,
                    help="symmetric, pairflip or asymmetric")
     p.add_argument("--noise_rate", type=float, default=DEFAULT.noise_rate,
@@ -84,13 +101,44 @@ def build_parser():
     return p
 
 
+def loss_from_flags(loss, compat):
+    """The loss name from ``--loss`` and its older spelling ``--compat``.
+
+    Parameters
+    ----------
+    loss, compat : str or None
+        The flags' values; None when not given.
+
+    Returns
+    -------
+    loss : str
+        ``loss``, else the loss that ``compat`` stands for, else the default.
+
+    Raises
+    ------
+    experiments.cli.ConfigError
+        For an unknown ``compat``, or a ``compat`` that names another loss than ``loss``.
+    """
+    if compat is None:
+        return selection.DEFAULT_LOSS if loss is None else loss
+    if compat not in COMPAT_LOSSES:
+        raise ConfigError(f"unknown compat {compat!r}; use one of {', '.join(COMPAT_LOSSES)} "
+                          "(or --loss)")
+    if loss is not None and loss != COMPAT_LOSSES[compat]:
+        raise ConfigError(f"--loss {loss} conflicts with --compat {compat} "
+                          f"(= --loss {COMPAT_LOSSES[compat]}); give one of them")
+    return COMPAT_LOSSES[compat]
+
+
 def parse_config(argv=None):
     """An :class:`experiments.deep.LSConfig` from command-line arguments.
 
     A bad flag exits with status 2 and one line (``OneLineParser``); a bad value
     raises :class:`experiments.cli.ConfigError`.
     """
-    return deep.LSConfig(**vars(build_parser().parse_args(argv)))
+    settings = vars(build_parser().parse_args(argv))
+    settings["loss"] = loss_from_flags(settings["loss"], settings.pop("compat"))
+    return deep.LSConfig(**settings)
 
 
 def summary_lines(result):

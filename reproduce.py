@@ -61,6 +61,11 @@ def build_parser():
             sub.add_argument("--gpu", type=int, default=None, help="CUDA device index")
             sub.add_argument("--threads", type=int, default=None,
                              help="torch CPU threads (1 is often fastest on a busy machine)")
+            sub.add_argument("--loss", default="published",
+                             help="RDIA-LS loss: published (the published code's, which "
+                                  "gives the paper's number), method (METHOD.md's "
+                                  "equation), keep-on-softmax, unsure-over-batch or "
+                                  "warmup-over-keep")
             sub.add_argument("--runs-dir", default=None,
                              help="folder of the per-run files; finished runs there are "
                                   "reused (default: <results-dir>/rdia_ls_mnist/runs, "
@@ -96,7 +101,7 @@ def run_command(opts):
     from experiments.ls_curves import ls_curves
     return ls_curves(opts.seeds, opts.epochs, opts.results_dir, quick=opts.quick,
                      runs_dir=opts.runs_dir, data_dir=opts.data_dir, subset=opts.subset,
-                     gpu=opts.gpu, threads=opts.threads)
+                     gpu=opts.gpu, threads=opts.threads, loss=opts.loss)
 
 
 def main(argv=None):

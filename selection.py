@@ -22,8 +22,11 @@ Edge cases. Sizes are rounded down with a 1e-9 guard against floating-point erro
 K wins and D shrinks. Empty sets are fine: the mean over an empty set is 0, so a
 small last batch or r * B / 2 < 1 (no drop set) never gives NaN.
 
-``compat="official"`` reproduces the loss of the published RDIA-LS code instead; see
-:func:`official_loss` for the exact formula.
+The published RDIA-LS code computes another loss (softmax applied twice before the
+keep-set CE, the l_R term divided by B once more, the warm-up loss divided by |K| once
+more, a constant -|D|). :data:`LOSSES` names it ``published``, next to ``method`` and
+the ablations that add one of its ingredients to the method's loss;
+:func:`rdia_ls_loss` writes all of them once, with the ingredients as switches.
 """
 
 import math
@@ -33,8 +36,6 @@ import torch
 import torch.nn.functional as F
 
 from relabel import EPS
-
-COMPAT_MODES = ("method", "official")
 
 #: Guard added before rounding set sizes down, against floating-point error.
 ROUND_GUARD = 1e-9
@@ -154,8 +155,127 @@ def mean_or_zero(values):
     return values.sum() / max(values.numel(), 1)
 
 
-def rdia_ls_loss(logits, y, part, gamma, warmup, ce=None):
-    """The RDIA-LS loss of one mini-batch (the method of METHOD.md section 5).
+class LossIngredients(NamedTuple):
+    """Switches of the RDIA-LS loss: which quirks of the published code it carries.
+
+    Every switch off is the method's loss (METHOD.md section 5); every switch on is
+    the published code's loss. See :func:`rdia_ls_loss` for the formula.
+
+    Attributes
+    ----------
+    keep_on_softmax : bool
+        After warm-up, the keep-set CE is taken on the probabilities p = softmax(z)
+        instead of the logits z (softmax applied twice): -log softmax(p)_y.
+    unsure_over_batch : bool
+        The l_R term is weighted (1 - gamma) / B instead of (1 - gamma).
+    warmup_over_keep : bool
+        The warm-up loss mean_K(CE) is divided by |K| once more.
+    minus_drop : bool
+        After warm-up, the constant -|D| is added. It changes the loss value only,
+        never a gradient.
+    lr_from_probabilities : bool
+        l_R is computed as -log(clamp(1 - p_y, 1e-7, 1)) from p, as the published
+        code does, instead of by :func:`complementary_loss`. The same function up
+        to rounding; kept so that ``published`` repeats the published code's
+        arithmetic bit for bit.
+    """
+
+    keep_on_softmax: bool = False
+    unsure_over_batch: bool = False
+    warmup_over_keep: bool = False
+    minus_drop: bool = False
+    lr_from_probabilities: bool = False
+
+
+#: The named RDIA-LS losses: ``method`` (METHOD.md section 5), ``published`` (the
+#: published code's loss, quirks included) and the ablations, each the method's loss
+#: plus exactly one ingredient of the published one. The constant -|D| has no
+#: ablation: it does not change any gradient.
+LOSSES = {
+    "published": LossIngredients(keep_on_softmax=True, unsure_over_batch=True,
+                                 warmup_over_keep=True, minus_drop=True,
+                                 lr_from_probabilities=True),
+    "method": LossIngredients(),
+    "keep-on-softmax": LossIngredients(keep_on_softmax=True),
+    "unsure-over-batch": LossIngredients(unsure_over_batch=True),
+    "warmup-over-keep": LossIngredients(warmup_over_keep=True),
+}
+
+#: Loss of the paper's command: the published code's, which gives the published number.
+DEFAULT_LOSS = "published"
+
+
+def loss_ingredients(name):
+    """The switches of a named loss.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`LOSSES`.
+
+    Returns
+    -------
+    ingredients : LossIngredients
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, in one line listing the names.
+    """
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; use one of {', '.join(LOSSES)}")
+    return LOSSES[name]
+
+
+def keep_loss(p, y, part, ce):
+    """Per-sample keep-set loss, shape (|K|,): CE of the logits, or of the probabilities.
+
+    Parameters
+    ----------
+    p : Tensor of shape (B, K) or None
+        softmax(z) to take the CE on as if it were logits (-log softmax(p)_y, a loss
+        bounded by log(1 + (K - 1) e)); None takes the CE of the logits.
+    y : Tensor of shape (B,), int64
+    part : Partition
+    ce : Tensor of shape (B,)
+        Per-sample CE of the logits.
+    """
+    if p is not None:
+        return cross_entropy(p[part.keep], y[part.keep])
+    return ce[part.keep]
+
+
+def unsure_loss(logits, p, y, part):
+    """Per-sample l_R of the unsure set, shape (|U|,).
+
+    With ``p`` = softmax(z) given, -log(clamp(1 - p_y, EPS, 1)) as the published
+    code computes it; with None, :func:`complementary_loss` of the logits.
+    """
+    if p is not None:
+        p_y = p[part.unsure, y[part.unsure]]
+        return -torch.log(torch.clamp(1.0 - p_y, min=EPS, max=1.0))
+    return complementary_loss(logits[part.unsure], y[part.unsure])
+
+
+def rdia_ls_loss(logits, y, part, gamma, warmup, ingredients=LOSSES["method"], ce=None):
+    """The RDIA-LS loss of one mini-batch, with the published code's quirks as switches.
+
+    With B the batch size, K, U, D the keep, unsure and drop sets, p = softmax(z),
+    and every switch of ``ingredients`` off (the method, METHOD.md section 5):
+
+    - warm-up: mean_K(CE(z, y));
+    - afterwards: gamma * mean_K(CE(z, y)) + (1 - gamma) * mean_U(l_R).
+
+    Each switch on changes one factor (all on is the published code's loss):
+
+    - ``warmup_over_keep``: the warm-up loss is mean_K(CE(z, y)) / |K|;
+    - ``keep_on_softmax``: the keep term is mean_K(-log softmax(p)_y);
+    - ``unsure_over_batch``: the l_R term is (1 - gamma) * mean_U(l_R) / B;
+    - ``minus_drop``: -|D| is added after warm-up (no effect on gradients);
+    - ``lr_from_probabilities``: l_R from p instead of from z (rounding only).
+
+    An empty set contributes 0, where the published code falls back to the whole
+    batch for an empty K and gives NaN for an empty U (the case r * B / 2 < 1).
 
     Parameters
     ----------
@@ -167,70 +287,45 @@ def rdia_ls_loss(logits, y, part, gamma, warmup, ce=None):
     gamma : float
         Weight of the keep term, in [0, 1].
     warmup : bool
-        During warm-up the loss is mean_K(CE) alone.
+        During warm-up only the keep term counts.
+    ingredients : LossIngredients, default=LOSSES["method"]
     ce : Tensor of shape (B,), optional
-        Per-sample CE when already computed (it is, to rank the batch).
+        Per-sample CE of the logits when already computed (it is, to rank the batch).
 
     Returns
     -------
     loss : Tensor, scalar
-        warm-up: mean_K(CE); afterwards gamma * mean_K(CE) + (1 - gamma) * mean_U(l_R).
-        An empty set contributes 0.
     """
     ce = cross_entropy(logits, y) if ce is None else ce
-    keep_term = mean_or_zero(ce[part.keep])
-    if warmup:
-        return keep_term
-    unsure_term = mean_or_zero(complementary_loss(logits[part.unsure], y[part.unsure]))
-    return gamma * keep_term + (1.0 - gamma) * unsure_term
-
-
-def official_loss(logits, y, part, gamma, warmup):
-    """The loss of the published RDIA-LS code, quirks included (``--compat official``).
-
-    With B the batch size, p = softmax(z) and |K|, |D| the sizes of the keep and drop
-    sets:
-
-    - warm-up: mean_K(CE(z, y)) / |K|  (the keep mean divided by |K| once more);
-    - afterwards:
-
-          gamma * mean_K(-log softmax(p)_y)                (softmax applied twice)
-        + (1 - gamma) * mean_U(-log clamp(1 - p_y, 1e-7, 1)) / B   (divided by B again)
-        - |D|                                              (a constant)
-
-    The constant and the extra factors change the loss value, and the factors the
-    size of the step, not which samples train. As in :func:`rdia_ls_loss` an empty
-    set contributes 0, where the published code falls back to the whole batch for
-    an empty K and gives NaN for an empty U (the case r * B / 2 < 1).
-
-    Parameters
-    ----------
-    logits, y, part, gamma, warmup
-        As in :func:`rdia_ls_loss`.
-
-    Returns
-    -------
-    loss : Tensor, scalar
-    """
     n_keep = part.keep.numel()
     if warmup:
-        return mean_or_zero(cross_entropy(logits[part.keep], y[part.keep])) / max(n_keep, 1)
-    p = torch.softmax(logits, dim=1)
-    keep_term = mean_or_zero(cross_entropy(p[part.keep], y[part.keep]))
-    p_y = p[part.unsure, y[part.unsure]]
-    unsure_term = mean_or_zero(-torch.log(torch.clamp(1.0 - p_y, min=EPS, max=1.0)))
-    batch_size = logits.shape[0]
-    return (gamma * keep_term + (1.0 - gamma) * unsure_term / batch_size
-            - float(part.drop.numel()))
+        keep_term = mean_or_zero(ce[part.keep])
+        return keep_term / max(n_keep, 1) if ingredients.warmup_over_keep else keep_term
+    # one softmax node for both terms, as in the published code (two nodes would
+    # add their gradients in another order and change the last bits)
+    p = None
+    if ingredients.keep_on_softmax or ingredients.lr_from_probabilities:
+        p = torch.softmax(logits, dim=1)
+    keep_term = mean_or_zero(keep_loss(p if ingredients.keep_on_softmax else None,
+                                       y, part, ce))
+    unsure_term = mean_or_zero(unsure_loss(
+        logits, p if ingredients.lr_from_probabilities else None, y, part))
+    if ingredients.unsure_over_batch:
+        loss = gamma * keep_term + (1.0 - gamma) * unsure_term / logits.shape[0]
+    else:
+        loss = gamma * keep_term + (1.0 - gamma) * unsure_term
+    return loss - float(part.drop.numel()) if ingredients.minus_drop else loss
 
 
-def batch_loss(logits, y, part, gamma, warmup, compat="method", ce=None):
-    """RDIA-LS loss of a batch under a compatibility mode ("method" or "official")."""
-    if compat == "official":
-        return official_loss(logits, y, part, gamma, warmup)
-    if compat != "method":
-        raise ValueError(f"unknown compat mode {compat!r}; use one of {', '.join(COMPAT_MODES)}")
-    return rdia_ls_loss(logits, y, part, gamma, warmup, ce=ce)
+def batch_loss(logits, y, part, gamma, warmup, loss=DEFAULT_LOSS, ce=None):
+    """RDIA-LS loss of a batch under a named loss (a key of :data:`LOSSES`).
+
+    Raises
+    ------
+    ValueError
+        For an unknown loss name.
+    """
+    return rdia_ls_loss(logits, y, part, gamma, warmup, loss_ingredients(loss), ce=ce)
 
 
 def coteaching_losses(logits1, logits2, y, n_keep):

@@ -3,7 +3,7 @@
 Usage, from the repository root::
 
     python -m benchmarks.rdia_ls_mnist                       # 4 variants x 3 seeds x 200 epochs
-    python -m benchmarks.rdia_ls_mnist --epochs 20 --seeds 1 --methods rdia-ls ce
+    python -m benchmarks.rdia_ls_mnist --epochs 20 --seeds 1 --methods rdia-ls-published ce
     python -m benchmarks.rdia_ls_mnist --reuse --threads 1   # keep finished runs, 1 CPU thread
 
 Setting (METHOD.md section 5, ``experiments.ls_curves.PAPER_SETTING``): the 784-256-10
@@ -12,8 +12,10 @@ MLP, Adam lr 0.001, batch 128, weight decay 1e-5, gamma 0.2, forget rate = noise
 The noise seed is the run's seed (the published code fixes it to 0; pass
 ``--noise_seed 0`` for that).
 
-Variants: ``rdia-ls`` (the method of METHOD.md), ``rdia-ls-official`` (the same with
-the published code's loss, ``--compat official``), ``ce`` and ``coteaching``.
+Variants: ``rdia-ls-method`` (RDIA-LS with the loss of METHOD.md, ``--loss method``),
+``rdia-ls-published`` (the same with the published code's loss, ``--loss published``,
+the default of ``RDIA-LS.py``), ``ce`` and ``coteaching``. The loss ablations and the
+gamma sweep are ``benchmarks/rdia_ls_ablation.py``.
 
 Prints and writes to ``--out`` (default results/rdia_ls_mnist):
 
@@ -52,15 +54,14 @@ PROG = "benchmarks.rdia_ls_mnist"
 
 #: The published RDIA-LS figure at symmetric noise 0.8 on MNIST (METHOD.md section 5),
 #: mean and std (%) over seeds, per variant that the paper's number stands for.
-PUBLISHED = {"rdia-ls": PUBLISHED_RDIA_LS["mnist"],
-             "rdia-ls-official": PUBLISHED_RDIA_LS["mnist"]}
+PUBLISHED = {"rdia-ls-method": PUBLISHED_RDIA_LS["mnist"],
+             "rdia-ls-published": PUBLISHED_RDIA_LS["mnist"]}
 
 #: Benchmark variants: name -> settings of ``experiments.deep.LSConfig`` that differ
-#: from PAPER_SETTING. ``rdia-ls-official`` is RDIA-LS with the published code's loss
-#: (``--compat official``).
+#: from PAPER_SETTING (whose loss is the published one).
 VARIANTS = {
-    "rdia-ls": {"method": "rdia-ls"},
-    "rdia-ls-official": {"method": "rdia-ls", "compat": "official"},
+    "rdia-ls-method": {"method": "rdia-ls", "loss": "method"},
+    "rdia-ls-published": {"method": "rdia-ls", "loss": "published"},
     "ce": {"method": "ce"},
     "coteaching": {"method": "coteaching"},
 }
@@ -179,11 +180,12 @@ def main(argv=None):
     """Command-line entry point; returns the exit status (0, or 2 on bad input)."""
     args = build_parser().parse_args(argv)
     out = Path(args.out)
-    results = {}
+    results, csvs = {}, {}
     try:
         for method, config in variant_configs(args, out / "runs"):
             results.setdefault(method, []).append(run_or_reuse(config, args.reuse))
-            write_outputs(out, results, gpu_line="GPU: not timed yet")
+            csvs.setdefault(method, []).append(Path(config.output).with_suffix(".csv"))
+            write_outputs(out, results, csvs, gpu_line="GPU: not timed yet")
     except (ConfigError, DataError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -193,21 +195,25 @@ def main(argv=None):
     else:
         gpu_line = (f"GPU ({torch.cuda.get_device_name(0)}): one RDIA-LS epoch of the CIFAR-10 "
                     f"CNN on 50,000 random 3x32x32 images, batch 128: {seconds:.2f} s.")
-    table = write_outputs(out, results, gpu_line)
+    table = write_outputs(out, results, csvs, gpu_line)
     print(table)
     return 0
 
 
-def write_outputs(out, results, gpu_line):
-    """Write table.md, table.csv and test_acc.png from the runs so far; return the table."""
+def write_outputs(out, results, csvs, gpu_line):
+    """Write table.md, table.csv and test_acc.png from the runs so far; return the table.
+
+    ``csvs`` holds, per variant, the per-epoch CSV of each run beside its JSON (the
+    paths stored in a JSON are those of the machine that trained it).
+    """
     rows = [summarize(method, runs) for method, runs in results.items()]
     table = markdown_table(rows, gpu_line)
     write_text_atomic(out / "table.md", table)
     write_csv_atomic(out / "table.csv", list(rows[0]), [list(row.values()) for row in rows])
     paths, labels, colors = [], [], []
-    for i, (method, runs) in enumerate(results.items()):
-        for j, run in enumerate(runs):
-            paths.append(run["files"]["csv"])
+    for i, (method, runs) in enumerate(csvs.items()):
+        for j, path in enumerate(runs):
+            paths.append(path)
             labels.append(method if j == 0 else "_nolegend_")
             colors.append(f"C{i}")
     deep.plot_curves(paths, out / "test_acc.png", labels=labels, colors=colors,

@@ -11,9 +11,14 @@ the same schedule (METHOD.md section 5):
 
 :class:`LSConfig` holds every setting of a run and checks them; :func:`run` trains
 one run and writes, in ``result_dir``, a per-epoch CSV and a PNG of test accuracy
-against epoch, named ``<dataset>_<method>[_official]_<noise_type>_<noise_rate>_seed<seed>``
-(:func:`run_name`), and with ``output`` a JSON of the whole run; :func:`plot_curves`
-draws several runs in one figure.
+against epoch, named by :func:`run_name` after every setting that changes the result,
+and with ``output`` a JSON of the whole run; :func:`plot_curves` draws several runs in
+one figure.
+
+Every epoch is scored on the whole test set (``test_acc``, the paper's metric) and on
+the two parts of a seeded split of it (:func:`validation_split`): 100 held-out images,
+10 per class, as the paper's clean validation set (``val_acc``), and the other images
+(``scored_acc``), on which a choice made by ``val_acc`` can be scored.
 """
 
 import csv
@@ -51,8 +56,28 @@ EVAL_BATCH = 1000
 #: Columns of the per-epoch CSV. Accuracies and label precision are percentages;
 #: ``seconds`` (wall time of the epoch, training + evaluation) is the only column
 #: that differs between two runs with the same seed.
-CSV_COLUMNS = ("epoch", "train_acc", "test_acc", "label_precision",
-               "n_keep", "n_unsure", "n_drop", "lr", "seconds")
+CSV_COLUMNS = ("epoch", "train_acc", "test_acc", "val_acc", "scored_acc",
+               "label_precision", "n_keep", "n_unsure", "n_drop", "lr", "seconds")
+
+#: Test images per class held out as the clean validation set (the paper: 100 of the
+#: 10,000, 1%).
+VAL_PER_CLASS = 10
+
+#: Word of ``numpy.random.SeedSequence(seed).generate_state`` that seeds the validation
+#: split; the other randomness of a run uses ``seed`` itself (torch, the subset) or
+#: ``noise_seed``, so the split is independent of them.
+VALIDATION_STREAM = 3
+
+#: Settings that do not change the numbers, ignored when a finished run is reused.
+NOT_RESULTS = ("progress", "threads", "output", "result_dir", "data_dir", "gpu")
+
+#: Settings that enter a run's name only when they differ from the default, in this
+#: order, after the seed (``_<setting><value>``).
+NAMED_SETTINGS = ("weight_decay", "n_epoch", "subset", "forget_rate", "num_gradual",
+                  "warmup", "epoch_decay_start", "lr", "batch_size", "noise_seed")
+
+#: Settings that only the ``rdia-ls`` method reads.
+RDIA_LS_ONLY = ("loss", "gamma")
 
 
 # ----------------------------------------------------------------------------
@@ -71,8 +96,10 @@ class LSConfig:
     ----------
     dataset : {"mnist", "cifar10"}
     method : {"rdia-ls", "ce", "coteaching"}
-    compat : {"method", "official"}
-        ``official`` uses the published code's RDIA-LS loss (``selection.py``).
+    loss : str
+        The RDIA-LS loss, a key of ``selection.LOSSES``: ``published`` (default: the
+        published code's loss, which gives the paper's number), ``method`` (the
+        equation of METHOD.md section 5) or an ablation. Only ``rdia-ls`` reads it.
     noise_type : {"symmetric", "pairflip", "asymmetric"}
     noise_rate : float in [0, 1)
         r, the corruption rate of the training labels.
@@ -121,7 +148,7 @@ class LSConfig:
 
     dataset: str = "mnist"
     method: str = "rdia-ls"
-    compat: str = "method"
+    loss: str = selection.DEFAULT_LOSS
     noise_type: str = "symmetric"
     noise_rate: float = 0.2
     forget_rate: Optional[float] = None
@@ -150,7 +177,7 @@ class LSConfig:
                 object.__setattr__(self, name, str(value))
         _check_choice("dataset", self.dataset, DATASETS)
         _check_choice("method", self.method, METHODS)
-        _check_choice("compat", self.compat, selection.COMPAT_MODES)
+        _check_choice("loss", self.loss, tuple(selection.LOSSES))
         _check_choice("noise_type", self.noise_type, data.NOISE_TYPES)
         _check_number("noise_rate", self.noise_rate, 0, 1, "in [0, 1)", upper_open=True)
         _check_number("forget_rate", self.forget_rate, 0, 1, "in [0, 1)", upper_open=True,
@@ -214,15 +241,55 @@ def _check_int(name, value, low, optional=False):
         raise ConfigError(f"--{name} must be an integer >= {low}, got {value!r}")
 
 
-def run_name(config):
-    """File stem of a run: dataset, method, compat mode, noise and seed.
+def result_settings(config):
+    """The resolved settings that change a run's numbers, as a dict.
 
-    Uses no derived setting, so it is the same for a config and its
-    :meth:`LSConfig.resolved` copy.
+    All fields of :meth:`LSConfig.resolved` but :data:`NOT_RESULTS`, and but
+    :data:`RDIA_LS_ONLY` for the ``ce`` and ``coteaching`` methods, which do not
+    read them. Two configs with equal result settings give the same run.
     """
-    compat = "_official" if config.compat == "official" else ""
-    return (f"{config.dataset}_{config.method}{compat}_{config.noise_type}_"
-            f"{config.noise_rate}_seed{config.seed}")
+    settings = dataclasses.asdict(config.resolved())
+    ignored = NOT_RESULTS + (() if config.method == "rdia-ls" else RDIA_LS_ONLY)
+    return {key: value for key, value in settings.items() if key not in ignored}
+
+
+def format_setting(value):
+    """A setting's value as written in a run name: whole, as Python prints it.
+
+    0.0002 stays "0.0002", 1e-05 is "1e-05", 200 is "200".
+    """
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def run_name(config):
+    """File stem of a run, which carries every setting that changes its numbers.
+
+    ``<dataset>_<method>[-<loss>]_<noise_type>_<noise_rate>[_gamma<gamma>]_seed<seed>``,
+    with the loss and the (resolved) gamma for ``rdia-ls`` only, then
+    ``_<setting><value>`` for each of :data:`NAMED_SETTINGS` whose resolved value
+    differs from the resolved default of the same dataset, noise rate and seed (e.g.
+    ``_n_epoch20``, ``_weight_decay0.0001``, ``_noise_seed0``). The same for a config
+    and its :meth:`LSConfig.resolved` copy.
+
+    Parameters
+    ----------
+    config : LSConfig
+
+    Returns
+    -------
+    name : str
+    """
+    c = config.resolved()
+    default = LSConfig(dataset=c.dataset, noise_rate=c.noise_rate, seed=c.seed).resolved()
+    is_rdia_ls = c.method == "rdia-ls"
+    name = (f"{c.dataset}_{c.method}{'-' + c.loss if is_rdia_ls else ''}_{c.noise_type}_"
+            f"{format_setting(c.noise_rate)}"
+            f"{'_gamma' + format_setting(c.gamma) if is_rdia_ls else ''}_seed{c.seed}")
+    for key in NAMED_SETTINGS:
+        value = getattr(c, key)
+        if value != getattr(default, key):
+            name += f"_{key}{format_setting(value)}"
+    return name
 
 
 # ----------------------------------------------------------------------------
@@ -478,12 +545,59 @@ def batch_losses(logits, y, f, warmup, config):
     ce = selection.cross_entropy(logits[0], y)
     part = selection.rank_partition(ce, sizes[0], sizes[1])
     loss = selection.batch_loss(logits[0], y, part, config.gamma, warmup,
-                                config.compat, ce=ce)
+                                config.loss, ce=ce)
     return [loss if sizes[0] + sizes[1] else None], part.keep, sizes
 
 
-def evaluate(net, X, y):
-    """Accuracy (%) of a network on a whole set, in evaluation mode.
+def validation_seed(seed):
+    """Seed of a run's validation split: word VALIDATION_STREAM of SeedSequence(seed)."""
+    state = np.random.SeedSequence(seed).generate_state(VALIDATION_STREAM + 1)
+    return int(state[VALIDATION_STREAM])
+
+
+def validation_split(y_test, seed, per_class=VAL_PER_CLASS):
+    """Seeded stratified split of the test set into a validation and a scored part.
+
+    ``per_class`` test images of every class, drawn without replacement with
+    ``numpy.random.default_rng(validation_seed(seed))`` (classes in ascending
+    order), form the validation set; the other images are the scored set.
+
+    Parameters
+    ----------
+    y_test : array-like of shape (m,), int
+        Test labels.
+    seed : int
+        The run's seed.
+    per_class : int, default=VAL_PER_CLASS
+
+    Returns
+    -------
+    val_index : ndarray of shape (per_class * n_classes,), int64
+        Sorted indices of the validation images.
+    scored_index : ndarray of shape (m - per_class * n_classes,), int64
+        Sorted indices of the other test images.
+
+    Raises
+    ------
+    experiments.cli.ConfigError
+        When a class has no more than ``per_class`` test images.
+    """
+    y_test = np.asarray(y_test)
+    rng = np.random.default_rng(validation_seed(seed))
+    chosen = []
+    for label in np.unique(y_test):
+        members = np.flatnonzero(y_test == label)
+        if len(members) <= per_class:
+            raise ConfigError(f"the test set has {len(members)} images of class {label}; "
+                              f"holding out {per_class} per class needs more")
+        chosen.append(rng.choice(members, size=per_class, replace=False))
+    val_index = np.sort(np.concatenate(chosen)).astype(np.int64)
+    scored_index = np.setdiff1d(np.arange(len(y_test)), val_index).astype(np.int64)
+    return val_index, scored_index
+
+
+def correct_predictions(net, X, y):
+    """Which samples a network classifies correctly, in evaluation mode.
 
     Parameters
     ----------
@@ -493,30 +607,60 @@ def evaluate(net, X, y):
 
     Returns
     -------
-    accuracy : float
-        Percentage of the m samples classified correctly (no sample is dropped).
+    correct : Tensor of shape (m,), bool
     """
     net.eval()
-    correct = torch.zeros((), dtype=torch.long, device=X.device)
+    parts = []
     with torch.inference_mode():
         for start in range(0, len(y), EVAL_BATCH):
             stop = start + EVAL_BATCH
-            correct += (net(to_float(X[start:stop])).argmax(1) == y[start:stop]).sum()
-    return 100.0 * correct.item() / len(y)
+            parts.append(net(to_float(X[start:stop])).argmax(1) == y[start:stop])
+    return torch.cat(parts)
 
 
-def epoch_row(epoch, stats, test_acc, lr, seconds):
+def accuracy(correct):
+    """Percentage of True in a bool tensor of shape (m,), m >= 1."""
+    return 100.0 * correct.sum().item() / len(correct)
+
+
+def evaluate(net, X, y, val_index, scored_index):
+    """Accuracies (%) on the whole test set and on its validation and scored parts.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+    X : Tensor of shape (m, C, H, W), uint8
+    y : Tensor of shape (m,), int64
+    val_index, scored_index : Tensor of int64
+        The split of :func:`validation_split`, on the device of X.
+
+    Returns
+    -------
+    accuracies : dict
+        test_acc (all m images: the paper's metric), val_acc, scored_acc.
+    """
+    correct = correct_predictions(net, X, y)
+    return {"test_acc": accuracy(correct), "val_acc": accuracy(correct[val_index]),
+            "scored_acc": accuracy(correct[scored_index])}
+
+
+def epoch_row(epoch, stats, accuracies, lr, seconds):
     """One CSV row (dict keyed by CSV_COLUMNS) of a 0-based epoch."""
-    return {"epoch": epoch + 1, "train_acc": stats["train_acc"], "test_acc": test_acc,
+    return {"epoch": epoch + 1, "train_acc": stats["train_acc"], **accuracies,
             "label_precision": stats["label_precision"], "n_keep": stats["n_keep"],
             "n_unsure": stats["n_unsure"], "n_drop": stats["n_drop"], "lr": lr,
             "seconds": round(seconds, 3)}
 
 
 def summarize(rows):
-    """Final numbers of a run: test accuracy (%) at the last epoch and over the last 10."""
-    accs = [row["test_acc"] for row in rows]
-    return {"test_acc_last10_mean": float(np.mean(accs[-10:])), "test_acc_last": accs[-1]}
+    """Final numbers of a run (%): test accuracy at the last epoch, and the mean over the
+    last 10 epochs of the test, validation and scored accuracies."""
+    def last10(key):
+        return float(np.mean([row[key] for row in rows[-10:]]))
+
+    return {"test_acc_last10_mean": last10("test_acc"), "test_acc_last": rows[-1]["test_acc"],
+            "val_acc_last10_mean": last10("val_acc"),
+            "scored_acc_last10_mean": last10("scored_acc")}
 
 
 def run(config):
@@ -531,9 +675,10 @@ def run(config):
     -------
     result : dict
         {"config": ``dataclasses.asdict`` of the resolved config, "data": {n_train,
-        n_test, actual_noise_rate, device}, "epochs": [CSV rows as dicts], "final":
-        {"test_acc_last10_mean", "test_acc_last"}, "files": {"csv", "png"}}.
-        Accuracies are percentages.
+        n_test, n_val, n_scored, val_index (the held-out test images), actual_noise_rate,
+        device}, "epochs": [CSV rows as dicts], "final": {"test_acc_last10_mean",
+        "test_acc_last", "val_acc_last10_mean", "scored_acc_last10_mean"}, "files":
+        {"csv", "png"}}. Accuracies are percentages.
 
     Raises
     ------
@@ -548,11 +693,14 @@ def run(config):
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     arrays, actual_noise = load_data(config)
+    val_index, scored_index = validation_split(arrays["y_test"].numpy(), config.seed)
     print(notice)
     print(f"{config.dataset}: {len(arrays['y_train'])} training images, "
           f"{config.noise_type} noise {config.noise_rate}: actual noise rate "
           f"{actual_noise:.4f} (noise seed {config.noise_seed})")
     tensors = {key: value.to(device) for key, value in arrays.items()}
+    tensors["val_index"] = torch.from_numpy(val_index).to(device)
+    tensors["scored_index"] = torch.from_numpy(scored_index).to(device)
     result_dir = Path(config.result_dir)
     csv_path = result_dir / f"{run_name(config)}.csv"
     png_path = result_dir / f"{run_name(config)}.png"
@@ -566,6 +714,8 @@ def run(config):
     result = {
         "config": dataclasses.asdict(config),
         "data": {"n_train": len(arrays["y_train"]), "n_test": len(arrays["y_test"]),
+                 "n_val": len(val_index), "n_scored": len(scored_index),
+                 "val_index": val_index.tolist(),
                  "actual_noise_rate": actual_noise, "device": str(device)},
         "epochs": rows,
         "final": summarize(rows),
@@ -584,7 +734,8 @@ def train(config, tensors, device, csv_path):
     config : LSConfig
         Resolved.
     tensors : dict of Tensor
-        The arrays of :func:`load_data`, on ``device``.
+        The arrays of :func:`load_data` and the val_index and scored_index of
+        :func:`validation_split`, on ``device``.
     device : torch.device
     csv_path : Path
         Rewritten atomically after every epoch.
@@ -605,11 +756,12 @@ def train(config, tensors, device, csv_path):
         for optimizer in optimizers:
             set_adam_schedule(optimizer, lr, beta1)
         stats = train_epoch(nets, optimizers, tensors, epoch, config, generator)
-        test_acc = evaluate(nets[0], tensors["X_test"], tensors["y_test"])
-        rows.append(epoch_row(epoch, stats, test_acc, lr, time.perf_counter() - started))
+        accuracies = evaluate(nets[0], tensors["X_test"], tensors["y_test"],
+                              tensors["val_index"], tensors["scored_index"])
+        rows.append(epoch_row(epoch, stats, accuracies, lr, time.perf_counter() - started))
         write_csv_atomic(csv_path, CSV_COLUMNS,
                          [[_csv_value(row[key]) for key in CSV_COLUMNS] for row in rows])
-        bar.set_postfix(test_acc=f"{test_acc:.2f}")
+        bar.set_postfix(test_acc=f"{accuracies['test_acc']:.2f}")
     bar.close()
     return rows
 

@@ -2,9 +2,10 @@
 
 :func:`ls_curves` is the engine of ``reproduce.py ls-curves``: it trains (or reuses)
 one run per method and seed with :func:`experiments.deep.run`, and writes a markdown
-report, a CSV of every epoch and a PNG of the mean curves. :func:`run_or_reuse`,
-:data:`PAPER_SETTING` and :data:`NOT_RESULTS` are shared with
-``benchmarks/rdia_ls_mnist.py``, so that both train each finished run once.
+report, a CSV of every epoch and a PNG of the mean curves. RDIA-LS uses the published
+code's loss unless ``loss`` says otherwise. :func:`run_or_reuse`,
+:func:`load_finished` and :data:`PAPER_SETTING` are shared with the benchmarks in
+``benchmarks/``, so that each finished run is trained once.
 """
 
 import dataclasses
@@ -15,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from experiments.cli import ConfigError
-from experiments.deep import LSConfig, run, run_name
+import selection
+from experiments.deep import LSConfig, result_settings, run, run_name
 from experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
 from experiments.report import PUBLISHED_RDIA_LS, format_mean_std, markdown_table
 
@@ -34,44 +36,63 @@ QUICK_EPOCHS = 3
 PAPER_SETTING = LSConfig(dataset="mnist", noise_type="symmetric", noise_rate=0.8,
                          gamma=0.2, weight_decay=1e-5)
 
-#: Settings that do not change the numbers, ignored when a finished run is reused.
-NOT_RESULTS = ("progress", "threads", "output", "result_dir", "data_dir", "gpu")
-
 #: Published last-10-epoch mean test accuracy (%, mean and std) per method of the figure.
 PUBLISHED_LS = {"rdia-ls": PUBLISHED_RDIA_LS["mnist"]}
 
 
+def load_finished(config, columns=()):
+    """The saved result of a finished run of ``config``, or None.
+
+    Parameters
+    ----------
+    config : experiments.deep.LSConfig
+        With ``output`` set: the JSON looked for.
+    columns : sequence of str, default=()
+        Per-epoch values the run must hold (e.g. ``("val_acc",)``, which runs from
+        before the validation split lack).
+
+    Returns
+    -------
+    result : dict or None
+        The JSON at ``output`` when it exists, its settings that change the numbers
+        (:func:`experiments.deep.result_settings`) equal those of ``config``, it holds
+        all ``n_epoch`` epochs and every epoch has ``columns``; else None.
+    """
+    path = Path(config.output)
+    if not path.exists():
+        return None
+    previous = json.loads(path.read_text())
+    settings = result_settings(config)
+    same = all(previous["config"].get(key) == value for key, value in settings.items())
+    complete = len(previous["epochs"]) == config.n_epoch and all(
+        column in row for row in previous["epochs"] for column in columns)
+    return previous if same and complete else None
+
+
 def run_or_reuse(config, reuse=True):
-    """Train one run, or load its JSON when ``reuse`` and the settings match.
+    """Train one run, or load its JSON when ``reuse`` and the run is finished.
 
     Parameters
     ----------
     config : experiments.deep.LSConfig
         With ``output`` set: the JSON looked for, and written by a new run.
     reuse : bool, default=True
-        Load the JSON at ``output`` when its resolved settings, all but
-        :data:`NOT_RESULTS`, equal those of ``config`` and it holds all ``n_epoch``
-        epochs; otherwise train.
+        Load the JSON at ``output`` when :func:`load_finished` finds it; otherwise train.
 
     Returns
     -------
     result : dict
         The run's result, as :func:`experiments.deep.run` returns it.
     """
-    path = Path(config.output)
-    if reuse and path.exists():
-        previous = json.loads(path.read_text())
-        settings = dataclasses.asdict(config.resolved())
-        same = all(previous["config"].get(key) == value for key, value in settings.items()
-                   if key not in NOT_RESULTS)
-        if same and len(previous["epochs"]) == config.n_epoch:
-            print(f"reusing {path}")
-            return previous
+    previous = load_finished(config) if reuse else None
+    if previous is not None:
+        print(f"reusing {config.output}")
+        return previous
     return run(config)
 
 
 def ls_runs(seeds, epochs, runs_dir, data_dir=None, subset=None, gpu=None,
-            methods=LS_METHODS, threads=None):
+            methods=LS_METHODS, threads=None, loss=selection.DEFAULT_LOSS):
     """Train (or reuse) every run of the deep-model figure.
 
     A run whose JSON in ``runs_dir`` has the same settings and all its epochs is
@@ -93,6 +114,8 @@ def ls_runs(seeds, epochs, runs_dir, data_dir=None, subset=None, gpu=None,
     methods : sequence of str, default=LS_METHODS
     threads : int, optional
         torch CPU threads.
+    loss : str, default=selection.DEFAULT_LOSS
+        The RDIA-LS loss (a key of ``selection.LOSSES``).
 
     Returns
     -------
@@ -108,7 +131,7 @@ def ls_runs(seeds, epochs, runs_dir, data_dir=None, subset=None, gpu=None,
         base = dataclasses.replace(PAPER_SETTING, method=method, n_epoch=epochs,
                                    subset=subset, gpu=gpu, data_dir=data_dir,
                                    result_dir=str(runs_dir), threads=threads,
-                                   progress=True)
+                                   progress=True, loss=loss)
         for seed in seeds:
             config = dataclasses.replace(base, seed=seed)
             config = dataclasses.replace(
@@ -158,15 +181,15 @@ def default_runs_dir(out, stem, epochs, subset):
     """Where the per-run files go.
 
     Runs of the paper's setting share ``benchmarks/rdia_ls_mnist.py``'s folder, so
-    each is trained once; shorter or subset runs get their own folder, because run
-    file names do not encode the epochs and must not overwrite the paper's runs.
+    each is trained once; shorter or subset runs (whose names say so) get a folder
+    of their own, which keeps the shared folder to the paper's setting.
     """
     if epochs == PAPER_EPOCHS and subset is None:
         return out / "rdia_ls_mnist" / "runs"
     return out / f"{stem}-runs"
 
 
-def ls_report(results, seeds, epochs, subset, runs_dir, seconds):
+def ls_report(results, seeds, epochs, subset, runs_dir, seconds, loss=selection.DEFAULT_LOSS):
     """Markdown report of the figure's runs; also returns the notes on the setting.
 
     Returns
@@ -187,7 +210,8 @@ def ls_report(results, seeds, epochs, subset, runs_dir, seconds):
         "# RDIA-LS, CE and co-teaching on MNIST, symmetric noise 0.8", "",
         f"Mean ± sample std over {len(seeds)} seed(s) ({', '.join(map(str, seeds))}) of "
         "the mean test accuracy of the last 10 epochs. MLP 784-256-10, Adam, gamma 0.2, "
-        "weight decay 1e-5 (METHOD.md section 5).", ""] + notes + ["",
+        f"weight decay 1e-5 (METHOD.md section 5); RDIA-LS with the {loss} loss "
+        f"(--loss {loss}).", ""] + notes + ["",
         ls_table(results, epochs), "",
         f"Took {seconds:.0f} s on this machine (finished runs in {runs_dir} are reused). "
         f"The {n_runs} runs trained for {train_hours:.1f} h in all, the sum of their "
@@ -205,7 +229,7 @@ def write_epochs_csv(results, path):
 
 
 def ls_curves(seeds, epochs, results_dir, *, quick=False, runs_dir=None, data_dir=None,
-              subset=None, gpu=None, threads=None):
+              subset=None, gpu=None, threads=None, loss=selection.DEFAULT_LOSS):
     """RDIA-LS, CE and co-teaching on MNIST at symmetric noise 0.8: table and curves.
 
     Parameters
@@ -231,6 +255,9 @@ def ls_curves(seeds, epochs, results_dir, *, quick=False, runs_dir=None, data_di
         CUDA device index.
     threads : int, optional
         torch CPU threads.
+    loss : str, default=selection.DEFAULT_LOSS
+        The RDIA-LS loss: ``published`` (the published code's, which gives the
+        paper's number), ``method`` (METHOD.md's equation) or an ablation.
 
     Returns
     -------
@@ -250,13 +277,16 @@ def ls_curves(seeds, epochs, results_dir, *, quick=False, runs_dir=None, data_di
         raise ConfigError(f"--epochs must be at least 1, got {epochs}")
     if not seeds:
         raise ConfigError("--seeds must name at least one seed")
+    if loss not in selection.LOSSES:
+        raise ConfigError(f"unknown loss {loss!r}; use one of {', '.join(selection.LOSSES)}")
     out = Path(results_dir)
     stem = "ls-curves-quick" if quick else f"ls-curves-{epochs}ep"
     runs_dir = Path(runs_dir) if runs_dir else default_runs_dir(out, stem, epochs, subset)
     start = time.perf_counter()
-    results = ls_runs(seeds, epochs, runs_dir, data_dir, subset, gpu, threads=threads)
+    results = ls_runs(seeds, epochs, runs_dir, data_dir, subset, gpu, threads=threads,
+                      loss=loss)
     report, notes = ls_report(results, seeds, epochs, subset, runs_dir,
-                              time.perf_counter() - start)
+                              time.perf_counter() - start, loss)
     for note in notes:
         print(note)
     write_text_atomic(out / f"{stem}.md", report)

@@ -20,10 +20,11 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: epoch takes 25 times longer.
 THREADS = 1
 
-#: The settings and their defaults before LSConfig (the keys of a run's JSON config),
-#: in order: the tracked runs in results/ are recognised by them.
-OLD_DEFAULTS = {
-    "dataset": "mnist", "method": "rdia-ls", "compat": "method", "noise_type": "symmetric",
+#: The settings and their defaults (the keys of a run's JSON config), in order: the
+#: tracked runs in results/ are recognised by them. ``loss`` took the place of the
+#: former ``compat`` ("method" -> "method", "official" -> "published").
+FIELDS = {
+    "dataset": "mnist", "method": "rdia-ls", "loss": "published", "noise_type": "symmetric",
     "noise_rate": 0.2, "forget_rate": None, "num_gradual": 10, "warmup": 10,
     "n_epoch": 200, "epoch_decay_start": 80, "lr": 0.001, "batch_size": 128, "seed": 0,
     "noise_seed": None, "gamma": None, "weight_decay": None, "subset": None, "gpu": None,
@@ -67,8 +68,8 @@ def test_defaults_follow_the_paper_per_dataset():
 
 
 def test_fields_and_defaults_are_those_of_the_run_json():
-    assert dataclasses.asdict(deep.LSConfig()) == OLD_DEFAULTS
-    assert list(dataclasses.asdict(deep.LSConfig())) == list(OLD_DEFAULTS)
+    assert dataclasses.asdict(deep.LSConfig()) == FIELDS
+    assert list(dataclasses.asdict(deep.LSConfig())) == list(FIELDS)
 
 
 def test_resolved_returns_a_new_config_and_leaves_given_values():
@@ -101,7 +102,7 @@ def test_paths_are_stored_as_text():
     ({"dataset": "svhn"}, "dataset"),
     ({"noise_type": "uniform"}, "noise type"),
     ({"method": "mentornet"}, "method"),
-    ({"compat": "paper"}, "compat"),
+    ({"loss": "official"}, "loss"),
     ({"n_epoch": 0}, "n_epoch"),
     ({"batch_size": 1}, "batch_size"),
     ({"lr": 0.0}, "lr"),
@@ -128,6 +129,129 @@ def test_unknown_setting_is_refused():
 def test_run_takes_a_config_only():
     with pytest.raises(TypeError, match="LSConfig"):
         deep.run({"dataset": "mnist"})
+
+
+# ----------------------------------------------------------------------------
+# Run names
+
+
+@pytest.mark.parametrize("settings, name", [
+    ({}, "mnist_rdia-ls-published_symmetric_0.8_gamma0.2_seed1"),
+    ({"loss": "method", "gamma": 0.05}, "mnist_rdia-ls-method_symmetric_0.8_gamma0.05_seed1"),
+    ({"loss": "unsure-over-batch"},
+     "mnist_rdia-ls-unsure-over-batch_symmetric_0.8_gamma0.2_seed1"),
+    # the paper's values of the dataset, and the derived defaults, are not written
+    ({"weight_decay": 1e-5, "gamma": 0.2, "forget_rate": 0.8, "noise_seed": 1},
+     "mnist_rdia-ls-published_symmetric_0.8_gamma0.2_seed1"),
+    ({"weight_decay": 0.0002}, "mnist_rdia-ls-published_symmetric_0.8_gamma0.2_seed1"
+                               "_weight_decay0.0002"),
+    ({"weight_decay": 0.0}, "mnist_rdia-ls-published_symmetric_0.8_gamma0.2_seed1"
+                            "_weight_decay0.0"),
+    ({"n_epoch": 20, "subset": 2000, "noise_seed": 0},
+     "mnist_rdia-ls-published_symmetric_0.8_gamma0.2_seed1_n_epoch20_subset2000_noise_seed0"),
+    ({"forget_rate": 0.5, "num_gradual": 5, "warmup": 3, "epoch_decay_start": 40,
+      "lr": 0.0005, "batch_size": 64},
+     "mnist_rdia-ls-published_symmetric_0.8_gamma0.2_seed1_forget_rate0.5_num_gradual5"
+     "_warmup3_epoch_decay_start40_lr0.0005_batch_size64"),
+    # ce and co-teaching read neither the loss nor gamma
+    ({"method": "ce", "loss": "method", "gamma": 0.5}, "mnist_ce_symmetric_0.8_seed1"),
+    ({"method": "coteaching"}, "mnist_coteaching_symmetric_0.8_seed1"),
+    ({"dataset": "cifar10", "noise_type": "pairflip", "noise_rate": 0.45},
+     "cifar10_rdia-ls-published_pairflip_0.45_gamma0.05_seed1"),
+    ({"dataset": "cifar10", "weight_decay": 1e-5},
+     "cifar10_rdia-ls-published_symmetric_0.8_gamma0.05_seed1_weight_decay1e-05"),
+])
+def test_run_name_spells_out_the_settings_off_their_defaults(settings, name):
+    config = deep.LSConfig(**{"noise_rate": 0.8, "seed": 1, **settings})
+    assert deep.run_name(config) == name
+    assert deep.run_name(config.resolved()) == name
+
+
+#: A value other than the default for every setting that changes a run's numbers.
+CHANGED = {"dataset": "cifar10", "method": "ce", "loss": "method",
+           "noise_type": "pairflip", "noise_rate": 0.5, "forget_rate": 0.7,
+           "num_gradual": 5, "warmup": 3, "n_epoch": 50, "epoch_decay_start": 20,
+           "lr": 0.01, "batch_size": 64, "seed": 2, "noise_seed": 9, "gamma": 0.5,
+           "weight_decay": 0.001, "subset": 1000}
+
+
+def test_every_setting_is_named_or_declared_not_a_result():
+    fields = {f.name for f in dataclasses.fields(deep.LSConfig)}
+    assert set(CHANGED) | set(deep.NOT_RESULTS) == fields
+    assert not set(CHANGED) & set(deep.NOT_RESULTS)
+
+
+@pytest.mark.parametrize("key", sorted(CHANGED))
+def test_changing_a_result_setting_changes_the_run_name(key):
+    base = deep.LSConfig(noise_rate=0.8, seed=1)
+    assert deep.run_name(dataclasses.replace(base, **{key: CHANGED[key]})) != \
+        deep.run_name(base)
+
+
+@pytest.mark.parametrize("key, value", [("threads", 1), ("progress", False), ("gpu", 0),
+                                        ("output", "x.json"), ("result_dir", "elsewhere"),
+                                        ("data_dir", "d")])
+def test_settings_that_do_not_change_numbers_leave_the_name(key, value):
+    base = deep.LSConfig(noise_rate=0.8, seed=1)
+    assert deep.run_name(dataclasses.replace(base, **{key: value})) == deep.run_name(base)
+
+
+def test_result_settings_ignore_the_loss_and_gamma_of_other_methods():
+    ce = deep.LSConfig(method="ce", noise_rate=0.8)
+    assert deep.result_settings(ce) == deep.result_settings(
+        dataclasses.replace(ce, loss="method", gamma=0.7, threads=1))
+    ls = deep.LSConfig(noise_rate=0.8)
+    assert deep.result_settings(ls) != deep.result_settings(
+        dataclasses.replace(ls, loss="method"))
+    assert deep.result_settings(ls)["gamma"] == 0.2      # resolved
+
+
+# ----------------------------------------------------------------------------
+# The validation split of the test set
+
+
+def seeded_labels(m=1000, n_classes=10, seed=0):
+    """Test labels with unequal class sizes, each class at least 11 images."""
+    rng = np.random.default_rng(seed)
+    y = rng.choice(n_classes, size=m, p=np.linspace(1, 3, n_classes) / np.linspace(
+        1, 3, n_classes).sum())
+    y[:n_classes * 11] = np.repeat(np.arange(n_classes), 11)
+    return y
+
+
+def test_validation_split_is_stratified_disjoint_and_covers_the_test_set():
+    y = seeded_labels()
+    val, scored = deep.validation_split(y, seed=3)
+    assert np.bincount(y[val], minlength=10).tolist() == [10] * 10
+    assert len(val) == 100 and len(scored) == len(y) - 100
+    assert not set(val.tolist()) & set(scored.tolist())
+    assert sorted(val.tolist() + scored.tolist()) == list(range(len(y)))
+    assert val.tolist() == sorted(val.tolist()) and scored.tolist() == sorted(scored.tolist())
+    # the scored part keeps every other image of each class
+    assert (np.bincount(y[scored], minlength=10) == np.bincount(y, minlength=10) - 10).all()
+
+
+def test_validation_split_is_seeded():
+    y = seeded_labels()
+    first, _ = deep.validation_split(y, seed=3)
+    again, _ = deep.validation_split(y.copy(), seed=3)
+    other, _ = deep.validation_split(y, seed=4)
+    assert first.tolist() == again.tolist()
+    assert first.tolist() != other.tolist()
+
+
+def test_validation_seed_is_a_stream_of_the_runs_seed():
+    # word 3 of numpy's SeedSequence(seed) state, not the seed itself
+    assert deep.validation_seed(7) == int(np.random.SeedSequence(7).generate_state(4)[3])
+    assert deep.validation_seed(7) != 7
+
+
+def test_validation_split_needs_more_than_10_images_per_class():
+    y = np.repeat(np.arange(10), 12)
+    y[:2] = 1                                   # class 0 keeps 10 images
+    with pytest.raises(ConfigError, match="10 images of class 0") as info:
+        deep.validation_split(y, seed=0)
+    assert "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize("epoch, lr, beta1", [
@@ -216,18 +340,37 @@ def test_label_precision_is_measured_against_the_noise_mask(mnist_run):
     assert float(second["label_precision"]) > 100 * (1 - actual) + 5
 
 
+def test_accuracies_on_the_split_add_up_to_the_test_accuracy(mnist_run):
+    config, result = mnist_run
+    data = result["data"]
+    assert (data["n_val"], data["n_scored"]) == (100, 9900)
+    assert len(data["val_index"]) == 100
+    labels = deep.load_data(config.resolved())[0]["y_test"].numpy()
+    assert np.bincount(labels[data["val_index"]], minlength=10).tolist() == [10] * 10
+    assert data["val_index"] == deep.validation_split(labels, config.seed)[0].tolist()
+    for row in result["epochs"]:
+        # correct counts: all 10,000 = the 100 held out + the other 9,900
+        n_test, n_val, n_scored = (row["test_acc"] * 100, row["val_acc"],
+                                   row["scored_acc"] * 99)
+        assert n_test == pytest.approx(n_val + n_scored)
+        assert n_val == pytest.approx(round(n_val))
+
+
 def test_json_output_holds_config_epochs_and_final(mnist_run):
     config, result = mnist_run
     saved = json.loads(Path(config.output).read_text())
     assert list(saved) == ["config", "data", "epochs", "final", "files"]
     assert saved["config"] == dataclasses.asdict(config.resolved())
-    assert list(saved["config"]) == list(OLD_DEFAULTS)
+    assert list(saved["config"]) == list(FIELDS)
     assert saved["config"]["subset"] == 2000 and saved["config"]["method"] == "rdia-ls"
     assert (saved["config"]["gamma"], saved["config"]["noise_seed"]) == (0.2, 5)
     assert [row["epoch"] for row in saved["epochs"]] == [1, 2]
     accs = [row["test_acc"] for row in saved["epochs"]]
     assert saved["final"]["test_acc_last"] == accs[-1]
     assert saved["final"]["test_acc_last10_mean"] == pytest.approx(np.mean(accs))
+    vals = [row["val_acc"] for row in saved["epochs"]]
+    assert saved["final"]["val_acc_last10_mean"] == pytest.approx(np.mean(vals))
+    assert saved["config"]["loss"] == "published"
     assert set(saved["epochs"][0]) == set(deep.CSV_COLUMNS)
     assert Path(result["files"]["png"]).read_bytes()[:8] == PNG_MAGIC
 
@@ -243,14 +386,14 @@ def test_same_seed_gives_identical_csv_other_seed_does_not(mnist_run, tmp_path):
     assert without_seconds(read_rows(other["files"]["csv"])) != first
 
 
-@pytest.mark.parametrize("method, compat, kept", [
-    ("ce", "method", 2000),
-    ("coteaching", "method", 15 * 102 + 64),
-    ("rdia-ls", "official", 15 * 102 + 64),
+@pytest.mark.parametrize("method, loss, kept", [
+    ("ce", "published", 2000),
+    ("coteaching", "published", 15 * 102 + 64),
+    ("rdia-ls", "method", 15 * 102 + 64),
 ])
-def test_other_methods_run_end_to_end(shared_data_dir, tmp_path, method, compat, kept):
+def test_other_methods_run_end_to_end(shared_data_dir, tmp_path, method, loss, kept):
     config = mnist_config(shared_data_dir, tmp_path, n_epoch=1, warmup=0, num_gradual=0,
-                          method=method, compat=compat)
+                          method=method, loss=loss)
     result = deep.run(config)
     (row,) = read_rows(result["files"]["csv"])
     assert int(row["n_keep"]) == kept
@@ -270,8 +413,11 @@ def write_cifar_batches(folder, rows_per_batch, test_rows, seed=0):
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     for name in names:
         n = test_rows if name == "test_batch" else rows_per_batch
+        # test labels cycle through the classes, so that each has more than the
+        # 10 images the validation split holds out once there are over 100
+        labels = np.arange(n) % 10 if name == "test_batch" else rng.integers(0, 10, n)
         batch = {b"batch_label": name.encode(),
-                 b"labels": [int(v) for v in rng.integers(0, 10, n)],
+                 b"labels": [int(v) for v in labels],
                  b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
                  b"filenames": [f"img_{i}.png".encode() for i in range(n)]}
         with open(folder / name, "wb") as handle:
@@ -284,20 +430,21 @@ def write_cifar_batches(folder, rows_per_batch, test_rows, seed=0):
 
 
 def test_cifar10_runs_one_epoch_from_pickle_batches(tmp_path):
-    write_cifar_batches(tmp_path / "data" / "cifar10" / "cifar-10-batches-py", 5, 10)
+    write_cifar_batches(tmp_path / "data" / "cifar10" / "cifar-10-batches-py", 5, 110)
     config = deep.LSConfig(dataset="cifar10", data_dir=str(tmp_path / "data"),
                            n_epoch=1, batch_size=8, warmup=0, num_gradual=0,
                            noise_rate=0.5, noise_type="asymmetric",
                            result_dir=str(tmp_path / "out"), progress=False,
                            threads=THREADS)
     result = deep.run(config)
-    assert result["data"]["n_train"] == 25 and result["data"]["n_test"] == 10
+    assert result["data"]["n_train"] == 25 and result["data"]["n_test"] == 110
+    assert (result["data"]["n_val"], result["data"]["n_scored"]) == (100, 10)
     assert (result["config"]["gamma"], result["config"]["weight_decay"]) == (0.05, 0.0)
     (row,) = read_rows(result["files"]["csv"])
     # 25 = 8 + 8 + 9 (the single left-over sample joins the last batch)
     # B = 8: keep 4, drop 2, unsure 2; B = 9: keep 4, drop 2, unsure 3
     assert (int(row["n_keep"]), int(row["n_unsure"]), int(row["n_drop"])) == (12, 7, 6)
-    correct = float(row["test_acc"]) / 100 * 10     # evaluated on all 10 test images
+    correct = float(row["test_acc"]) / 100 * 110    # evaluated on all 110 test images
     assert correct == pytest.approx(round(correct))
 
 

@@ -63,7 +63,8 @@ def test_paper_setting_is_symmetric_noise_08_on_mnist():
     assert (config.dataset, config.noise_type, config.noise_rate, config.forget_rate) == \
         ("mnist", "symmetric", 0.8, 0.8)
     assert (config.gamma, config.weight_decay, config.n_epoch) == (0.2, 1e-5, 200)
-    assert set(ls_curves.NOT_RESULTS) <= {f.name for f in dataclasses.fields(deep.LSConfig)}
+    assert config.loss == "published"
+    assert set(deep.NOT_RESULTS) <= {f.name for f in dataclasses.fields(deep.LSConfig)}
 
 
 def test_default_runs_dir_shares_the_papers_runs_only():
@@ -83,9 +84,11 @@ def tracked_config(tmp_path, method, seed, **changes):
 
 
 @pytest.mark.skipif(not TRACKED_RUNS.is_dir(), reason="the tracked runs are not here")
-@pytest.mark.parametrize("method, seed", [("ce", 1), ("coteaching", 3), ("rdia-ls", 2)])
-def test_tracked_runs_are_recognised_and_reused(tmp_path, capsys, method, seed):
-    config = tracked_config(tmp_path, method, seed, threads=None, progress=False)
+@pytest.mark.parametrize("method, seed, loss", [
+    ("ce", 1, "published"), ("coteaching", 3, "method"),     # ce ignores the loss
+    ("rdia-ls", 2, "method"), ("rdia-ls", 3, "published")])
+def test_tracked_runs_are_recognised_and_reused(tmp_path, capsys, method, seed, loss):
+    config = tracked_config(tmp_path, method, seed, threads=None, progress=False, loss=loss)
     saved = json.loads(Path(config.output).read_text())
     assert list(saved["config"]) == list(dataclasses.asdict(config))
     result = ls_curves.run_or_reuse(config, reuse=True)
@@ -97,10 +100,35 @@ def test_tracked_runs_are_recognised_and_reused(tmp_path, capsys, method, seed):
 def test_a_run_with_other_settings_is_not_reused(tmp_path, monkeypatch):
     trained = []
     monkeypatch.setattr(ls_curves, "run", lambda config: trained.append(config) or "new")
-    for changes in ({"n_epoch": 20}, {"noise_seed": 0}, {"compat": "official"}):
-        config = tracked_config(tmp_path, "ce", 1)
+    for changes in ({"n_epoch": 20}, {"noise_seed": 0}, {"loss": "keep-on-softmax"},
+                    {"gamma": 0.5}):
+        config = tracked_config(tmp_path, "rdia-ls", 1, loss="method")
         config = dataclasses.replace(config, **changes)
         assert ls_curves.run_or_reuse(config, reuse=True) == "new"
     config = tracked_config(tmp_path, "ce", 1)
     assert ls_curves.run_or_reuse(config, reuse=False) == "new"
-    assert len(trained) == 4
+    assert len(trained) == 5
+
+
+@pytest.mark.skipif(not TRACKED_RUNS.is_dir(), reason="the tracked runs are not here")
+def test_load_finished_asks_for_the_columns_the_caller_needs(tmp_path):
+    config = tracked_config(tmp_path, "rdia-ls", 1, loss="published")
+    assert ls_curves.load_finished(config, columns=("test_acc",)) is not None
+    # the tracked runs predate the validation split
+    assert ls_curves.load_finished(config, columns=("val_acc",)) is None
+
+
+@pytest.mark.skipif(not TRACKED_RUNS.is_dir(), reason="the tracked runs are not here")
+def test_tracked_run_names_are_their_configs_names():
+    names = sorted(path.stem for path in TRACKED_RUNS.glob("*.json"))
+    assert "mnist_rdia-ls-published_symmetric_0.8_gamma0.2_seed1" in names
+    assert "mnist_rdia-ls-method_symmetric_0.8_gamma0.2_seed3" in names
+    for name in names:
+        saved = json.loads((TRACKED_RUNS / f"{name}.json").read_text())
+        assert "compat" not in saved["config"]
+        assert deep.run_name(deep.LSConfig(**saved["config"])) == name
+
+
+def test_unknown_loss_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="unknown loss 'official'"):
+        ls_curves.ls_curves([1], 2, tmp_path, loss="official")

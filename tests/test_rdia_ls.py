@@ -56,6 +56,10 @@ def test_cli_missing_file_offline_exits_2(tmp_path):
     ["--noise_rate", "abc"],
     ["--method", "mentornet"],
     ["--no_such_flag"],
+    ["--loss", "official"],
+    ["--compat", "paper"],
+    ["--loss", "method", "--compat", "official"],
+    ["--loss", "published", "--compat", "method"],
 ])
 def test_main_bad_arguments_return_2_with_one_line(tmp_path, args):
     assert_one_line_error(run_cli(args + ["--result_dir", str(tmp_path)]))
@@ -65,6 +69,21 @@ def test_main_bad_arguments_return_2_with_one_line(tmp_path, args):
 def test_both_flag_spellings_name_the_same_setting(tmp_path, flag):
     assert_one_line_error(run_cli([flag, "1.5", "--result_dir", str(tmp_path)]),
                           "--noise_rate must be a number in [0, 1), got 1.5")
+
+
+def test_conflicting_loss_and_compat_name_both_flags():
+    assert_one_line_error(run_cli(["--loss", "keep-on-softmax", "--compat", "official"]),
+                          "--loss keep-on-softmax conflicts with --compat official")
+
+
+def test_help_says_what_the_published_loss_changes():
+    text = " ".join(run_cli(["--help"]).stdout.split())
+    assert ("the published code's loss, which gives the paper's number, differs from the "
+            "paper's equation (method) in that it applies softmax twice before the keep-set "
+            "cross-entropy, divides the l_R term by the batch size and the warm-up loss by "
+            "the keep-set size once more, and adds a constant") in text
+    assert "{published,method,keep-on-softmax,unsure-over-batch,warmup-over-keep}" in text
+    assert "(default: published)" in text
 
 
 def test_help_lists_the_papers_flag_names():
@@ -81,6 +100,7 @@ def test_hyphen_spellings_train_a_run_and_write_its_json(shared_data_dir, tmp_pa
     proc = run_cli(["--subset", "300", "--n-epoch", "1", "--noise-rate", "0.5",
                     "--num-gradual", "0", "--warmup", "0", "--seed", "2",
                     "--weight-decay", "0.0001", "--result-dir", str(tmp_path / "runs"),
+                    "--compat", "method",
                     "--data-dir", str(shared_data_dir), "--threads", "1",
                     "--output", str(out), "--no-progress"])
     assert proc.returncode == 0, proc.stderr
@@ -92,6 +112,9 @@ def test_hyphen_spellings_train_a_run_and_write_its_json(shared_data_dir, tmp_pa
     assert (config["n_epoch"], config["num_gradual"], config["warmup"], config["seed"],
             config["noise_seed"], config["subset"], config["progress"]) == \
         (1, 0, 0, 2, 2, 300, False)
+    assert config["loss"] == "method"          # --compat method is --loss method
     assert config["result_dir"] == str(tmp_path / "runs")
-    assert (tmp_path / "runs" / "mnist_rdia-ls_symmetric_0.5_seed2.csv").is_file()
+    assert (tmp_path / "runs" / ("mnist_rdia-ls-method_symmetric_0.5_gamma0.2_seed2"
+                                 "_weight_decay0.0001_n_epoch1_subset300_num_gradual0"
+                                 "_warmup0.csv")).is_file()
     assert [row["epoch"] for row in saved["epochs"]] == [1]

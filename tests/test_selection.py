@@ -1,4 +1,4 @@
-"""Tests of selection.py: schedule, partition, the RDIA-LS loss and its compat mode."""
+"""Tests of selection.py: schedule, partition, the named RDIA-LS losses, co-teaching."""
 
 import math
 
@@ -186,7 +186,7 @@ def test_each_sample_gets_the_gradient_of_the_set_the_loss_ranks_it_into():
     assert ce_np[drop].min() >= ce_np[unsure].max() >= ce_np[unsure].min() >= ce_np[keep].max()
 
 
-@pytest.mark.parametrize("compat", selection.COMPAT_MODES)
+@pytest.mark.parametrize("loss", list(selection.LOSSES))
 @pytest.mark.parametrize("sizes, warmup", [
     ((0, 0, 5), False),   # nothing to train on
     ((0, 3, 2), False),   # empty keep set
@@ -194,28 +194,141 @@ def test_each_sample_gets_the_gradient_of_the_set_the_loss_ranks_it_into():
     ((5, 0, 0), False),   # r * B / 2 < 1
     ((0, 0, 5), True),
 ])
-def test_empty_sets_give_finite_loss_and_gradient(compat, sizes, warmup):
+def test_empty_sets_give_finite_loss_and_gradient(loss, sizes, warmup):
     logits, y = seeded_batch(B=5)
     logits.requires_grad_(True)
     part = selection.rank_partition(selection.cross_entropy(logits, y), sizes[0], sizes[1])
-    loss = selection.batch_loss(logits, y, part, 0.2, warmup, compat)
-    loss.backward()
-    assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
+    value = selection.batch_loss(logits, y, part, 0.2, warmup, loss)
+    value.backward()
+    assert torch.isfinite(value) and torch.isfinite(logits.grad).all()
 
 
-def test_unknown_compat_mode_is_refused():
+def test_unknown_loss_is_refused_in_one_line():
     logits, y = seeded_batch(B=4)
     part = selection.rank_partition(selection.cross_entropy(logits, y), 2, 1)
-    with pytest.raises(ValueError, match="compat"):
-        selection.batch_loss(logits, y, part, 0.2, False, compat="paper")
+    with pytest.raises(ValueError, match="unknown loss 'paper'; use one of published, "
+                                         "method") as info:
+        selection.batch_loss(logits, y, part, 0.2, False, loss="paper")
+    assert "\n" not in str(info.value)
 
 
 # ----------------------------------------------------------------------------
-# compat official: the published formula, written out here with numpy
+# The named losses, each against its formula written out with torch ops
+
+
+def explicit_terms(z, t):
+    """Per-sample quantities of the formulas, computed from their definitions."""
+    e = torch.exp(z - z.max(dim=1, keepdim=True).values)
+    p = e / e.sum(dim=1, keepdim=True)                      # softmax(z)
+    rows = torch.arange(len(t))
+    e2 = torch.exp(p)
+    q = e2 / e2.sum(dim=1, keepdim=True)                    # softmax(softmax(z))
+    return {"ce": -torch.log(p[rows, t]),                   # CE of the logits
+            "ce_of_p": -torch.log(q[rows, t]),              # CE of the probabilities
+            "l_r": -torch.log(torch.clamp(1 - p[rows, t], min=1e-7))}
+
+
+def expected_loss(name, z, t, keep, unsure, n_drop, gamma, warmup):
+    """The loss ``name`` of METHOD.md section 5 and the brief, written out in full."""
+    B, n_keep = len(t), len(keep)
+    s = explicit_terms(z, t)
+    ce_k, ce_p_k, l_r_u = s["ce"][keep].mean(), s["ce_of_p"][keep].mean(), s["l_r"][unsure].mean()
+    if warmup:
+        return {"method": ce_k, "keep-on-softmax": ce_k, "unsure-over-batch": ce_k,
+                "warmup-over-keep": ce_k / n_keep, "published": ce_k / n_keep}[name]
+    return {
+        "method": gamma * ce_k + (1 - gamma) * l_r_u,
+        "keep-on-softmax": gamma * ce_p_k + (1 - gamma) * l_r_u,
+        "unsure-over-batch": gamma * ce_k + (1 - gamma) / B * l_r_u,
+        "warmup-over-keep": gamma * ce_k + (1 - gamma) * l_r_u,
+        "published": gamma * ce_p_k + (1 - gamma) / B * l_r_u - n_drop,
+    }[name]
+
+
+def ranked_batch(B=32, seed=7, warmup=False, clamped=False):
+    """A float64 batch ranked into the sets of the paper's setting (f = r = 0.8).
+
+    With ``clamped``, one unsure sample then gets p_y = 1 - 1e-17 (its logit raised by
+    40 after the ranking), so that its l_R sits at the clamp 1 - p_y >= 1e-7.
+    """
+    logits, y = seeded_batch(B=B, seed=seed, scale=5.0)
+    sizes = selection.partition_sizes(B, 0.8, 0.8, warmup)
+    part = selection.rank_partition(selection.cross_entropy(logits, y), sizes[0], sizes[1])
+    if clamped:
+        u = part.unsure[0]
+        logits[u, y[u]] += 40.0
+    return logits, y, part, sizes
+
+
+def test_ranked_batch_has_the_papers_set_sizes():
+    logits, y, part, sizes = ranked_batch(warmup=False, clamped=True)
+    u = part.unsure[0]
+    assert 1 - torch.softmax(logits[u], dim=0)[y[u]].item() < 1e-7    # at the clamp
+    # floor(0.2 * 32) = 6 kept, floor(0.4 * 32) = 12 dropped, 14 unsure
+    assert sizes == (6, 14, 12)
+    assert (part.keep.numel(), part.unsure.numel(), part.drop.numel()) == sizes
+    assert selection.partition_sizes(32, 0.8, 0.8, True) == (6, 0, 26)
+
+
+@pytest.mark.parametrize("warmup, clamped", [(False, False), (False, True), (True, False)])
+@pytest.mark.parametrize("name", ["method", "published", "keep-on-softmax",
+                                  "unsure-over-batch", "warmup-over-keep"])
+def test_named_loss_value_and_gradient_follow_its_formula(name, warmup, clamped):
+    gamma = 0.2
+    logits, y, part, sizes = ranked_batch(warmup=warmup, clamped=clamped)
+    z = logits.clone().requires_grad_(True)
+    got = selection.batch_loss(z, y, part, gamma, warmup, loss=name)
+    got.backward()
+    z_ref = logits.clone().requires_grad_(True)
+    expected = expected_loss(name, z_ref, y, part.keep, part.unsure, sizes[2], gamma, warmup)
+    expected.backward()
+    assert got.item() == pytest.approx(expected.item(), rel=1e-12, abs=1e-12)
+    torch.testing.assert_close(z.grad, z_ref.grad, rtol=1e-9, atol=1e-12)
+
+
+def test_the_losses_differ_on_the_batch():
+    """The formulas are not accidentally equal on the test batch (else the test above
+    could not tell them apart)."""
+    logits, y, part, _ = ranked_batch(warmup=False)
+    values = {name: selection.batch_loss(logits, y, part, 0.2, False, name).item()
+              for name in selection.LOSSES}
+    assert len({round(v, 6) for v in values.values()}) == len(values) - 1
+    assert values["warmup-over-keep"] == values["method"]     # differ in warm-up only
+    warm = {name: selection.batch_loss(logits, y, part, 0.2, True, name).item()
+            for name in ("method", "warmup-over-keep")}
+    assert warm["warmup-over-keep"] == pytest.approx(warm["method"] / 6, rel=1e-12)
+
+
+def test_ablations_are_the_method_plus_one_ingredient():
+    method = selection.LOSSES["method"]
+    assert not any(method)
+    assert all(selection.LOSSES["published"][:4])          # every quirk of the code
+    for name, field in [("keep-on-softmax", "keep_on_softmax"),
+                        ("unsure-over-batch", "unsure_over_batch"),
+                        ("warmup-over-keep", "warmup_over_keep")]:
+        changed = [key for key, value in selection.LOSSES[name]._asdict().items()
+                   if value != getattr(method, key)]
+        assert changed == [field]
+    assert selection.DEFAULT_LOSS == "published"
+
+
+def test_the_constant_minus_d_moves_the_value_not_the_gradient():
+    logits, y, part, sizes = ranked_batch(warmup=False)
+    with_constant = selection.LOSSES["published"]
+    without = with_constant._replace(minus_drop=False)
+    grads, values = [], []
+    for ingredients in (with_constant, without):
+        z = logits.clone().requires_grad_(True)
+        value = selection.rdia_ls_loss(z, y, part, 0.2, False, ingredients)
+        value.backward()
+        grads.append(z.grad)
+        values.append(value.item())
+    assert values[0] - values[1] == pytest.approx(-sizes[2], rel=1e-12)
+    assert torch.equal(grads[0], grads[1])
 
 
 def published_formula(z, t, keep, unsure, n_drop, gamma, warmup):
-    """The published RDIA-LS loss, from its description (not from selection.py)."""
+    """The published RDIA-LS loss, from its description, in numpy."""
     B = len(t)
     p = softmax_np(z)
     if warmup:
@@ -227,21 +340,13 @@ def published_formula(z, t, keep, unsure, n_drop, gamma, warmup):
     return gamma * keep_term + (1 - gamma) * unsure_term / B - n_drop
 
 
-@pytest.mark.parametrize("warmup", [False, True])
-def test_compat_official_reproduces_the_published_formula(warmup):
-    B, gamma = 32, 0.2
-    logits, y = seeded_batch(B=B, seed=7, scale=5.0)
-    logits[0, y[0]] = 30.0  # one sample at the clamp of 1 - p_y
-    n_keep, n_unsure, n_drop = selection.partition_sizes(B, 0.8, 0.8, warmup)
-    part = selection.rank_partition(selection.cross_entropy(logits, y), n_keep, n_unsure)
-    got = selection.batch_loss(logits, y, part, gamma, warmup, compat="official")
+@pytest.mark.parametrize("warmup, clamped", [(False, False), (False, True), (True, False)])
+def test_published_loss_matches_the_numpy_formula(warmup, clamped):
+    logits, y, part, sizes = ranked_batch(warmup=warmup, clamped=clamped)
+    got = selection.batch_loss(logits, y, part, 0.2, warmup, loss="published")
     expected = published_formula(logits.numpy(), y.numpy(), part.keep.numpy(),
-                                 part.unsure.numpy(), n_drop, gamma, warmup)
+                                 part.unsure.numpy(), sizes[2], 0.2, warmup)
     assert got.item() == pytest.approx(expected, rel=1e-12)
-    if not warmup:
-        assert (n_keep, n_unsure, n_drop) == (6, 14, 12)
-        method = selection.batch_loss(logits, y, part, gamma, warmup, compat="method")
-        assert abs(method.item() - got.item()) > 1.0
 
 
 # ----------------------------------------------------------------------------

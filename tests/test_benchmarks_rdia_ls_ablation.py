@@ -1,0 +1,292 @@
+"""Tests of benchmarks/rdia_ls_ablation.py: candidates, the queue, tables, choice on val."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import rdia_ls_ablation as ablation
+from experiments import deep
+from experiments.cli import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ----------------------------------------------------------------------------
+# Candidates and configs
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("method@0.05", ("method", 0.05)),
+    ("published@1", ("published", 1.0)),
+    ("keep-on-softmax@0", ("keep-on-softmax", 0.0)),
+])
+def test_parse_candidate(text, expected):
+    assert ablation.parse_candidate(text) == expected
+
+
+@pytest.mark.parametrize("text, words", [
+    ("method", "LOSS@GAMMA"), ("official@0.2", "unknown loss 'official'"),
+    ("method@1.5", "gamma"), ("method@x", "gamma"),
+])
+def test_bad_candidates_are_one_line_config_errors(text, words):
+    with pytest.raises(ConfigError, match=words) as info:
+        ablation.parse_candidate(text)
+    assert "\n" not in str(info.value)
+
+
+def test_the_default_queue_is_the_order_of_value():
+    assert ablation.QUEUE == (
+        ("keep-on-softmax", 0.2), ("unsure-over-batch", 0.2),
+        ("method", 0.05), ("method", 0.5), ("method", 0.8), ("warmup-over-keep", 0.2),
+        ("published", 0.2), ("method", 0.2),
+        ("published", 0.05), ("published", 0.5), ("published", 0.8))
+
+
+def test_run_config_is_the_papers_setting_with_the_candidate():
+    config = ablation.run_config(("method", 0.05), 2, 200, "r")
+    assert (config.loss, config.gamma, config.seed, config.n_epoch, config.threads) == \
+        ("method", 0.05, 2, 200, 1)
+    assert (config.noise_rate, config.weight_decay, config.method) == (0.8, 1e-5, "rdia-ls")
+    assert config.output == str(Path("r") / "mnist_rdia-ls-method_symmetric_0.8_gamma0.05_seed2.json")
+    ce = ablation.run_config("ce", 1, 200, "r")
+    assert ce.output == str(Path("r") / "mnist_ce_symmetric_0.8_seed1.json")
+
+
+def test_config_argv_gives_every_set_value_as_a_flag():
+    config = deep.LSConfig(loss="method", noise_rate=0.8, seed=3, gamma=0.05,
+                           weight_decay=1e-5, threads=1, result_dir="r", progress=False)
+    assert ablation.config_argv(config) == [
+        "--dataset", "mnist", "--method", "rdia-ls", "--loss", "method",
+        "--noise_type", "symmetric", "--noise_rate", "0.8", "--num_gradual", "10",
+        "--warmup", "10", "--n_epoch", "200", "--epoch_decay_start", "80",
+        "--lr", "0.001", "--batch_size", "128", "--seed", "3", "--gamma", "0.05",
+        "--weight_decay", "1e-05", "--threads", "1", "--result_dir", "r", "--no_progress"]
+
+
+# ----------------------------------------------------------------------------
+# Finished runs, written here as JSON
+
+
+def epoch_rows(test, val=None, scored=None):
+    """Per-epoch rows with the given accuracies (lists of equal length)."""
+    rows = []
+    for i, t in enumerate(test):
+        row = {"epoch": i + 1, "test_acc": t}
+        if val is not None:
+            row.update(val_acc=val[i], scored_acc=scored[i])
+        rows.append(row)
+    return rows
+
+
+def write_run(config, rows):
+    """A finished run's JSON at config.output, as experiments.deep.run writes it."""
+    path = Path(config.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"config": dataclasses.asdict(config.resolved()),
+                                "epochs": rows}))
+
+
+def test_pending_skips_finished_runs_and_reruns_those_without_val_acc(tmp_path):
+    configs = [ablation.run_config(("method", 0.5), seed, 3, tmp_path) for seed in (1, 2, 3)]
+    write_run(configs[0], epoch_rows([50, 60, 70], [40, 50, 60], [50, 60, 70]))
+    write_run(configs[1], epoch_rows([50, 60, 70]))                  # before the split
+    assert ablation.pending(configs) == configs[1:]
+
+
+# ----------------------------------------------------------------------------
+# The queue, with a stand-in for RDIA-LS.py
+
+
+FAKE_SCRIPT = '''
+import os, sys
+events = sys.argv[sys.argv.index("--result_dir") + 1] + "/events.txt"
+seed = sys.argv[sys.argv.index("--seed") + 1]
+with open(events, "a") as handle:
+    handle.write(f"start {seed}\\n")
+print("training seed", seed, "threads", sys.argv[sys.argv.index("--threads") + 1],
+      "OMP", os.environ.get("OMP_NUM_THREADS"))
+with open(events, "a") as handle:
+    handle.write(f"end {seed}\\n")
+sys.exit(1 if seed == "2" else 0)
+'''
+
+
+def most_at_once(lines):
+    """Largest number of runs between their start and end lines."""
+    running = peak = 0
+    for line in lines:
+        running += 1 if line.startswith("start") else -1
+        peak = max(peak, running)
+    return peak
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_queue_runs_at_most_jobs_processes_and_reports_failures(tmp_path, jobs):
+    script = tmp_path / "fake.py"
+    script.write_text(FAKE_SCRIPT)
+    configs = [ablation.run_config(("method", 0.5), seed, 3, tmp_path) for seed in (1, 2, 3, 4)]
+    finished = []
+    failed = ablation.run_queue(configs, jobs, tmp_path / "logs", script=script, poll=0.05,
+                                on_finish=lambda: finished.append(1))
+    assert failed == [deep.run_name(configs[1])]
+    lines = (tmp_path / "events.txt").read_text().split()
+    events = [" ".join(lines[i:i + 2]) for i in range(0, len(lines), 2)]
+    assert sorted(events) == sorted(f"{e} {s}" for e in ("start", "end") for s in "1234")
+    assert most_at_once(events) <= jobs
+    assert len(finished) == 4
+    log = (tmp_path / "logs" / f"{deep.run_name(configs[2])}.log").read_text()
+    assert "training seed 3 threads 1 OMP 1" in log
+
+
+def test_queue_skips_finished_runs(tmp_path):
+    script = tmp_path / "fake.py"
+    script.write_text(FAKE_SCRIPT)
+    configs = [ablation.run_config(("method", 0.5), seed, 3, tmp_path) for seed in (1, 3)]
+    write_run(configs[0], epoch_rows([50, 60, 70], [40, 50, 60], [50, 60, 70]))
+    assert ablation.run_queue(configs, 2, tmp_path / "logs", script=script, poll=0.05) == []
+    assert (tmp_path / "events.txt").read_text().split() == ["start", "3", "end", "3"]
+
+
+# ----------------------------------------------------------------------------
+# Tables
+
+
+def test_tables_use_the_finished_runs_and_list_the_missing(tmp_path):
+    runs = tmp_path / "runs"
+    candidates = [("method", 0.5), ("published", 0.05)]
+    last = {1: [70.0] * 10, 2: [74.0] * 10}
+    for seed in (1, 2):
+        accs = [10.0] * 5 + last[seed]
+        write_run(ablation.run_config(("method", 0.5), seed, 15, runs),
+                  epoch_rows(accs, [a + 1 for a in accs], [a - 1 for a in accs]))
+    write_run(ablation.run_config("ce", 1, 15, runs), epoch_rows([20.0] * 15))
+    report = ablation.write_outputs(tmp_path / "out", candidates, [1, 2, 3], 15, runs,
+                                    select=True)
+    # last-10 means 70 and 74: mean 72, sample std sqrt(8)
+    assert f"| method, gamma 0.5 | 2 of 3 | 72.00 ± {np.sqrt(8):.2f} | 73.00 ± 2.83 | " \
+           "71.00 ± 2.83 |" in report
+    assert "| published, gamma 0.05 | 0 of 3 | - | - | - |" in report
+    assert "| ce | 1 of 3 | 20.00 ± 0.00 | - | - |" in report
+    assert "| published RDIA-LS (paper) | - | 87.85 ± 0.21 | - | - |" in report
+    assert "Missing runs (9): " in report      # 4 candidate runs, 2 ce, 3 coteaching
+    assert "mnist_rdia-ls-method_symmetric_0.8_gamma0.5_seed3_n_epoch15" in report
+    assert "mnist_rdia-ls-published_symmetric_0.8_gamma0.05_seed1_n_epoch15" in report
+    assert (tmp_path / "out" / "table.md").read_text() == report
+    assert (tmp_path / "out" / "test_acc.png").read_bytes()[:4] == b"\x89PNG"
+    rows = (tmp_path / "out" / "table.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(candidates) + len(ablation.BASELINES)
+
+
+# ----------------------------------------------------------------------------
+# Choice on validation accuracy
+
+
+def seeded_test_set(m=1000, seed=0):
+    return np.random.default_rng(seed).integers(0, 10, m)
+
+
+def predictions(y, val_index, scored_index, p_val, p_scored, n_epochs=12, seed=0):
+    """Per-epoch predictions, right with probability p_val on the validation images
+    and p_scored on the others (wrong ones are another class)."""
+    rng = np.random.default_rng(seed)
+    preds = []
+    for _ in range(n_epochs):
+        right = np.empty(len(y), dtype=bool)
+        right[val_index] = rng.random(len(val_index)) < p_val
+        right[scored_index] = rng.random(len(scored_index)) < p_scored
+        preds.append(np.where(right, y, (y + 1 + rng.integers(0, 9, len(y))) % 10))
+    return np.array(preds)
+
+
+def scored_runs(y_true, preds_by_candidate, val_index, scored_index):
+    """Run dicts whose per-epoch accuracies are those of the predictions on y_true."""
+    runs = {}
+    for candidate, preds in preds_by_candidate.items():
+        correct = preds == y_true
+        rows = [{"test_acc": 100 * c.mean(), "val_acc": 100 * c[val_index].mean(),
+                 "scored_acc": 100 * c[scored_index].mean()} for c in correct]
+        runs[candidate] = {"epochs": rows}
+    return runs
+
+
+def test_choice_on_val_ignores_the_test_labels():
+    """Shuffling the labels of the 9,900-image part changes every test and scored
+    accuracy, and which candidate is best on the test set, but not the choice."""
+    y = seeded_test_set()
+    seeds = [1, 2]
+    candidates = {("method", 0.2): (0.95, 0.60), ("published", 0.2): (0.70, 0.95),
+                  ("method", 0.5): (0.50, 0.50)}
+    by_truth = {"true": {}, "shuffled": {}}
+    best_on_test = {"true": [], "shuffled": []}
+    for seed in seeds:
+        val_index, scored_index = deep.validation_split(y, seed)
+        preds = {c: predictions(y, val_index, scored_index, *p, seed=seed + i)
+                 for i, (c, p) in enumerate(candidates.items())}
+        shuffled = y.copy()
+        shuffled[scored_index] = np.random.default_rng(seed).permutation(y[scored_index])
+        for truth, labels in (("true", y), ("shuffled", shuffled)):
+            runs = scored_runs(labels, preds, val_index, scored_index)
+            for candidate, run in runs.items():
+                by_truth[truth].setdefault(candidate, {})[seed] = run
+            test_last10 = {c: np.mean([r["test_acc"] for r in run["epochs"][-10:]])
+                           for c, run in runs.items()}
+            best_on_test[truth].append(max(test_last10, key=test_last10.get))
+    # the test set would pick another candidate once its labels are shuffled
+    assert best_on_test["true"] != best_on_test["shuffled"]
+    chosen = {truth: ablation.select_on_val(runs, seeds) for truth, runs in by_truth.items()}
+    assert [c["candidate"] for c in chosen["true"]] == [("method", 0.2)] * 2
+    assert [c["candidate"] for c in chosen["shuffled"]] == [("method", 0.2)] * 2
+    assert [c["val_acc"] for c in chosen["true"]] == [c["val_acc"] for c in chosen["shuffled"]]
+    # the reported number is the chosen run's last-10 mean on the scored images
+    for choice in chosen["true"]:
+        seed = choice["seed"]
+        _, scored_index = deep.validation_split(y, seed)
+        preds = predictions(y, *deep.validation_split(y, seed), 0.95, 0.60, seed=seed)
+        expected = np.mean([100 * (p[scored_index] == y[scored_index]).mean()
+                            for p in preds[-10:]])
+        assert choice["scored_acc"] == pytest.approx(expected)
+        assert choice["n_candidates"] == 3
+
+
+def test_choice_skips_runs_without_val_acc_and_breaks_ties_by_order():
+    flat = {"epochs": [{"test_acc": 50, "val_acc": 80, "scored_acc": 60}] * 10}
+    old = {"epochs": [{"test_acc": 99}] * 10}
+    runs = {("a", 0.1): {1: old}, ("b", 0.2): {1: flat}, ("c", 0.3): {1: flat, 2: flat}}
+    choices = ablation.select_on_val(runs, [1, 2, 3])
+    assert [(c["seed"], c["candidate"], c["n_candidates"]) for c in choices] == \
+        [(1, ("b", 0.2), 2), (2, ("c", 0.3), 1)]
+
+
+# ----------------------------------------------------------------------------
+# Command line
+
+
+def run_cli(*args):
+    done = subprocess.run([sys.executable, "-m", "benchmarks.rdia_ls_ablation", *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--jobs", "0"], "--jobs"), (["--epochs", "0"], "--epochs"),
+    (["--candidates", "paper@0.2"], "unknown loss"), (["--no-such-flag"], "unrecognized"),
+])
+def test_bad_flags_exit_2_with_one_line(tmp_path, args, words):
+    code, _, stderr = run_cli(*args, "--runs-dir", str(tmp_path), "--out", str(tmp_path))
+    assert code == 2 and "Traceback" not in stderr
+    assert stderr.count("\n") == 1 and words in stderr
+
+
+def test_no_train_writes_the_tables_without_training(tmp_path):
+    code, stdout, stderr = run_cli("--no-train", "--candidates", "method@0.5", "--seeds", "1",
+                                   "--runs-dir", str(tmp_path / "runs"),
+                                   "--out", str(tmp_path / "out"))
+    assert code == 0, stderr
+    assert "Missing runs (3): mnist_rdia-ls-method_symmetric_0.8_gamma0.5_seed1, " \
+           "mnist_ce_symmetric_0.8_seed1, mnist_coteaching_symmetric_0.8_seed1" in stdout
+    assert not (tmp_path / "runs").exists()
