@@ -33,7 +33,7 @@ import sys
 import data
 import selection
 from experiments import deep
-from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
+from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser, run_script
 
 #: The settings' defaults, shown by ``--help``.
 DEFAULT = deep.LSConfig()
@@ -153,15 +153,15 @@ def summary_lines(result):
 
 
 def main(argv=None):
-    """Command-line entry point; returns the exit status (0, or 2 on bad input)."""
-    try:
+    """Command-line entry point; returns the exit status (0; 2 on bad input; 130 after
+    Ctrl-C; 143 after SIGTERM)."""
+    def body():
         result = deep.run(parse_config(argv))
-    except (ConfigError, data.DataError) as exc:
-        print(f"RDIA-LS.py: error: {exc}", file=sys.stderr)
-        return 2
-    for line in summary_lines(result):
-        print(line)
-    return 0
+        for line in summary_lines(result):
+            print(line)
+        return 0
+
+    return run_script("RDIA-LS.py", body, (ConfigError, data.DataError))
 
 
 if __name__ == "__main__":

@@ -35,8 +35,9 @@ from tqdm import tqdm
 
 import data
 import selection
-from experiments.cli import ConfigError
-from experiments.files import save_figure_atomic, write_csv_atomic, write_json_atomic
+from experiments.cli import ConfigError, check_seed
+from experiments.files import (check_not_replacing, check_output_paths, save_figure_atomic,
+                               write_csv_atomic, write_json_atomic)
 from models import networks
 
 DATASETS = ("mnist", "cifar10")
@@ -190,8 +191,9 @@ class LSConfig:
         _check_int("warmup", self.warmup, 0)
         _check_int("epoch_decay_start", self.epoch_decay_start, 0)
         _check_int("batch_size", self.batch_size, 2)
-        _check_int("seed", self.seed, 0)
-        _check_int("noise_seed", self.noise_seed, 0, optional=True)
+        check_seed(self.seed)
+        if self.noise_seed is not None:
+            check_seed(self.noise_seed, "--noise_seed")
         _check_int("subset", self.subset, 2, optional=True)
         _check_int("gpu", self.gpu, 0, optional=True)
         _check_int("threads", self.threads, 1, optional=True)
@@ -251,6 +253,32 @@ def result_settings(config):
     settings = dataclasses.asdict(config.resolved())
     ignored = NOT_RESULTS + (() if config.method == "rdia-ls" else RDIA_LS_ONLY)
     return {key: value for key, value in settings.items() if key not in ignored}
+
+
+def run_files(config):
+    """Paths of the per-epoch CSV and the plot of a run, in its ``result_dir``."""
+    stem = Path(config.result_dir) / run_name(config)
+    return stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".png")
+
+
+def check_outputs(config):
+    """Before any work: the run's CSV, plot and JSON can be written, are distinct, and
+    the JSON at ``output`` (if any) is not a run with other settings.
+
+    The CSV and the plot are named by every setting that changes the numbers, so an
+    existing one belongs to a run of the same settings and may be replaced.
+
+    Raises
+    ------
+    experiments.files.OutputError
+        One line naming the flag and the path.
+    """
+    csv_path, png_path = run_files(config)
+    check_output_paths({"--output": (config.output, None),
+                        "--result_dir (CSV)": (csv_path, None),
+                        "--result_dir (plot)": (png_path, None)})
+    check_not_replacing({"--output": config.output}, config.output,
+                        result_settings(config))
 
 
 def format_setting(value):
@@ -689,6 +717,7 @@ def run(config):
     if not isinstance(config, LSConfig):
         raise TypeError(f"run takes an LSConfig, got {type(config).__name__}")
     config = config.resolved()
+    check_outputs(config)
     device, notice = select_device(config.gpu)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
@@ -697,13 +726,11 @@ def run(config):
     print(notice)
     print(f"{config.dataset}: {len(arrays['y_train'])} training images, "
           f"{config.noise_type} noise {config.noise_rate}: actual noise rate "
-          f"{actual_noise:.4f} (noise seed {config.noise_seed})")
+          f"{actual_noise:.4f} (noise seed {config.noise_seed})", flush=True)
     tensors = {key: value.to(device) for key, value in arrays.items()}
     tensors["val_index"] = torch.from_numpy(val_index).to(device)
     tensors["scored_index"] = torch.from_numpy(scored_index).to(device)
-    result_dir = Path(config.result_dir)
-    csv_path = result_dir / f"{run_name(config)}.csv"
-    png_path = result_dir / f"{run_name(config)}.png"
+    csv_path, png_path = run_files(config)
     previous_deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:

@@ -6,6 +6,7 @@ The engine behind it (config, schedule, training) is tested in
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +119,56 @@ def test_hyphen_spellings_train_a_run_and_write_its_json(shared_data_dir, tmp_pa
                                  "_weight_decay0.0001_n_epoch1_subset300_num_gradual0"
                                  "_warmup0.csv")).is_file()
     assert [row["epoch"] for row in saved["epochs"]] == [1]
+
+
+# ---------------------------------------------------------------------------
+# No result is ever lost (issue 10)
+
+QUICK = ["--subset", "300", "--n_epoch", "1", "--threads", "1", "--no_progress"]
+
+
+@pytest.mark.parametrize("make, flag, words", [
+    (lambda tmp: ["--output", str(tmp)], "--output", "is a folder"),
+    (lambda tmp: ["--result_dir", str(tmp / "file.txt" / "runs")], "--result_dir",
+     "is a file"),
+    (lambda tmp: ["--output", str(tmp / "run.json"), "--result_dir", str(tmp),
+                  "--seed", str(2 ** 32)], "--seed", "[0, 2^32)"),
+])
+def test_cli_outputs_and_seed_are_checked_before_any_work(shared_data_dir, tmp_path, make,
+                                                          flag, words):
+    (tmp_path / "file.txt").write_text("a file\n")
+    args = make(tmp_path)
+    if "--result_dir" not in args:
+        args += ["--result_dir", str(tmp_path / "runs")]
+    proc = run_cli(QUICK + args)
+    assert_one_line_error(proc, words)
+    assert flag in proc.stderr
+    assert "training images" not in proc.stdout  # printed once the data is loaded
+    assert not (tmp_path / "runs").exists()
+
+
+def test_cli_never_replaces_the_json_of_other_settings(shared_data_dir, tmp_path):
+    out = tmp_path / "run.json"
+    first = run_cli(QUICK + ["--output", str(out), "--result_dir", str(tmp_path)])
+    assert first.returncode == 0, first.stderr
+    before = out.read_bytes()
+    proc = run_cli(QUICK + ["--seed", "7", "--output", str(out), "--result_dir", str(tmp_path)])
+    assert_one_line_error(proc, "seed 0, not 7")
+    assert out.read_bytes() == before
+    again = run_cli(QUICK + ["--output", str(out), "--result_dir", str(tmp_path)])
+    assert again.returncode == 0, again.stderr  # same settings: replaced by the same run
+
+
+def test_cli_ctrl_c_prints_interrupted_and_exits_130(shared_data_dir, tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "RDIA-LS.py", "--subset", "3000", "--n_epoch", "50", "--threads", "1",
+         "--no_progress", "--result_dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**os.environ, "MPLBACKEND": "Agg"})
+    while "training images" not in process.stdout.readline():
+        pass
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1] == "RDIA-LS.py: interrupted"
+    assert not list(tmp_path.glob(".*"))  # no temporary file left
