@@ -94,6 +94,9 @@ def test_help_lists_the_papers_flag_names():
         assert flag in proc.stdout
     assert "hyphens or underscores (--noise-rate or --noise_rate)" in " ".join(proc.stdout.split())
     assert "(default: True)" not in proc.stdout
+    entries = " ".join(proc.stdout.split())
+    assert "--no_progress hide the progress bar (default: shown)" in entries
+    assert "(default: 0)" in entries.split("--seed SEED seed", 1)[1].split("--gamma", 1)[0]
 
 
 def test_hyphen_spellings_train_a_run_and_write_its_json(shared_data_dir, tmp_path):
