@@ -117,9 +117,9 @@ class LRConfig:
 def check_config(config):
     """Raise ConfigError with a one-line message for the first bad setting."""
     if not _finite(config.noise) or not 0.0 <= config.noise < 1.0:
-        raise ConfigError(f"--noise must be in [0, 1), got {config.noise}")
+        raise ConfigError(f"--noise must be a number in [0, 1), got {config.noise}")
     if not _finite(config.alpha) or not config.alpha >= 0.0:
-        raise ConfigError(f"--alpha must be >= 0, got {config.alpha}")
+        raise ConfigError(f"--alpha must be a finite number >= 0, got {config.alpha}")
     if not _finite(config.C) or not C_RANGE[0] <= config.C <= C_RANGE[1]:
         raise ConfigError(f"--C must be in [{C_RANGE[0]:g}, {C_RANGE[1]:g}], got "
                           f"{config.C}: outside it the fit under- or overflows in "
