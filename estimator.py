@@ -327,6 +327,7 @@ def training_influence(X, labels, X_val, labels_val, *, C=0.1, model="auto"):
         For input that does not fit (named in the message).
     """
     check_parameters(C=C, model=model)
+    check_same_columns(getattr(X, "columns", None), getattr(X_val, "columns", None))
     X = numeric_input(X, "X")
     X_val = numeric_input(X_val, "X_val")
     check_same_width(X, X_val)
@@ -340,6 +341,26 @@ def check_same_width(X, X_val):
     if X_val.shape[1] != X.shape[1]:
         raise ValueError(f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}; "
                          f"transform both alike")
+
+
+def check_same_columns(columns, val_columns):
+    """Raise ValueError when the column names of two DataFrames differ.
+
+    Parameters
+    ----------
+    columns, val_columns : sequence of str or None
+        Column names of X and X_val; None for input without names (nothing to
+        compare). Names and order must agree, as scikit-learn asks of the data given
+        to a fitted estimator; the message names the first column that differs.
+    """
+    if columns is None or val_columns is None or list(columns) == list(val_columns):
+        return
+    for position, (name, val_name) in enumerate(zip(columns, val_columns)):
+        if name != val_name:
+            raise ValueError(f"X_val's column {position} is {str(val_name)!r} but X's is "
+                             f"{str(name)!r}; give both the same columns in the same "
+                             f"order")
+    raise ValueError(f"X_val has {len(val_columns)} columns but X has {len(columns)}")
 
 
 def check_parameters(C=0.1, alpha=0.0002, model="auto", solver="cg", tol=1e-10,
@@ -526,6 +547,7 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError("X_val has column names but X has none: in a Pipeline, "
                                  "X_val skips the steps before RDIAClassifier; pass the "
                                  "validation rows in X and mark them with val_mask")
+            check_same_columns(columns, getattr(X_val, "columns", None))
             X_val = numeric_input(X_val, "X_val")
             check_same_width(X, X_val)
             y_val = labels_input(y_val, X_val.shape[0], "y_val")

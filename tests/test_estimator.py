@@ -198,6 +198,8 @@ def three_class_labels(y):
     (dict(), dict(X_val="X_VAL", y_val="Y_VAL", y="ONE"), "at least 2 classes"),
     (dict(), dict(X_val="X_VAL", y_val="Y_VAL", X="TEXT"), "X column 'color' is not "
                                                           "numeric"),
+    (dict(), dict(X_val="FRAME_SWAPPED", y_val="Y_VAL", X="FRAME"),
+     "X_val's column 1 is 'c2' but X's is 'c1'"),
 ])
 def test_bad_input_is_a_value_error_that_names_the_problem(params, fit_args, words):
     X, y, X_val, y_val, _ = train_val(n_train=100, n_val=40, seed=5)
@@ -207,7 +209,10 @@ def test_bad_input_is_a_value_error_that_names_the_problem(params, fit_args, wor
               "UNSEEN": np.where(np.arange(40) == 0, 7, y_val), "SHORT": y_val[:3],
               "MASK": np.zeros(100, bool), "ALL": np.ones(100, bool),
               "THREE": three_class_labels(y), "ONE": np.zeros(100),
-              "TEXT": pd.DataFrame(X).assign(color="red")}
+              "TEXT": pd.DataFrame(X).assign(color="red"),
+              "FRAME": pd.DataFrame(X).add_prefix("c"),
+              "FRAME_SWAPPED": pd.DataFrame(X_val).add_prefix("c")[
+                  ["c0", "c2", "c1", "c3", "c4", "c5"]]}
     args = {key: values.get(value, value) if isinstance(value, str) else value
             for key, value in fit_args.items()}
     X_fit, y_fit = args.pop("X", X), args.pop("y", y)

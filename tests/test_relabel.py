@@ -209,13 +209,18 @@ def test_find_harmful_with_k_classes_uses_softmax():
     (dict(model="tree"), "model must be one of"),
     (dict(labels_val="UNSEEN"), "label 5 (row 1) does not occur"),
     (dict(X_val="NARROW"), "X_val has 3 features but X has 6"),
+    (dict(X="FRAME", X_val="RENAMED"), "X_val's column 4 is 'z' but X's is 'x4'"),
 ])
 def test_find_harmful_bad_input_is_a_value_error(change, words):
     import re
 
     X, y, X_val, y_val, _ = train_val(n_train=60, n_val=20)
     args = dict(X=X, labels=y, X_val=X_val, labels_val=y_val)
-    values = {"UNSEEN": np.where(np.arange(20) == 0, 5, y_val), "NARROW": X_val[:, :3]}
+    import pandas as pd
+
+    values = {"UNSEEN": np.where(np.arange(20) == 0, 5, y_val), "NARROW": X_val[:, :3],
+              "FRAME": pd.DataFrame(X).add_prefix("x"),
+              "RENAMED": pd.DataFrame(X_val).add_prefix("x").rename(columns={"x4": "z"})}
     options = {}
     for key, value in change.items():
         value = values.get(value, value) if isinstance(value, str) else value
