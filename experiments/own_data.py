@@ -34,6 +34,7 @@ from data.tables import TableError, file_kind, load_tables
 from estimator import linear_model_for, suggested_labels
 from experiments.cli import ConfigError, check_seed
 from experiments.files import save_figure_atomic
+from experiments.lr import C_RANGE, MODELS
 
 #: Methods of a run by default: those of the benchmark runs but ``clean``.
 DEFAULT_METHODS = ("full", "random", "drop", "uids", "rdia")
@@ -41,14 +42,9 @@ DEFAULT_METHODS = ("full", "random", "drop", "uids", "rdia")
 #: Methods that need the true labels, which your own data does not have.
 NEEDS_CLEAN_LABELS = ("clean",)
 
-MODELS = ("logreg", "softmax")
-
 #: The alphas ``alpha="auto"`` tries, in the units of phi (C x summed validation
 #: log-loss): the paper's 0.0002, 0.002 and 0.01 and the 1-2-5 steps around them.
 ALPHA_GRID = (0.0, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
-
-#: Range of C where the fit is well posed in double precision (as for --dataset).
-C_RANGE = (1e-8, 1e8)
 
 #: Columns that ``relabeled_table`` adds to the training table.
 OUTPUT_COLUMNS = ("phi", "harmful", "suggested_label")

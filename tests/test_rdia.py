@@ -391,9 +391,10 @@ def test_own_files_give_suspects_scores_and_the_relabeled_rows(tmp_path, kind):
     import pandas as pd
 
     train, val, flipped = write_cancer_files(tmp_path, kind)
-    out, record = tmp_path / "suspects.csv", tmp_path / "r.json"
+    out, record, png = tmp_path / "suspects.csv", tmp_path / "r.json", tmp_path / "phi.png"
     code, stdout, stderr = run_cli("--train", train, "--val", val, *OWN,
-                                   "--relabeled", str(out), "--output", str(record))
+                                   "--relabeled", str(out), "--output", str(record),
+                                   "--plot", str(png))
     assert code == 0, stderr
     assert "suspects: " in stdout and "no precision or recall" in stdout
     assert "validation: log-loss" in stdout and "clean" not in stdout.split("suspects")[1]
@@ -403,7 +404,9 @@ def test_own_files_give_suspects_scores_and_the_relabeled_rows(tmp_path, kind):
     assert [r["method"] for r in report["results"]] == ["full", "random", "drop", "uids",
                                                         "rdia"]
     assert all(r["precision"] is None and r["recall"] is None for r in report["results"])
-    assert report["files"]["relabeled"] == str(out)
+    assert report["files"] == {"json": str(record), "relabeled": str(out),
+                               "plot": str(png)}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = pd.read_csv(out)
     given = pd.read_csv(train) if kind == "csv" else pd.read_parquet(train)
     assert list(table.columns) == list(given.columns) + ["phi", "harmful",
