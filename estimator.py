@@ -569,17 +569,20 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``; rows sum to one.
         """
+        return np.exp(self.predict_log_proba(X))
+
+    def predict_log_proba(self, X):
+        """Log class probabilities of the relabeled model, shape (n_samples, n_classes).
+
+        Computed from the logits (finite even where a probability underflows to 0).
+        """
         check_is_fitted(self)
         check_numeric_columns(X, "X")
         columns = getattr(X, "columns", None)
         X = validate_data(self, X, accept_sparse="csr", dtype=np.float64,
                           ensure_all_finite=False, reset=False)
         check_finite(X, "X", columns)
-        return np.exp(self.linear_model_.log_proba(self._weights(), X))
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, shape (n_samples, n_classes)."""
-        return np.log(self.predict_proba(X))
+        return self.linear_model_.log_proba(self._weights(), X)
 
     def predict(self, X):
         """The most probable label of each row, shape (n_samples,), of ``classes_``."""

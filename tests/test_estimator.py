@@ -167,6 +167,19 @@ def test_a_pipeline_passes_validation_rows_through_its_scaler_with_val_mask():
     clone(pipe).fit(X_all, y_all, rdiaclassifier__val_mask=is_val)
 
 
+def test_metadata_routing_passes_val_mask_when_requested():
+    import sklearn
+
+    X, y, X_val, y_val, _ = train_val(n_train=100, n_val=40, seed=7)
+    X_all, y_all = np.vstack([X, X_val]), np.concatenate([y, y_val])
+    is_val = np.arange(140) >= 100
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(StandardScaler(),
+                             RDIAClassifier().set_fit_request(val_mask=True))
+        pipe.fit(X_all, y_all, val_mask=is_val)
+    assert len(pipe[-1].phi_) == 100
+
+
 def test_x_val_that_skipped_the_pipeline_steps_is_refused():
     X, y, X_val, y_val, _ = train_val(n_train=100, n_val=40, seed=4)
     pipe = make_pipeline(StandardScaler(), RDIAClassifier())
