@@ -34,6 +34,7 @@ class SelfValidatedRDIA(RDIAClassifier):
 
 
 @parametrize_with_checks([SelfValidatedRDIA()])
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -213,6 +214,9 @@ def three_class_labels(y):
                                                           "numeric"),
     (dict(), dict(X_val="FRAME_SWAPPED", y_val="Y_VAL", X="FRAME"),
      "X_val's column 1 is 'c2' but X's is 'c1'"),
+    (dict(), dict(X_val="FRAME_TEXT", y_val="Y_VAL", X="FRAME"),
+     "X_val column 'c3' is not numeric"),
+    (dict(), dict(X_val="EMPTY", y_val="NO_LABELS"), "Found array with 0 sample(s)"),
 ])
 def test_bad_input_is_a_value_error_that_names_the_problem(params, fit_args, words):
     X, y, X_val, y_val, _ = train_val(n_train=100, n_val=40, seed=5)
@@ -225,7 +229,9 @@ def test_bad_input_is_a_value_error_that_names_the_problem(params, fit_args, wor
               "TEXT": pd.DataFrame(X).assign(color="red"),
               "FRAME": pd.DataFrame(X).add_prefix("c"),
               "FRAME_SWAPPED": pd.DataFrame(X_val).add_prefix("c")[
-                  ["c0", "c2", "c1", "c3", "c4", "c5"]]}
+                  ["c0", "c2", "c1", "c3", "c4", "c5"]],
+              "FRAME_TEXT": pd.DataFrame(X_val).add_prefix("c").assign(c3="high"),
+              "EMPTY": X_val[:0], "NO_LABELS": y_val[:0]}
     args = {key: values.get(value, value) if isinstance(value, str) else value
             for key, value in fit_args.items()}
     X_fit, y_fit = args.pop("X", X), args.pop("y", y)
