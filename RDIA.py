@@ -1,16 +1,24 @@
 """RDIA for L2 logistic regression: relabel harmful training samples, then retrain.
 
-The experiment of METHOD.md section 4, run by ``experiments.lr``: load a dataset, take
-the last 30% of its training part as clean validation set, flip labels, fit L2
-logistic regression (C = 0.1), compute the influence phi of every training sample on
-the validation loss, relabel the harmful set {i : phi_i > alpha} with R, refit, and
-compare with Full, Random, Drop, UIDS and Clean (and cleanlab, on request). With
-``--model softmax`` (the default for mnist10 and digits) the same runs with K classes.
+Two kinds of runs:
 
-This script only parses the flags into an ``LRConfig``, runs the engine, prints the
-table and writes the files. Run ``python RDIA.py --help`` for the flags.
+- ``--dataset`` (a benchmark, METHOD.md section 4), run by ``experiments.lr``: load a
+  dataset, take the last 30% of its training part as clean validation set, flip
+  labels, fit L2 logistic regression (C = 0.1), compute the influence phi of every
+  training sample on the validation loss, relabel the harmful set
+  {i : phi_i > alpha} with R, refit, and compare with Full, Random, Drop, UIDS and
+  Clean (and cleanlab, on request). With ``--model softmax`` (the default for mnist10
+  and digits) the same runs with K classes.
+- ``--train`` (your own data), run by ``experiments.own_data``: a noisy training
+  file and a trusted ``--val`` file (CSV, Parquet or LIBSVM), no synthetic noise; the
+  suspects, the scores before and after relabeling, and with ``--relabeled`` the
+  training rows with phi, harmful and a suggested label.
+
+This script only parses the flags into a config, runs the engine, prints the summary
+and writes the files. Run ``python RDIA.py --help`` for the flags.
 """
 
+import argparse
 import os
 import sys
 
@@ -19,10 +27,10 @@ import influence
 from data.datasets import BINARY_DATASETS, MULTICLASS_DATASETS
 from data.errors import DataError
 from data.noise import NOISE_TYPES
-from experiments import lr
+from experiments import lr, own_data
 from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser, run_script
 from experiments.files import (check_not_replacing, check_output_paths, figure_suffixes,
-                               write_csv_atomic, write_json_atomic)
+                               write_csv_atomic, write_json_atomic, write_text_atomic)
 from models.linear import DenseHessianTooLarge
 from models.softmax import FitError
 
@@ -32,16 +40,18 @@ def build_parser():
     parser = OneLineParser(
         prog="RDIA.py",
         description="Influence-based relabeling (RDIA) for L2 logistic regression, "
-                    "compared with Full, Random, Drop, UIDS and Clean.",
+                    "compared with Full, Random, Drop, UIDS and Clean on a benchmark "
+                    "(--dataset), or run on your own files (--train, --val).",
         formatter_class=DefaultsFormatter)
-    parser.add_argument("--dataset", default="cancer",
+    parser.add_argument("--dataset", default=None,
                         help=f"one of {', '.join(BINARY_DATASETS)} (binary), "
                              f"{', '.join(MULTICLASS_DATASETS)} (10 classes), or the "
-                             "path of a LIBSVM file")
+                             "path of a LIBSVM file (default: cancer; not with --train)")
     parser.add_argument("--model", choices=lr.MODELS, default=None,
                         help="logreg: binary logistic regression (liblinear); softmax: "
                              "K-class multinomial regression, R trains l_R (default: "
-                             "softmax for mnist10 and digits, else logreg)")
+                             "softmax for mnist10, digits and files with more than two "
+                             "labels, else logreg)")
     parser.add_argument("--noise-type", choices=NOISE_TYPES, default=None,
                         help="softmax only: resample each training label from this "
                              "transition matrix at rate --noise (default: exact flips "
@@ -49,21 +59,27 @@ def build_parser():
     parser.add_argument("--test-file", default=None,
                         help="LIBSVM test file for a --dataset given by path; without "
                              "it, a seeded 70/30 train/test split is used")
-    parser.add_argument("--noise", type=float, default=0.4,
+    parser.add_argument("--noise", type=float, default=None,
                         help="fraction of training labels flipped (with --noise-type: "
-                             "the noise rate), in [0, 1)")
-    parser.add_argument("--alpha", type=float, default=0.0002,
+                             "the noise rate), in [0, 1) (default: 0.4; not with "
+                             "--train, whose labels are used as they are)")
+    parser.add_argument("--alpha", type=alpha_value, default=0.0002,
                         help="harmfulness threshold: relabel or drop samples with "
-                             "phi > alpha (units of C x summed validation log-loss)")
+                             "phi > alpha (units of C x summed validation log-loss); "
+                             "with --train also 'auto': the alpha of a grid with the "
+                             "lowest validation log-loss of the RDIA refit")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the split, the noise and the subsampling")
     parser.add_argument("--C", type=float, default=0.1,
                         help="weight of the summed log-loss in J(w) = |w|^2/2 + C sum l")
-    parser.add_argument("--val-ratio", type=float, default=0.3,
+    parser.add_argument("--val-ratio", type=float, default=None,
                         help="last fraction of the training part used as clean "
-                             "validation set")
-    parser.add_argument("--methods", default=",".join(lr.DEFAULT_METHODS),
-                        help="comma-separated subset of " + ",".join(edits.EDITS))
+                             "validation set (default: 0.3; not with --train)")
+    parser.add_argument("--methods", default=None,
+                        help="comma-separated subset of " + ",".join(edits.EDITS)
+                             + " (default: " + ",".join(lr.DEFAULT_METHODS) + "; with "
+                             "--train " + ",".join(own_data.DEFAULT_METHODS) + ", and "
+                             "clean, which needs the true labels, is not offered)")
     parser.add_argument("--solver", choices=tuple(influence.SOLVERS), default="cg",
                         help="inverse-Hessian-vector solver: conjugate gradients or "
                              "Cholesky (small feature counts)")
@@ -79,17 +95,61 @@ def build_parser():
                         help="write phi of every training sample to this CSV")
     parser.add_argument("--plot", default=None, metavar="PATH.png",
                         help="histogram of phi for clean and flipped samples "
-                             "(default: runs/<run name>-phi.png)")
+                             "(default: runs/<run name>-phi.png; with --train, of all "
+                             "training rows and only when given)")
     parser.add_argument("--no-files", action="store_true",
                         help="write no results files unless named explicitly")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing output files even when another run with "
                              "other settings wrote them")
+    own = parser.add_argument_group(
+        "your own data", "a noisy training file and a trusted validation file: CSV "
+                         "(.csv, .csv.gz), Parquet (.parquet, .pq) or LIBSVM (any other "
+                         "name); no synthetic noise is added")
+    own.add_argument("--train", default=None, metavar="PATH",
+                     help="the training file, whose labels may be wrong")
+    own.add_argument("--val", default=None, metavar="PATH",
+                     help="the trusted validation file, with the training file's "
+                          "columns (required with --train)")
+    own.add_argument("--test", default=None, metavar="PATH",
+                     help="a test file, only scored")
+    own.add_argument("--label-column", default=None, metavar="NAME",
+                     help="the label column of CSV and Parquet files; labels of any "
+                          "type (strings, -1/+1, 2/4)")
+    own.add_argument("--drop-columns", default=None, metavar="A,B",
+                     help="comma-separated columns that are not features (ids)")
+    own.add_argument("--impute", action="store_true",
+                     help="fill missing feature values with the training file's "
+                          "median (numbers) or most frequent value (categories) "
+                          "instead of stopping at the first one")
+    own.add_argument("--relabeled", default=None, metavar="PATH.csv",
+                     help="write the training rows with phi, harmful and "
+                          "suggested_label, in the training file's order")
     return parser
 
 
+def alpha_value(text):
+    """``--alpha``: a number, or "auto" (checked against the mode later)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a number or 'auto', got {text!r}") from None
+
+
 #: Flags of the parser that are not settings of the experiment.
-OUTPUT_FLAGS = ("output", "save_influence", "plot", "no_files", "overwrite")
+OUTPUT_FLAGS = ("output", "save_influence", "plot", "no_files", "overwrite", "relabeled")
+
+#: Flags of the benchmark runs only (their parser default is None): attribute -> flag.
+BENCHMARK_FLAGS = {"dataset": "--dataset", "noise": "--noise", "noise_type": "--noise-type",
+                   "test_file": "--test-file", "val_ratio": "--val-ratio",
+                   "data_dir": "--data-dir", "save_influence": "--save-influence"}
+
+#: Flags of the runs on your own data only (default None or False): attribute -> flag.
+OWN_DATA_FLAGS = {"val": "--val", "test": "--test", "label_column": "--label-column",
+                  "drop_columns": "--drop-columns", "impute": "--impute",
+                  "relabeled": "--relabeled"}
 
 #: Errors whose message is for the user: one line, exit status 2.
 USER_ERRORS = (ConfigError, DataError, influence.ConvergenceError, DenseHessianTooLarge,
@@ -97,10 +157,62 @@ USER_ERRORS = (ConfigError, DataError, influence.ConvergenceError, DenseHessianT
 
 
 def config_from_args(args):
-    """The :class:`experiments.lr.LRConfig` of parsed flags; raises ConfigError."""
-    settings = {key: value for key, value in vars(args).items() if key not in OUTPUT_FLAGS}
-    settings["methods"] = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    """The config of parsed flags; raises ConfigError.
+
+    Returns
+    -------
+    config : experiments.lr.LRConfig or experiments.own_data.OwnDataConfig
+        The latter when ``--train`` is given.
+    """
+    check_mode(args)
+    if args.train is not None:
+        return own_data_config(args)
+    settings = {key: value for key, value in vars(args).items()
+                if key not in OUTPUT_FLAGS + ("train",) + tuple(OWN_DATA_FLAGS)
+                and value is not None}
+    if args.methods is not None:
+        settings["methods"] = _comma_list(args.methods)
     return lr.LRConfig(**settings)
+
+
+def own_data_config(args):
+    """The :class:`experiments.own_data.OwnDataConfig` of parsed ``--train`` flags."""
+    settings = dict(train=args.train, val=args.val, test=args.test,
+                    label_column=args.label_column,
+                    drop_columns=_comma_list(args.drop_columns or ""),
+                    impute=args.impute, model=args.model, alpha=args.alpha,
+                    seed=args.seed, C=args.C, solver=args.solver, tol=args.tol,
+                    max_iter=args.max_iter)
+    if args.methods is not None:
+        settings["methods"] = _comma_list(args.methods)
+    return own_data.OwnDataConfig(**settings)
+
+
+def check_mode(args):
+    """Refuse flags of the other kind of run, in one line; raises ConfigError."""
+    if args.train is not None:
+        given = [flag for key, flag in BENCHMARK_FLAGS.items()
+                 if getattr(args, key) is not None]
+        if given:
+            raise ConfigError(f"{given[0]} applies to the benchmark datasets, not to "
+                              f"--train: your training labels are used as they are (no "
+                              f"synthetic noise) and --val is the validation set")
+        if args.val is None:
+            raise ConfigError("--train needs --val: a trusted validation file with the "
+                              "training file's columns")
+        return
+    given = [flag for key, flag in OWN_DATA_FLAGS.items()
+             if getattr(args, key) not in (None, False)]
+    if given:
+        raise ConfigError(f"{given[0]} applies to your own data: give the training "
+                          f"file with --train")
+    if args.alpha == "auto":
+        raise ConfigError("--alpha auto applies with --train; benchmark runs take a "
+                          "number (reproduce.py sweeps the grid)")
+
+
+def _comma_list(text):
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def output_paths(config, args):
@@ -119,6 +231,39 @@ def check_outputs(config, args, paths):
         "--save-influence": (paths["--save-influence"], None),
         "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None)})
     check_not_replacing(paths, paths["--output"], lr.settings(config), args.overwrite)
+
+
+def own_output_paths(config, args):
+    """The files of a --train run, {flag: path or None}; the JSON under runs/ by default."""
+    stem = f"runs/{own_data.run_name(config)}"
+    return {"--output": args.output or (None if args.no_files else f"{stem}.json"),
+            "--relabeled": args.relabeled, "--plot": args.plot}
+
+
+def check_own_outputs(config, args, paths):
+    """Before any work, as :func:`check_outputs` for a --train run (--relabeled is CSV)."""
+    check_output_paths({
+        "--output": (paths["--output"], None),
+        "--relabeled": (paths["--relabeled"], (".csv",) if paths["--relabeled"] else None),
+        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None)})
+    check_not_replacing(paths, paths["--output"], own_data.settings(config),
+                        args.overwrite)
+
+
+def write_own_outputs(report, paths):
+    """Write the relabeled table, the plot and then the JSON that lists them."""
+    output, table, plot = paths["--output"], paths["--relabeled"], paths["--plot"]
+    if table:
+        write_text_atomic(table, own_data.relabeled_table(report).to_csv(index=False))
+    if plot:
+        own_data.plot_phi(plot, report)
+    if output:
+        record = {key: report[key] for key in ("config", "alpha_grid", "results",
+                                                "summary", "timings", "solver")}
+        record["files"] = {"json": _absolute(output), "relabeled": _absolute(table),
+                           "plot": _absolute(plot)}
+        write_json_atomic(output, record)
+    return [str(path) for path in (output, table, plot) if path]
 
 
 def write_outputs(report, paths):
@@ -146,6 +291,8 @@ def main(argv=None):
 
     def body():
         config = config_from_args(args)
+        if isinstance(config, own_data.OwnDataConfig):
+            return run_own_data(config, args)
         paths = output_paths(config, args)
         check_outputs(config, args, paths)
         print(f"run {lr.run_name(config)}", flush=True)
@@ -157,6 +304,22 @@ def main(argv=None):
         return 0
 
     return run_script("RDIA.py", body, USER_ERRORS)
+
+
+def run_own_data(config, args):
+    """The body of a --train run: check the outputs, load, run, print, write."""
+    paths = own_output_paths(config, args)
+    check_own_outputs(config, args, paths)
+    print(f"run {own_data.run_name(config)}", flush=True)
+    data = own_data.load(config)
+    if paths["--relabeled"]:
+        own_data.check_output_columns(data, config.train)
+    report = own_data.run(config, data)
+    print(own_data.format_report(report))
+    written = write_own_outputs(report, paths)
+    if written:
+        print("wrote " + ", ".join(written))
+    return 0
 
 
 if __name__ == "__main__":

@@ -144,3 +144,55 @@ def write_multiclass_libsvm(tmp_path, n=150, labels=(1, 2, 3), width=None, seed=
         for i, row in enumerate(rows):
             row.extend((j, "0.5") for j in range(5 + i, width + 1, n))
     return write_libsvm(tmp_path / f"classes{width or ''}.svm", y, rows)
+
+
+def mixed_table(n=60, seed=0, labels=("no", "yes")):
+    """A seeded table with numeric and categorical columns, an id and a label column.
+
+    Columns: ``id`` (int), ``age`` (float), ``dose`` (int), ``color`` (text: red,
+    green, blue), ``label`` (from ``labels``, by a seeded rule on age and color).
+
+    Returns
+    -------
+    frame : pandas.DataFrame of shape (n, 5)
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    age = rng.normal(50.0, 10.0, size=n).round(2)
+    color = rng.choice(["red", "green", "blue"], size=n)
+    dose = rng.integers(1, 5, size=n)
+    score = (age - 50.0) / 10.0 + (color == "red") - 0.3 + rng.normal(0, 0.5, size=n)
+    label = np.asarray(labels, dtype=object)[(score > 0).astype(int)]
+    return pd.DataFrame({"id": np.arange(n) + 100, "age": age, "dose": dose,
+                         "color": color, "label": label})
+
+
+def breast_cancer_noisy(n_train=400, noise=0.2, seed=0):
+    """scikit-learn's breast-cancer data, shuffled, standardised, with flipped labels.
+
+    The rows are shuffled with ``seed``; the first ``n_train`` are the training set,
+    where exactly ``int(noise * n_train)`` labels (chosen with ``seed``) are flipped,
+    and the rest the clean validation set. Features are standardised with the
+    training rows' mean and standard deviation.
+
+    Returns
+    -------
+    X_train : ndarray of shape (n_train, 30)
+    y_train : ndarray of shape (n_train,), noisy labels in {0, 1} (0 = malignant)
+    X_val : ndarray of shape (569 - n_train, 30)
+    y_val : ndarray of shape (569 - n_train,)
+    flipped : ndarray of bool, shape (n_train,)
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(y))
+    X, y = X[order], y[order]
+    mean, std = X[:n_train].mean(axis=0), X[:n_train].std(axis=0)
+    X = (X - mean) / std
+    flipped = np.zeros(n_train, dtype=bool)
+    flipped[rng.choice(n_train, int(noise * n_train), replace=False)] = True
+    y_train = np.where(flipped, 1 - y[:n_train], y[:n_train])
+    return X[:n_train], y_train, X[n_train:], y[n_train:], flipped

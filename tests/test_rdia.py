@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from builders import write_libsvm_problem, write_multiclass_libsvm
+from builders import write_libsvm, write_libsvm_problem, write_multiclass_libsvm
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -347,3 +347,221 @@ def test_messages_escape_control_characters():
     code, stdout, stderr = run_cli("--dataset", "no\x1b[31msuch\x07set", "--no-files")
     one_line_error(code, stdout, stderr, words=("\\x1b",))
     assert "\x1b" not in stderr and "\x07" not in stderr
+
+
+# ---------------------------------------------------------------------------
+# Your own data: --train, --val, --test (CSV, Parquet, LIBSVM)
+
+def write_cancer_files(folder, kind="csv", seed=0):
+    """Noisy training and clean validation files of breast cancer with text labels.
+
+    The features are standardised on the training rows already, so RDIA.py's scaler
+    leaves them as they are (up to rounding) and LIBSVM files of the same arrays, which
+    are not scaled, describe the same problem.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from builders import breast_cancer_noisy
+
+    X, y, X_val, y_val, flipped = breast_cancer_noisy(seed=seed)
+    names = np.array(["malignant", "benign"], dtype=object)
+    paths = []
+    for name, features, labels in (("noisy", X, y), ("trusted", X_val, y_val)):
+        frame = pd.DataFrame(features, columns=[f"f{j}" for j in range(30)])
+        frame.insert(0, "id", np.arange(len(labels)) + 1)
+        frame["diagnosis"] = names[labels]
+        path = folder / f"{name}.{kind}"
+        if kind == "csv":
+            frame.to_csv(path, index=False)
+        elif kind == "parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            rows = [[(j + 1, repr(float(v))) for j, v in enumerate(row)] for row in features]
+            write_libsvm(path, np.where(labels == 1, 1, -1), rows)
+        paths.append(str(path))
+    return paths + [flipped]
+
+
+OWN = ("--label-column", "diagnosis", "--drop-columns", "id")
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_own_files_give_suspects_scores_and_the_relabeled_rows(tmp_path, kind):
+    import pandas as pd
+
+    train, val, flipped = write_cancer_files(tmp_path, kind)
+    out, record, png = tmp_path / "suspects.csv", tmp_path / "r.json", tmp_path / "phi.png"
+    code, stdout, stderr = run_cli("--train", train, "--val", val, *OWN,
+                                   "--relabeled", str(out), "--output", str(record),
+                                   "--plot", str(png))
+    assert code == 0, stderr
+    assert "suspects: " in stdout and "no precision or recall" in stdout
+    assert "validation: log-loss" in stdout and "clean" not in stdout.split("suspects")[1]
+    report = json.loads(record.read_text())
+    assert set(report) == {"config", "alpha_grid", "results", "summary", "timings",
+                           "solver", "files"}
+    assert [r["method"] for r in report["results"]] == ["full", "random", "drop", "uids",
+                                                        "rdia"]
+    assert all(r["precision"] is None and r["recall"] is None for r in report["results"])
+    assert report["files"] == {"json": str(record), "relabeled": str(out),
+                               "plot": str(png)}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = pd.read_csv(out)
+    given = pd.read_csv(train) if kind == "csv" else pd.read_parquet(train)
+    assert list(table.columns) == list(given.columns) + ["phi", "harmful",
+                                                         "suggested_label"]
+    assert table["id"].tolist() == given["id"].tolist()  # the input's row order
+    assert table["harmful"].sum() == report["summary"]["n_suspects"] > 0
+    changed = table["suggested_label"] != table["diagnosis"]
+    assert changed.tolist() == table["harmful"].tolist()
+    assert set(table["suggested_label"]) == {"benign", "malignant"}
+    precision = (table["harmful"] & flipped).sum() / table["harmful"].sum()
+    assert precision > 0.75
+    assert report["summary"]["after"]["val_logloss"] < report["summary"]["before"]["val_logloss"]
+
+
+def test_the_csv_and_the_libsvm_path_give_the_same_phi(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "svm").mkdir()
+    csv_train, csv_val, _ = write_cancer_files(tmp_path / "csv", "csv")
+    svm_train, svm_val, _ = write_cancer_files(tmp_path / "svm", "svm")
+    for train, val, extra in ((csv_train, csv_val, OWN), (svm_train, svm_val, ())):
+        code, _, stderr = run_cli("--train", train, "--val", val, *extra, "--relabeled",
+                                  str(Path(train).parent / "out.csv"), "--methods",
+                                  "full,rdia", "--no-files")
+        assert code == 0, stderr
+    from_csv = pd.read_csv(tmp_path / "csv" / "out.csv")
+    from_svm = pd.read_csv(tmp_path / "svm" / "out.csv")
+    assert list(from_svm.columns) == ["label", "phi", "harmful", "suggested_label"]
+    assert np.abs(from_csv["phi"]).max() > 1e-3
+    np.testing.assert_allclose(from_csv["phi"], from_svm["phi"], rtol=1e-6, atol=1e-9)
+    assert from_csv["harmful"].tolist() == from_svm["harmful"].tolist()
+    # LIBSVM labels keep their values: -1 / +1 (benign is +1 here)
+    names = {-1: "malignant", 1: "benign"}
+    assert [names[v] for v in from_svm["suggested_label"]] == \
+        from_csv["suggested_label"].tolist()
+
+
+def test_alpha_auto_prints_the_grid_and_records_it(tmp_path):
+    train, val, _ = write_cancer_files(tmp_path)
+    out = tmp_path / "r.json"
+    code, stdout, stderr = run_cli("--train", train, "--val", val, *OWN, "--alpha", "auto",
+                                   "--methods", "full,rdia", "--output", str(out),
+                                   "--no-files")
+    assert code == 0, stderr
+    assert "alpha auto" in stdout and stdout.count("<- chosen") == 1
+    report = json.loads(out.read_text())
+    assert report["config"]["alpha"] == "auto"
+    assert len(report["alpha_grid"]) == len(stdout.split("val_acc\n")[1].split(
+        "suspects:")[0].strip().splitlines())
+    chosen = min(report["alpha_grid"], key=lambda r: (r["val_logloss"], -r["alpha"]))
+    assert report["config"]["alpha_used"] == chosen["alpha"]
+
+
+def test_missing_values_stop_the_run_unless_imputed(tmp_path):
+    import pandas as pd
+
+    train, val, _ = write_cancer_files(tmp_path)
+    frame = pd.read_csv(train)
+    frame.loc[11, "f3"] = None
+    frame.to_csv(train, index=False)
+    one_line_error(*run_cli("--train", train, "--val", val, *OWN, "--no-files"),
+                   words=("noisy.csv", "column 'f3'", "row 12", "--impute"))
+    code, stdout, stderr = run_cli("--train", train, "--val", val, *OWN, "--impute",
+                                   "--no-files")
+    assert code == 0, stderr
+    assert "suspects" in stdout
+
+
+def own_bad_input(tmp_path, case):
+    """Files and flags of one bad --train run, as a user would make them."""
+    import pandas as pd
+
+    train, val, _ = write_cancer_files(tmp_path)
+    edit = {
+        "no label column": lambda t, v: (t.drop(columns="diagnosis"), v),
+        "label unseen in training": lambda t, v: (t, v.assign(
+            diagnosis=["unknown"] + v["diagnosis"].tolist()[1:])),
+        "single class": lambda t, v: (t.assign(diagnosis="benign"),
+                                      v.assign(diagnosis="benign")),
+        "mismatched columns": lambda t, v: (t, v.drop(columns="f7")),
+        "text in a numeric column": lambda t, v: (t, v.assign(
+            f2=v["f2"].astype(str).where(v.index != 4, "high"))),
+    }
+    if case in edit:
+        t, v = edit[case](pd.read_csv(train), pd.read_csv(val))
+        t.to_csv(train, index=False)
+        v.to_csv(val, index=False)
+    if case == "empty file":
+        Path(val).write_text("")
+    if case == "unreadable parquet":
+        val = str(tmp_path / "trusted.parquet")
+        Path(val).write_bytes(b"PAR1\x00not really parquet")
+    return ["--train", train, "--val", val, *OWN]
+
+
+@pytest.mark.parametrize("case, extra, words", [
+    ("no label column", [], ("noisy.csv", "no label column 'diagnosis'")),
+    ("label unseen in training", [], ("trusted.csv", "label 'unknown' (row 1)",
+                                      "does not occur in the training labels")),
+    ("single class", [], ("every label is 'benign'", "at least 2 classes")),
+    ("mismatched columns", [], ("trusted.csv", "column 'f7'", "is missing")),
+    ("text in a numeric column", [], ("trusted.csv", "column 'f2' is numeric",
+                                      "row 5 holds 'high'")),
+    ("empty file", [], ("trusted.csv", "empty")),
+    ("unreadable parquet", [], ("trusted.parquet", "cannot read it as Parquet")),
+    ("ok", ["--dataset", "cancer"], ("--dataset applies to the benchmark datasets",)),
+    ("ok", ["--noise", "0.2"], ("--noise applies to the benchmark datasets",
+                                "no synthetic noise")),
+    ("ok", ["--val-ratio", "0.2"], ("--val-ratio",)),
+    ("ok", ["--methods", "full,clean"], ("--methods clean needs the true training labels",)),
+    ("ok", ["--model", "logreg", "--alpha", "most"], ("--alpha", "'auto'")),
+    ("ok", ["--relabeled", "out.txt"], ("--relabeled", "'.txt'", ".csv")),
+])
+def test_own_data_bad_input_is_one_line_and_exit_code_2(tmp_path, case, extra, words):
+    args = own_bad_input(tmp_path, case)
+    code, stdout, stderr = run_cli(*args, *extra, "--no-files", cwd=tmp_path)
+    one_line_error(code, stdout, stderr, words=words)
+    assert "suspects" not in stdout  # stopped before the work
+    assert not (tmp_path / "out.txt").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--val", "v.csv"], ("--val applies to your own data", "--train")),
+    (["--label-column", "y"], ("--label-column applies to your own data",)),
+    (["--dataset", "wdbc", "--alpha", "auto"], ("--alpha auto applies with --train",)),
+    (["--train", "t.csv"], ("--train needs --val",)),
+    (["--train", "t.csv", "--val", "v.csv"], ("--label-column is required",)),
+    (["--train", "t.svm", "--val", "v.svm", "--label-column", "y"],
+     ("--label-column applies to CSV and Parquet",)),
+])
+def test_flags_of_the_other_kind_of_run_are_refused(args, words):
+    one_line_error(*run_cli(*args, "--no-files"), words=words)
+
+
+def test_a_training_column_named_phi_is_refused_before_the_fit(tmp_path):
+    import pandas as pd
+
+    train, val, _ = write_cancer_files(tmp_path)
+    for path in (train, val):
+        pd.read_csv(path).rename(columns={"f0": "phi"}).to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    one_line_error(*run_cli("--train", train, "--val", val, *OWN, "--relabeled", str(out),
+                            "--no-files"), words=("already has a column 'phi'",))
+    assert not out.exists()
+
+
+def test_own_data_runs_never_replace_another_runs_json(tmp_path):
+    train, val, _ = write_cancer_files(tmp_path)
+    out = tmp_path / "r.json"
+    args = ("--train", train, "--val", val, *OWN, "--methods", "full,rdia", "--output",
+            str(out), "--no-files")
+    assert run_cli(*args)[0] == 0
+    assert run_cli(*args)[0] == 0  # the same settings: its own file
+    before = out.read_bytes()
+    one_line_error(*run_cli(*args, "--C", "1.0"), words=("other settings", "--overwrite"))
+    assert out.read_bytes() == before

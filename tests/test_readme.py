@@ -1,13 +1,31 @@
-"""README.md: the library example runs as written and relabeling helps in it."""
+"""README.md: its examples run as written and print what it shows."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
 
 
-def python_blocks():
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+def fenced_blocks(language):
+    """The ```language blocks of the README, in order."""
+    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def block_with(text, language="python"):
+    """The one ```language block that contains ``text``."""
+    found = [block for block in fenced_blocks(language) if text in block]
+    assert len(found) == 1, f"{len(found)} blocks contain {text!r}"
+    return found[0]
+
+
+def shown_after(block):
+    """The lines of the plain ``` block that follows ``block`` in the README."""
+    text = README.read_text()
+    rest = text[text.index(block) + len(block) + len("```"):]  # past its own fence
+    return re.search(r"```\n(.*?)```", rest, flags=re.S).group(1).splitlines()
 
 
 def test_readme_commands_are_the_documented_ones():
@@ -18,10 +36,8 @@ def test_readme_commands_are_the_documented_ones():
 
 
 def test_library_example_runs_and_lowers_validation_loss(capsys):
-    blocks = python_blocks()
-    assert blocks
     namespace = {}
-    exec(compile(blocks[0], str(README), "exec"), namespace)
+    exec(compile(block_with("influence.influence("), str(README), "exec"), namespace)
     from models import logreg
     before = logreg.sample_losses(namespace["w"], namespace["X_val"], namespace["y_val"]).mean()
     after = logreg.sample_losses(namespace["w_rdia"], namespace["X_val"],
@@ -29,3 +45,31 @@ def test_library_example_runs_and_lowers_validation_loss(capsys):
     assert namespace["harmful"].sum() > 0
     assert after < before
     assert "relabeled" in capsys.readouterr().out
+
+
+def test_your_own_data_examples_run_offline_and_print_what_they_show(tmp_path, monkeypatch,
+                                                                       capsys):
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(block_with('to_csv("noisy.csv"'), str(README), "exec"), namespace)
+    assert {p.name for p in tmp_path.iterdir()} == {"noisy.csv", "trusted.csv", "test.csv"}
+
+    (command,) = block_with("--train noisy.csv", "bash").strip().splitlines()
+    args = command.split()
+    assert args[:2] == ["python", "RDIA.py"]
+    done = subprocess.run([sys.executable, str(ROOT / "RDIA.py"), *args[2:]],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    printed = [line for line in done.stdout.splitlines()
+               if not line.startswith(("time:", "wrote "))]
+    assert printed == shown_after(block_with("--train noisy.csv", "bash"))
+    assert (tmp_path / "suspects.csv").is_file()
+
+    one_call = block_with("relabel.find_harmful(")
+    exec(compile(one_call, str(README), "exec"), namespace)
+    line = capsys.readouterr().out.strip()
+    assert f"prints `{line}`" in " ".join(README.read_text().split())
+
+    pipeline = block_with("rdiaclassifier__val_mask")
+    exec(compile(pipeline, str(README), "exec"), namespace)
+    assert capsys.readouterr().out.splitlines() == shown_after(pipeline)
