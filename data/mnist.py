@@ -5,7 +5,8 @@ import zlib
 
 import numpy as np
 
-from .download import ensure_file
+from .decoded import cached_decode
+from .download import SOURCES, ensure_file
 from .errors import DataError
 
 #: IDX type code (third byte of the magic number) -> big-endian numpy dtype.
@@ -82,7 +83,9 @@ def load_mnist(data_dir=None):
     y_test : ndarray of shape (10000,), int64
     """
     paths = {key: ensure_file(rel, data_dir) for key, rel in MNIST_FILES.items()}
-    arrays = {key: read_idx(path) for key, path in paths.items()}
+    # ensure_file has verified a published MD5, which then names the decoded cache.
+    arrays = {key: cached_decode(path, read_idx, SOURCES[MNIST_FILES[key]].md5)
+              for key, path in paths.items()}
     for part in ("train", "test"):
         images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
         if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
