@@ -54,8 +54,8 @@ CONNECT_TIMEOUT = 10
 TREE_FANIN = 8
 
 #: Relative gradient norm at which the trust-region phase of a fit hands over to
-#: Newton steps, and the relative residual of each step's CG solve, and their number.
-ROUGH_TOL, NEWTON_CG_TOL, NEWTON_STEPS = 1e-6, 1e-6, 8
+#: Newton steps (``experiments.sharded.newton_polish``).
+ROUGH_TOL = 1e-6
 
 #: Largest vector sent inside each task that takes it instead of through a task of its
 #: own (see :meth:`Cluster.send`).
@@ -460,6 +460,11 @@ class DistributedObjective:
         self.at(w)
         return 0.5 * float(w @ w) + self.value, w + self.gradient
 
+    def hessian(self, w):
+        """The Hessian of J at w as a :class:`DistributedHessian`."""
+        self.at(w)
+        return DistributedHessian(self.cluster, self.states, len(w))
+
     def hessp(self, w, v):
         """grad^2 J(w) v."""
         self.at(w)
@@ -471,10 +476,10 @@ def fit(cluster, blocks, n_features, C, model, fit_tol):
     """Minimise J over the blocks: trust-region Newton-CG, then exact Newton steps.
 
     The trust region (``scipy.optimize.minimize(method="trust-ncg")``) brings
-    |grad J| to :data:`ROUGH_TOL` |grad J(0)|. Below that the predicted decrease of J
-    is lost in its rounding, so Newton steps follow, each solved by
-    ``influence.ConjugateGradient`` on the distributed Hessian, until
-    |grad J| <= fit_tol |grad J(0)| (liblinear's kind of test).
+    |grad J| to :data:`ROUGH_TOL` |grad J(0)|; below that the predicted decrease of J
+    is lost in its rounding, and ``experiments.sharded.newton_polish`` (the in-memory
+    engine's last steps, here on the distributed Hessian) takes it to
+    fit_tol |grad J(0)|.
 
     Returns
     -------
@@ -489,20 +494,13 @@ def fit(cluster, blocks, n_features, C, model, fit_tol):
     """
     objective = DistributedObjective(cluster, blocks, C, model)
     w = np.zeros(n_features)
-    g0 = max(np.linalg.norm(objective.value_and_gradient(w)[1]), 1e-300)
+    g0 = np.linalg.norm(objective.value_and_gradient(w)[1])
     w = minimize(objective.value_and_gradient, w, jac=True, hessp=objective.hessp,
                  method="trust-ncg", options=dict(gtol=ROUGH_TOL * g0, maxiter=1000)).x
-    for _ in range(NEWTON_STEPS):
-        gradient = objective.value_and_gradient(w)[1]
-        if np.linalg.norm(gradient) <= fit_tol * g0:
-            return w, objective
-        hessian = DistributedHessian(cluster, objective.states, n_features)
-        w = w - influence.ConjugateGradient(tol=NEWTON_CG_TOL, max_iter=1000) \
-            .inverse_hvp(hessian, gradient)
-    raise influence.ConvergenceError(
-        f"the distributed fit did not converge: |grad J| = "
-        f"{np.linalg.norm(gradient) / g0:.1e} |grad J(0)| after {NEWTON_STEPS} Newton "
-        f"steps (fit_tol {fit_tol:.0e})")
+    w = sharded.newton_polish(w, lambda v: objective.value_and_gradient(v)[1],
+                              objective.hessian, fit_tol * g0)
+    objective.at(w)
+    return w, objective
 
 
 def distributed_auc(cluster, scores, n_pos, n_neg):
