@@ -77,8 +77,9 @@ def quiet_logs():
 def session(config):
     """A Dask client for a run: to ``config.scheduler``, or to a new LocalCluster.
 
-    The LocalCluster has ``config.workers`` worker processes of one thread each and no
-    dashboard; it is closed on exit.
+    The LocalCluster has ``config.workers`` worker processes of one thread each and its
+    HTTP server on a free port (not 8787, which another cluster may hold); it is
+    closed on exit.
 
     Yields
     ------
@@ -96,7 +97,7 @@ def session(config):
         if config.scheduler is None:
             cluster = stack.enter_context(LocalCluster(
                 n_workers=config.workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.CRITICAL))
+                dashboard_address=":0", silence_logs=logging.CRITICAL))
             client = stack.enter_context(Client(cluster, set_as_default=False))
         else:
             client = stack.enter_context(connect(config.scheduler))
