@@ -36,6 +36,7 @@ import logging
 import resource
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
@@ -46,6 +47,9 @@ from data.shards import check_totals, read_shard, summarize
 from experiments import sharded
 from experiments.cli import ConfigError
 from models.logreg import Logistic, sample_losses
+
+#: The repository, which a cluster's scheduler and workers must have on PYTHONPATH.
+ROOT = Path(__file__).resolve().parents[1]
 
 #: Seconds to reach a scheduler given with --scheduler.
 CONNECT_TIMEOUT = 10
@@ -673,6 +677,11 @@ def run(config, client, on_matvec=None):
     ------
     data.DataError, influence.ConvergenceError
     """
+    with environment_errors():
+        return _run(config, client, on_matvec)
+
+
+def _run(config, client, on_matvec):
     cluster, model, timings = Cluster(client), Logistic(), {}
     start = time.perf_counter()
     plan, partitions, sizes = load(cluster, config)
@@ -691,6 +700,26 @@ def run(config, client, on_matvec=None):
                 results=results, timings=timings, solver=sharded.solver_record(solver),
                 partitions=DaskPartitions(cluster, partitions, phi, sizes[:, 0]),
                 traffic=traffic)
+
+
+@contextlib.contextmanager
+def environment_errors():
+    """A scheduler or worker that cannot import this project's modules: ConfigError.
+
+    A cluster started elsewhere deserialises the tasks, whose functions live in this
+    repository; without it on their ``PYTHONPATH`` they fail with a
+    ModuleNotFoundError, or the scheduler with a RuntimeError about deserialisation.
+    """
+    try:
+        yield
+    except (ModuleNotFoundError, RuntimeError) as error:
+        cause = error if isinstance(error, ModuleNotFoundError) else error.__cause__
+        if not isinstance(cause, ModuleNotFoundError) \
+                and "deserializ" not in str(error):
+            raise
+        raise ConfigError(f"the Dask cluster cannot load this project's code "
+                          f"({' '.join(str(cause or error).split())[:120]}); start the "
+                          f"scheduler and the workers with PYTHONPATH={ROOT}") from None
 
 
 def cluster_bytes(cluster):
