@@ -1,4 +1,5 @@
-"""A dataset written as shards: a folder or a glob of LIBSVM files, one partition each.
+"""A dataset written as shards: a folder or a glob of LIBSVM or Parquet files, one
+partition each.
 
 The Dask engine (``experiments/dask_engine.py``) lets every worker read its own shards;
 the in-memory engine on the same shards (``experiments/sharded.py``) reads them all in
@@ -121,20 +122,103 @@ def read_shard(path):
     Parameters
     ----------
     path : str
-        A LIBSVM file (plain, gzip or bzip2).
+        A Parquet file (``.parquet``, ``.pq``; see :func:`read_parquet_shard`), or else
+        a LIBSVM file (plain, gzip or bzip2).
 
     Returns
     -------
     X : scipy.sparse.csr_matrix of shape (n_k, d_k)
-        d_k is the largest feature index of the shard.
+        d_k is the largest feature index of the shard (LIBSVM's 1-based indices:
+        index j is column j - 1).
     y : ndarray of shape (n_k,), float64
 
     Raises
     ------
     DataError
-        Naming the shard, and for a malformed line its number (``path:LINE``).
+        Naming the shard, and for a malformed line its number (``path:LINE``) or for
+        a bad Parquet row its number (``path: row N``).
     """
+    if Path(path).suffix.lower() in PARQUET_SUFFIXES:
+        return read_parquet_shard(path)
     return read_libsvm(path)
+
+
+#: File suffixes read as Parquet shards.
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+#: Columns of a Parquet shard.
+PARQUET_COLUMNS = ("label", "indices", "values")
+
+
+def read_parquet_shard(path):
+    """A Parquet shard: a row per sample, LIBSVM's content in three columns.
+
+    ``label`` (a number), ``indices`` (a list of integers: the 1-based feature
+    indices of the row's non-zeros, increasing) and ``values`` (a list of numbers of
+    the same length). :func:`write_shards` writes them with ``suffix=".parquet"``.
+
+    Returns
+    -------
+    X : csr_matrix of shape (n_k, d_k)
+    y : ndarray of shape (n_k,), float64
+
+    Raises
+    ------
+    DataError
+        A file that is not Parquet, a missing column, or the first row whose lists
+        differ in length, hold an index below 1 or not increasing, or a value or label
+        that is not a finite number (``path: row N: ...``, rows counted from 1).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as error:
+        raise DataError(f"{path}: cannot read as Parquet ({' '.join(str(error).split())}"
+                        f")") from None
+    missing = [name for name in PARQUET_COLUMNS if name not in table.column_names]
+    if missing:
+        raise DataError(f"{path}: a Parquet shard needs the columns label, indices and "
+                        f"values; '{missing[0]}' is missing")
+    try:
+        y = table.column("label").to_numpy(zero_copy_only=False).astype(np.float64)
+        indices = table.column("indices").combine_chunks()
+        values = table.column("values").combine_chunks()
+        starts = indices.offsets.to_numpy()
+        flat = (indices.flatten().to_numpy(zero_copy_only=False).astype(np.int64),
+                values.flatten().to_numpy(zero_copy_only=False).astype(np.float64))
+        lengths = np.diff(values.offsets.to_numpy())
+    except (AttributeError, TypeError, ValueError, pa.ArrowException) as error:
+        raise DataError(f"{path}: label must be a number, indices a list of integers "
+                        f"and values a list of numbers "
+                        f"({' '.join(str(error).split())[:100]})") from None
+    check_parquet_rows(path, y, starts, lengths, *flat)
+    width = int(flat[0].max()) if len(flat[0]) else 0
+    X = sp.csr_matrix((flat[1], flat[0] - 1, starts - starts[0]), shape=(len(y), width))
+    return X, y
+
+
+def check_parquet_rows(path, y, starts, lengths, indices, values):
+    """DataError naming the first bad row of a Parquet shard (see read_parquet_shard)."""
+    problems = [(np.flatnonzero(np.diff(starts) != lengths), "indices and values differ "
+                                                               "in length"),
+                (np.flatnonzero(~np.isfinite(y)), "the label is not a finite number")]
+    if len(indices) == len(values):
+        row_of = np.repeat(np.arange(len(y)), np.diff(starts))
+        first = np.r_[True, row_of[1:] != row_of[:-1]] if len(row_of) else row_of
+        bad_order = np.r_[False, np.diff(indices) <= 0] & ~first if len(indices) \
+            else first
+        problems += [(row_of[indices < 1], "a feature index is below 1"),
+                     (row_of[bad_order], "the feature indices do not increase"),
+                     (row_of[~np.isfinite(values)], "a value is not a finite number")]
+    found = [(int(rows.min()), text) for rows, text in problems if len(rows)]
+    if found:
+        row, text = min(found)
+        raise DataError(f"{path}: row {row + 1}: {text}; fix the row or write the shard "
+                        f"again")
+    if len(y) == 0:
+        raise DataError(f"{path}: no rows in the shard")
 
 
 @dataclass
@@ -305,8 +389,8 @@ def check_totals(partitions_sizes, source):
     return tuple(int(t) for t in totals)
 
 
-def write_shards(X, y, folder, n_shards, prefix="part-"):
-    """Write rows as ``n_shards`` LIBSVM files of consecutive rows (sizes differ by <= 1).
+def write_shards(X, y, folder, n_shards, prefix="part-", suffix=""):
+    """Write rows as ``n_shards`` files of consecutive rows (sizes differ by <= 1).
 
     Parameters
     ----------
@@ -319,6 +403,9 @@ def write_shards(X, y, folder, n_shards, prefix="part-"):
         1 <= n_shards <= n.
     prefix : str
         Files are ``<prefix>00000``, ``<prefix>00001``, ... (sorted order = row order).
+    suffix : str
+        ``".parquet"`` writes Parquet shards (:func:`read_parquet_shard`); anything
+        else LIBSVM text, named ``<prefix>KKKKK<suffix>``.
 
     Returns
     -------
@@ -331,8 +418,26 @@ def write_shards(X, y, folder, n_shards, prefix="part-"):
     bounds = np.linspace(0, X.shape[0], n_shards + 1).round().astype(int)
     paths = []
     for k, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
-        path = folder / f"{prefix}{k:05d}"
-        dump_svmlight_file(X[start:stop], np.asarray(y)[start:stop], str(path),
-                           zero_based=False)
+        path = folder / f"{prefix}{k:05d}{suffix}"
+        if suffix.lower() in PARQUET_SUFFIXES:
+            write_parquet_shard(path, X[start:stop], np.asarray(y)[start:stop])
+        else:
+            dump_svmlight_file(X[start:stop], np.asarray(y)[start:stop], str(path),
+                               zero_based=False)
         paths.append(str(path))
     return paths
+
+
+def write_parquet_shard(path, X, y):
+    """Write CSR rows and labels as a Parquet shard (columns label, indices, values)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    X = sp.csr_matrix(X)
+    X.sort_indices()
+    offsets = pa.array(X.indptr.astype(np.int64))
+    indices = pa.array(X.indices.astype(np.int64) + 1)
+    table = pa.table({"label": pa.array(np.asarray(y, dtype=np.float64)),
+                      "indices": pa.LargeListArray.from_arrays(offsets, indices),
+                      "values": pa.LargeListArray.from_arrays(offsets, pa.array(X.data))})
+    pq.write_table(table, str(path))

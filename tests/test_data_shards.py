@@ -122,3 +122,52 @@ def test_dataset_needs_exactly_two_labels_over_all_shards():
     with pytest.raises(DataError, match=r"s: the shards hold 3 distinct label\(s\) "
                                         r"\(1, 2, 3\)"):
         dataset_classes([summarize(X, np.array([1.0, 2, 3, 1]))], "s")
+
+
+def test_parquet_shards_read_as_their_libsvm_twins(tmp_path):
+    X, y = small_rows(23)
+    for libsvm, parquet in zip(write_shards(X, y, tmp_path / "svm", 3),
+                               write_shards(X, y, tmp_path / "pq", 3, suffix=".parquet")):
+        assert parquet.endswith(".parquet")
+        (X_svm, y_svm), (X_pq, y_pq) = read_shard(libsvm), read_shard(parquet)
+        assert X_pq.format == "csr" and X_pq.shape == X_svm.shape
+        assert (X_pq != X_svm).nnz == 0
+        np.testing.assert_array_equal(y_pq, y_svm)
+
+
+def parquet_rows(path, labels, indices, values):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"label": labels, "indices": indices, "values": values}),
+                   str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize("row, words", [
+    (([3, 1], [1.0]), "row 2: indices and values differ in length"),
+    (([0, 2], [1.0, 1.0]), "row 2: a feature index is below 1"),
+    (([2, 2], [1.0, 1.0]), "row 2: the feature indices do not increase"),
+    (([1, 2], [1.0, float("nan")]), "row 2: a value is not a finite number"),
+])
+def test_a_bad_parquet_row_is_named(tmp_path, row, words):
+    path = parquet_rows(tmp_path / "s.parquet", [1.0, 0.0, 1.0], [[1, 4], row[0], [2]],
+                        [[0.5, 0.5], row[1], [1.0]])
+    with pytest.raises(DataError, match=rf"{path}: {words}"):
+        read_shard(path)
+
+
+def test_a_parquet_shard_needs_its_columns_and_must_be_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "s.parquet"
+    pq.write_table(pa.table({"label": [1.0], "indices": [[1]]}), str(path))
+    with pytest.raises(DataError, match="'values' is missing"):
+        read_shard(path)
+    (tmp_path / "t.pq").write_text("1 1:1\n")
+    with pytest.raises(DataError, match=r"t.pq: cannot read as Parquet"):
+        read_shard(tmp_path / "t.pq")
+    labels = parquet_rows(tmp_path / "u.parquet", ["a"], [[1]], [[1.0]])
+    with pytest.raises(DataError, match="label must be a number"):
+        read_shard(labels)

@@ -145,3 +145,14 @@ def test_run_name_is_a_file_name_without_the_engine():
     assert sharded.run_name(config) == \
         "rdia-part-_-noise0.4-alpha0.0002-seed0-test_.svm-C1.0"
     assert "engine" not in sharded.settings(config)
+
+
+def test_parquet_shards_give_the_libsvm_shards_results(tmp_path, shards, report):
+    for k, path in enumerate(list_shards(shards)):
+        X, y = read_shard(path)
+        write_shards(X, y, tmp_path / "pq", 1, prefix=f"part-{k:05d}-", suffix=".parquet")
+    again = sharded.run(sharded.ShardedConfig(dataset=str(tmp_path / "pq" / "*.parquet"),
+                                              noise=0.3, alpha=0.001))
+    np.testing.assert_array_equal(np.concatenate(again["partitions"].phi),
+                                  np.concatenate(report["partitions"].phi))
+    assert again["results"] == report["results"]
