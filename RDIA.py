@@ -25,12 +25,14 @@ import sys
 import edits
 import influence
 from data.datasets import BINARY_DATASETS, MULTICLASS_DATASETS
+from data.shards import is_sharded
 from data.errors import DataError
 from data.noise import NOISE_TYPES
-from experiments import lr, own_data
+from experiments import lr, own_data, sharded
 from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser, run_script
-from experiments.files import (check_not_replacing, check_output_paths, figure_suffixes,
-                               write_csv_atomic, write_json_atomic, write_text_atomic)
+from experiments.files import (check_not_replacing, check_output_path, check_output_paths,
+                               figure_suffixes, write_csv_atomic, write_json_atomic,
+                               write_text_atomic)
 from models.linear import DenseHessianTooLarge
 from models.softmax import FitError
 
@@ -102,6 +104,7 @@ def build_parser():
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing output files even when another run with "
                              "other settings wrote them")
+    add_engine_arguments(parser)
     own = parser.add_argument_group(
         "your own data", "a noisy training file and a trusted validation file: CSV "
                          "(.csv, .csv.gz), Parquet (.parquet, .pq) or LIBSVM (any other "
@@ -128,6 +131,24 @@ def build_parser():
     return parser
 
 
+def add_engine_arguments(parser):
+    """--engine, --scheduler and --workers: RDIA on a dataset written as shards."""
+    group = parser.add_argument_group(
+        "sharded data", "a --dataset given as a folder or glob of LIBSVM shards (one "
+                        "partition each) runs on the shards, in this process "
+                        "(--engine memory) or on a Dask cluster (--engine dask)")
+    group.add_argument("--engine", choices=sharded.ENGINES, default=None,
+                       help="memory: every shard in this process; dask: each worker "
+                            "reads its own shards and every step runs as map-reduce "
+                            "(default: memory)")
+    group.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="address of a running Dask scheduler (tcp://host:8786); "
+                            "without it --engine dask starts a LocalCluster here")
+    group.add_argument("--workers", type=int, default=None,
+                       help="worker processes of that LocalCluster, one thread each "
+                            "(default: 2)")
+
+
 def alpha_value(text):
     """``--alpha``: a number, or "auto" (checked against the mode later)."""
     if text.strip().lower() == "auto":
@@ -144,7 +165,12 @@ OUTPUT_FLAGS = ("output", "save_influence", "plot", "no_files", "overwrite", "re
 #: Flags of the benchmark runs only (their parser default is None): attribute -> flag.
 BENCHMARK_FLAGS = {"dataset": "--dataset", "noise": "--noise", "noise_type": "--noise-type",
                    "test_file": "--test-file", "val_ratio": "--val-ratio",
-                   "data_dir": "--data-dir", "save_influence": "--save-influence"}
+                   "data_dir": "--data-dir", "save_influence": "--save-influence",
+                   "engine": "--engine", "scheduler": "--scheduler",
+                   "workers": "--workers"}
+
+#: Flags of the runs on sharded data only: attribute -> flag.
+ENGINE_FLAGS = {"engine": "--engine", "scheduler": "--scheduler", "workers": "--workers"}
 
 #: Flags of the runs on your own data only (default None or False): attribute -> flag.
 OWN_DATA_FLAGS = {"val": "--val", "test": "--test", "label_column": "--label-column",
@@ -167,12 +193,124 @@ def config_from_args(args):
     check_mode(args)
     if args.train is not None:
         return own_data_config(args)
+    if args.dataset is not None and is_sharded(args.dataset) or args.engine == "dask":
+        return sharded_config(args)
+    refuse_engine_flags(args)
     settings = {key: value for key, value in vars(args).items()
                 if key not in OUTPUT_FLAGS + ("train",) + tuple(OWN_DATA_FLAGS)
-                and value is not None}
+                + tuple(ENGINE_FLAGS) and value is not None}
     if args.methods is not None:
         settings["methods"] = _comma_list(args.methods)
     return lr.LRConfig(**settings)
+
+
+# --------------------------------------------------------------- sharded datasets
+
+#: Flags of the benchmark runs that a sharded dataset does not take: attribute -> flag.
+NOT_SHARDED_FLAGS = {"model": "--model", "noise_type": "--noise-type",
+                     "data_dir": "--data-dir"}
+
+
+def sharded_config(args):
+    """The :class:`experiments.sharded.ShardedConfig` of parsed flags; ConfigError."""
+    if args.dataset is None or not is_sharded(args.dataset):
+        raise ConfigError(f"--engine dask reads a dataset written as shards: give "
+                          f"--dataset a folder or a glob of LIBSVM files, not "
+                          f"{args.dataset or 'the default cancer'}")
+    given = [flag for key, flag in NOT_SHARDED_FLAGS.items()
+             if getattr(args, key) is not None and not (key == "model"
+                                                        and args.model == "logreg")]
+    if given:
+        raise ConfigError(f"{given[0]} does not apply to a sharded dataset, which runs "
+                          f"binary logistic regression on the shards as they are")
+    if args.engine != "dask" and (args.scheduler is not None or args.workers is not None):
+        raise ConfigError(f"{'--scheduler' if args.scheduler else '--workers'} applies "
+                          f"to --engine dask")
+    settings = dict(dataset=args.dataset, test_file=args.test_file, noise=args.noise,
+                    val_ratio=args.val_ratio, engine=args.engine, scheduler=args.scheduler,
+                    workers=args.workers, alpha=args.alpha, seed=args.seed, C=args.C,
+                    solver=args.solver, tol=args.tol, max_iter=args.max_iter,
+                    methods=_comma_list(args.methods) if args.methods else None)
+    return sharded.ShardedConfig(**{key: value for key, value in settings.items()
+                                    if value is not None})
+
+
+def refuse_engine_flags(args):
+    """--engine, --scheduler and --workers need a sharded --dataset; ConfigError."""
+    given = [flag for key, flag in ENGINE_FLAGS.items() if getattr(args, key) is not None]
+    if given:
+        raise ConfigError(f"{given[0]} applies to a dataset written as shards: give "
+                          f"--dataset a folder or a glob of LIBSVM files")
+
+
+def sharded_output_paths(config, args):
+    """The files of a sharded run, {flag: path or None}; defaults under runs/."""
+    stem = f"runs/{sharded.run_name(config)}"
+    return {"--output": args.output or (None if args.no_files else f"{stem}.json"),
+            "--save-influence": args.save_influence,
+            "--plot": args.plot or (None if args.no_files else f"{stem}-phi.png")}
+
+
+def check_sharded_outputs(config, args, paths):
+    """Before any work, as :func:`check_outputs`; --save-influence is a CSV or a folder
+    (of Parquet files, one per partition)."""
+    table = paths["--save-influence"]
+    csv_table = table if table and sharded.is_csv(table) else None
+    check_output_paths({
+        "--output": (paths["--output"], None),
+        "--save-influence": (csv_table, None),
+        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None)})
+    if table and not csv_table and os.path.exists(table) and not os.path.isdir(table):
+        raise ConfigError(f"--save-influence {table} exists and is not a folder; give a "
+                          f".csv file or a folder for Parquet files")
+    if table and not csv_table:
+        check_output_path(os.path.join(table, "part-00000.parquet"), "--save-influence")
+    check_not_replacing(dict(paths, **{"--save-influence": csv_table}), paths["--output"],
+                        sharded.settings(config), args.overwrite)
+
+
+def write_sharded_outputs(report, paths):
+    """Write the influence table, the plot and then the JSON that lists them."""
+    output, table, plot = paths["--output"], paths["--save-influence"], paths["--plot"]
+    alpha = report["config"]["alpha"]
+    if table:
+        if sharded.is_csv(table):
+            sharded.check_influence_path(table, report["config"]["n_train"])
+        sharded.write_influence(table, report["partitions"], alpha)
+    if plot:
+        edges, counts = report["partitions"].histogram()
+        sharded.plot_histogram(plot, edges, counts, report["config"])
+    if output:
+        record = {key: report[key] for key in ("config", "results", "timings", "solver")}
+        csv_table = table if table and sharded.is_csv(table) else None
+        record["files"] = {"json": _absolute(output), "influence_csv": _absolute(csv_table),
+                           "plot": _absolute(plot)}
+        if table and not csv_table:
+            record["files"]["influence_parquet"] = _absolute(table)
+        write_json_atomic(output, record)
+    return [str(path) for path in (output, table, plot) if path]
+
+
+def run_sharded(config, args):
+    """The body of a run on shards: check the outputs, run the engine, print, write."""
+    from experiments import dask_engine
+
+    paths = sharded_output_paths(config, args)
+    check_sharded_outputs(config, args, paths)
+    print(f"run {sharded.run_name(config)}", flush=True)
+    if config.engine == "memory":
+        report = sharded.run(config)
+        return _finish_sharded(report, paths)
+    with dask_engine.session(config) as client:
+        return _finish_sharded(dask_engine.run(config, client), paths)
+
+
+def _finish_sharded(report, paths):
+    print(lr.format_table(report))
+    written = write_sharded_outputs(report, paths)
+    if written:
+        print("wrote " + ", ".join(written))
+    return 0
 
 
 def own_data_config(args):
@@ -293,6 +431,8 @@ def main(argv=None):
         config = config_from_args(args)
         if isinstance(config, own_data.OwnDataConfig):
             return run_own_data(config, args)
+        if isinstance(config, sharded.ShardedConfig):
+            return run_sharded(config, args)
         paths = output_paths(config, args)
         check_outputs(config, args, paths)
         print(f"run {lr.run_name(config)}", flush=True)

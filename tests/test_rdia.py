@@ -565,3 +565,92 @@ def test_own_data_runs_never_replace_another_runs_json(tmp_path):
     before = out.read_bytes()
     one_line_error(*run_cli(*args, "--C", "1.0"), words=("other settings", "--overwrite"))
     assert out.read_bytes() == before
+
+
+# --------------------------------------------------------------- sharded datasets
+
+def write_synthetic_shards(folder, n=400, d=40, n_shards=4, seed=0):
+    """A sparse logistic problem as LIBSVM shards ``part-00000`` ...; the folder."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from data.shards import write_shards
+
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=0.2, format="csr", random_state=rng,
+                  data_rvs=lambda k: rng.normal(size=k))
+    y = (rng.random(n) < 1 / (1 + np.exp(-X @ rng.normal(size=d)))).astype(int)
+    write_shards(X, 2 * y - 1, folder, n_shards)
+    return str(folder)
+
+
+def test_dask_engine_writes_what_the_memory_engine_writes(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    shards = write_synthetic_shards(tmp_path / "shards")
+    common = ("--dataset", shards, "--noise", "0.3", "--alpha", "0.001", "--methods",
+              "full,drop,rdia", "--overwrite")
+    memory, dask = tmp_path / "memory", tmp_path / "dask"
+    code, stdout, stderr = run_cli(*common, "--output", str(memory / "r.json"),
+                                   "--save-influence", str(memory / "phi.csv"), "--plot",
+                                   str(memory / "phi.png"))
+    assert code == 0 and stderr == "", stderr
+    code, stdout, stderr = run_cli(*common, "--engine", "dask", "--workers", "2",
+                                   "--output", str(dask / "r.json"), "--save-influence",
+                                   str(dask / "phi"), "--plot", str(dask / "phi.png"))
+    assert code == 0 and stderr == "", stderr
+    assert stdout.startswith("run rdia-shards-noise0.3-alpha0.001-seed0-methodsfull+drop+rdia")
+    first, second = (json.loads((folder / "r.json").read_text()) for folder in (memory, dask))
+    assert second["config"]["engine"] == "dask" and second["config"]["n_workers"] == 2
+    assert second["files"]["influence_parquet"] == str(dask / "phi")
+    for mine, theirs in zip(first["results"], second["results"]):
+        for key, value in mine.items():
+            if isinstance(value, float):
+                assert theirs[key] == pytest.approx(value, rel=1e-6), key
+            else:
+                assert theirs[key] == value, key
+    table = pd.read_csv(memory / "phi.csv")
+    parts = pd.read_parquet(dask / "phi").sort_values("index").reset_index(drop=True)
+    assert list(parts.columns) == list(table.columns)
+    assert (parts["relabeled"] == table["relabeled"]).all()
+    np.testing.assert_allclose(parts["phi"], table["phi"], rtol=1e-6,
+                               atol=1e-6 * table["phi"].abs().max())
+    assert (dask / "phi.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_unreachable_scheduler_is_one_line_after_the_timeout(tmp_path):
+    shards = write_synthetic_shards(tmp_path / "shards", n=40)
+    address = f"tcp://127.0.0.1:{closed_port()}"
+    one_line_error(*run_cli("--dataset", shards, "--engine", "dask", "--scheduler",
+                            address, "--no-files"),
+                   words=(f"--scheduler {address}", "within 10 s", "dask scheduler"))
+
+
+def test_a_malformed_shard_is_named_with_its_line(tmp_path):
+    shards = write_synthetic_shards(tmp_path / "shards", n=40)
+    path = tmp_path / "shards" / "part-00002"
+    lines = path.read_text().splitlines()
+    lines[3] = "1 2:0.5 2:0.5"
+    path.write_text("\n".join(lines) + "\n")
+    one_line_error(*run_cli("--dataset", str(tmp_path / "shards" / "part-*"), "--no-files"),
+                   words=(f"{path}:4: malformed LIBSVM line", "does not increase"))
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--engine", "dask"], ("--engine dask reads a dataset written as shards",)),
+    (["--scheduler", "tcp://127.0.0.1:8786"], ("--scheduler applies to a dataset",)),
+    (["SHARDS", "--scheduler", "tcp://127.0.0.1:8786"], ("--scheduler applies to --engine dask",)),
+    (["SHARDS", "--model", "softmax"], ("--model does not apply to a sharded dataset",)),
+    (["SHARDS", "--engine", "dask", "--solver", "direct"], ("cg only",)),
+    (["SHARDS", "--save-influence", "FILE"], ("is not a folder",)),
+])
+def test_sharded_flag_errors_are_one_line(tmp_path, args, words):
+    shards = write_synthetic_shards(tmp_path / "shards", n=40)
+    (tmp_path / "file").write_text("x")
+    args = [{"SHARDS": "--dataset", "FILE": str(tmp_path / "file")}.get(a, a) for a in args]
+    if args[0] == "--dataset":
+        args.insert(1, shards)
+    else:
+        args = ["--dataset", "cancer"] + args
+    one_line_error(*run_cli(*args, "--no-files", cwd=tmp_path), words=words)

@@ -73,3 +73,19 @@ def test_your_own_data_examples_run_offline_and_print_what_they_show(tmp_path, m
     pipeline = block_with("rdiaclassifier__val_mask")
     exec(compile(pipeline, str(README), "exec"), namespace)
     assert capsys.readouterr().out.splitlines() == shown_after(pipeline)
+
+
+def test_shards_example_writes_shards_that_rdia_reads(tmp_path, monkeypatch, shared_data_dir):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "breast-cancer_scale").symlink_to(
+        shared_data_dir / "breast-cancer" / "breast-cancer_scale")
+    exec(compile(block_with("write_shards("), str(README), "exec"), {})
+    assert sorted(p.name for p in (tmp_path / "cancer-shards").iterdir()) == \
+        [f"part-{k:05d}" for k in range(5)]
+    shown = "    python RDIA.py --dataset cancer-shards --test-file cancer-test --noise 0.4"
+    assert shown + " --engine dask --workers 2\n" in README.read_text()
+    done = subprocess.run([sys.executable, str(ROOT / "RDIA.py"), "--dataset",
+                           "cancer-shards", "--test-file", "cancer-test", "--noise", "0.4",
+                           "--no-files"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "dataset cancer-shards: train 350, val 150, test 183, features 10" in done.stdout
