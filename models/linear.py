@@ -354,8 +354,12 @@ class LinearModel:
     n_classes = 2
     n_columns = 1
 
-    def fit(self, X, y, C, relabeled=None):
-        """Minimise J on (X, y); samples in the bool mask ``relabeled`` train with R."""
+    def fit(self, X, y, C, relabeled=None, W0=None):
+        """Minimise J on (X, y); samples in the bool mask ``relabeled`` train with R.
+
+        ``W0`` is a starting point where the minimiser accepts one (softmax), and is
+        ignored where it does not (liblinear).
+        """
         raise NotImplementedError
 
     def check_labels(self, y, name="y"):
