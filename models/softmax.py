@@ -287,9 +287,11 @@ class SoftmaxObjective:
         hessian = LinearHessian(Softmax(self.n_classes), self.X, point.P, self.C,
                                 gram=self.gram)
         preconditioner = make_preconditioner(hessian, self.preconditioner_name)
-        self.n_gram += self.gram is None and hessian.gram is not None
-        self.n_diagonal += preconditioner.name == "jacobi"
-        self.gram = hessian.gram
+        if self.gram is None and hessian.gram is not None:
+            self.n_gram += 1
+            self.gram = hessian.gram
+        if preconditioner.name == "jacobi":
+            self.n_diagonal += 1
         self.preconditioner_used = preconditioner.name
         return preconditioner
 

@@ -138,3 +138,14 @@ def test_minimise_reports_the_iteration_limit():
 def test_forcing_term_tightens_as_the_gradient_falls():
     assert newton.forcing_term(1.0, 1.0) == 0.5
     assert newton.forcing_term(1e-8, 1.0) == pytest.approx(1e-4)
+
+
+def test_minimise_stops_where_J_no_longer_decreases_in_floating_point():
+    """With tol = 0 no iterate passes the test; the method stops at the rounding level
+    of J, near the minimiser, instead of running to max_iter."""
+    A = spd_matrix(30, seed=5, condition=1e4)
+    b = np.random.default_rng(6).normal(size=30)
+    result = newton.minimise(quadratic(A, b), np.zeros(30), tol=0.0, max_iter=1000)
+    assert not result.converged and result.n_iter < 100
+    assert result.message == "J no longer decreases in floating point"
+    np.testing.assert_allclose(result.w, np.linalg.solve(A, b), rtol=1e-8, atol=1e-10)
