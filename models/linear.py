@@ -122,10 +122,12 @@ def gram_eigenpairs(X):
     check_gram_size(X.shape[1])
     if sp.issparse(X):
         gram = (X.T @ X).toarray()
-    else:
+    elif X.dtype.kind == "f":  # in X's own precision: no float64 copy of X
+        gram = X.T @ X
+    else:  # integers would overflow
         X = np.asarray(X, dtype=float)
         gram = X.T @ X
-    eigenvalues, eigenvectors = np.linalg.eigh(gram)
+    eigenvalues, eigenvectors = np.linalg.eigh(np.asarray(gram, dtype=float))
     return np.maximum(eigenvalues, 0.0), eigenvectors
 
 

@@ -12,15 +12,16 @@ swaps the cross-entropy for the complementary loss l_R of ``relabel.py``. With n
 sample relabeled J is convex and its minimiser is scikit-learn's multinomial
 ``LogisticRegression(C=C, fit_intercept=False)``. With relabeled samples J is not
 convex for K > 2 (l_R is a difference of two log-sum-exps); the fit then finds a local
-minimiser, the same one for the same start.
+minimiser, the same one for the same start. Where 1 - p_y falls below EPS the loss is
+clamped flat, but its gradient keeps the unclamped direction (that of
+``relabel.complementary_loss_grad_logits``), which pushes the sample out of the clamp.
 
 The fit is a trust-region Newton method on Hessian-vector products
 (``models.newton``), preconditioned by the Kronecker form of ``models.linear`` for
 dense X of moderate width and by Jacobi otherwise; scipy's L-BFGS is kept as
-``method="lbfgs"``. On ``mnist10`` (C = 0.1, symmetric noise 0.5) see the README's
-Speed section for the iterations and passes over X of both. Where 1 - p_y falls below EPS the loss is
-clamped flat, but its gradient keeps the unclamped direction (that of
-``relabel.complementary_loss_grad_logits``), which pushes the sample out of the clamp.
+``method="lbfgs"``. On ``mnist10`` (C = 0.1, symmetric noise 0.5) the fit took 7
+Newton steps and 62 passes over X (plus one Gram matrix X^T X) where L-BFGS took 969
+evaluations, 1,938 passes; :func:`minimise` reports these counts.
 
 X may be a dense ndarray or a scipy CSR matrix; it is never densified. Weights are
 flattened in C order, so vec(W)[j * K + k] = W[j, k], wherever a flat vector is needed.
@@ -43,7 +44,7 @@ import relabel
 from models import newton
 from models.linear import LinearHessian, LinearModel, make_preconditioner
 
-#: Multiply-adds n * d * K of one pass over X below which L-BFGS runs with one BLAS
+#: Multiply-adds n * d * K of one pass over X below which a fit runs with one BLAS
 #: thread. Its per-iteration vector updates call BLAS on d * K numbers, and on small
 #: problems thread hand-off dominates: a fit on 300 digits took 0.23 s with two
 #: OpenBLAS threads and 0.03 s with one, on the project's 2-core machine.
