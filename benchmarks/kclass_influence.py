@@ -129,14 +129,14 @@ def fit_stage(split, opts, rows):
     X, y, K, C = split.X_train, split.y_noisy, split.n_classes, opts.C
     seconds, result = fastest(lambda: softmax.minimise(X, y, C, n_classes=K, tol=opts.tol),
                               opts.repeat)
-    rows.append(fit_row("fit", f"newton ({result.preconditioner})", result, seconds))
+    add_row(rows, fit_row("fit", f"newton ({result.preconditioner})", result, seconds))
     if "lbfgs" in opts.baselines:
         seconds, old = fastest(lambda: softmax.minimise(X, y, C, n_classes=K, tol=opts.tol,
                                                         method="lbfgs"), opts.repeat)
-        rows.append(dict(fit_row("fit", "lbfgs", old, seconds),
-                         relative_difference=relative_difference(old.W, result.W)))
+        add_row(rows, dict(fit_row("fit", "lbfgs", old, seconds),
+                           relative_difference=relative_difference(old.W, result.W)))
     if "sklearn" in opts.baselines:
-        rows.append(sklearn_row(X, y, C, opts, result.W))
+        add_row(rows, sklearn_row(X, y, C, opts, result.W))
     return result.W
 
 
@@ -173,7 +173,7 @@ def phi_stage(split, W, opts, rows):
                    grams=int(solver.preconditioner_ == "kronecker"), seconds=seconds)
         if name != "auto":
             row["relative_difference"] = relative_difference(phis[name], phis["auto"])
-        rows.append(row)
+        add_row(rows, row)
     return phis["auto"]
 
 
@@ -183,15 +183,22 @@ def refit_stage(split, W, phi, opts, rows):
     relabeled = phi > opts.alpha
     seconds, result = fastest(lambda: softmax.minimise(
         X, y, C, n_classes=K, relabeled=relabeled, tol=opts.tol, W0=W), opts.repeat)
-    rows.append(dict(fit_row("refit", f"newton ({result.preconditioner}), warm", result,
-                             seconds), relabeled=int(relabeled.sum())))
+    add_row(rows, dict(fit_row("refit", f"newton ({result.preconditioner}), warm", result,
+                               seconds), relabeled=int(relabeled.sum())))
     if "lbfgs" in opts.baselines:
         seconds, old = fastest(lambda: softmax.minimise(
             X, y, C, n_classes=K, relabeled=relabeled, tol=opts.tol, method="lbfgs"),
             opts.repeat)
-        rows.append(dict(fit_row("refit", "lbfgs, from zero", old, seconds),
-                         relabeled=int(relabeled.sum()),
-                         relative_difference=relative_difference(old.W, result.W)))
+        add_row(rows, dict(fit_row("refit", "lbfgs, from zero", old, seconds),
+                           relabeled=int(relabeled.sum()),
+                           relative_difference=relative_difference(old.W, result.W)))
+
+
+def add_row(rows, row):
+    """Append a report row and announce it on stderr (a stage can take minutes)."""
+    rows.append(row)
+    print(f"{row['stage']} {row['method']}: {row['iterations']} iterations, "
+          f"{row['passes']} passes, {row['seconds']:.1f}s", file=sys.stderr, flush=True)
 
 
 def relative_difference(A, B):
