@@ -20,12 +20,19 @@ The inverse-Hessian-vector product sits behind one small interface,
 gradients on Hessian-vector products (``"cg"``, the default) and a Cholesky solve for
 small parameter counts (``"direct"``). A new solver is one subclass and one line of
 :data:`SOLVERS`. X may be dense or scipy CSR; sparse data is never densified.
+
+Conjugate gradients take their preconditioner from ``models.linear``: by default the
+Kronecker-factored I + C (X^T X) (x) h_mean for K classes on dense X with at most
+``MAX_GRAM_FEATURES`` features, the Jacobi diag(H) for binary, sparse or wide X. On
+``mnist10`` (C = 0.1, symmetric noise 0.5) phi took 794 iterations with Jacobi and 27
+with the Kronecker form at tol 1e-10 (982 and 34 at 1e-12).
 """
 
 import numpy as np
 import scipy.linalg
 
-from models.linear import DenseHessianTooLarge, check_dense_size
+from models.linear import (DenseHessianTooLarge, GramTooLarge, check_dense_size,
+                           make_preconditioner)
 
 
 class ConvergenceError(RuntimeError):
@@ -57,7 +64,7 @@ class InverseHVPSolver:
 
 
 class ConjugateGradient(InverseHVPSolver):
-    """Preconditioned conjugate gradients with the Jacobi preconditioner diag(H).
+    """Preconditioned conjugate gradients on Hessian-vector products.
 
     Parameters
     ----------
@@ -65,19 +72,25 @@ class ConjugateGradient(InverseHVPSolver):
         Stop when the relative residual ||b - H s|| / ||b|| is at most tol.
     max_iter : int, default=1000
         Iteration limit; reaching it above tol raises :class:`ConvergenceError`.
+    preconditioner : {"auto", "jacobi", "kronecker"}, default="auto"
+        A name of ``models.linear.make_preconditioner``: "auto" is the Kronecker
+        form for K classes on dense X with at most ``MAX_GRAM_FEATURES`` features and
+        Jacobi otherwise. After a call, ``preconditioner_`` holds the name used.
     """
 
     name = "cg"
 
-    def __init__(self, tol=1e-10, max_iter=1000):
+    def __init__(self, tol=1e-10, max_iter=1000, preconditioner="auto"):
         self.tol = tol
         self.max_iter = max_iter
+        self.preconditioner = preconditioner
 
     def inverse_hvp(self, hessian, b):
-        inv_diag = 1.0 / hessian.diagonal()
+        preconditioner = make_preconditioner(hessian, self.preconditioner)
+        self.preconditioner_ = preconditioner.name
         s = np.zeros_like(b)
         r = b.copy()
-        z = inv_diag * r
+        z = preconditioner.solve(r)
         direction = z.copy()
         rz = r @ z
         norm_b = np.linalg.norm(b)
@@ -90,7 +103,7 @@ class ConjugateGradient(InverseHVPSolver):
             r -= step * Hp
             self.n_iter_ += 1
             self.residual_ = float(np.linalg.norm(r) / norm_b)
-            z = inv_diag * r
+            z = preconditioner.solve(r)
             rz_next = r @ z
             direction = z + (rz_next / rz) * direction
             rz = rz_next
@@ -221,5 +234,5 @@ def influence(model, W, X_train, y_train, X_val, y_val, C, solver=None):
 
 
 __all__ = ["ConjugateGradient", "Cholesky", "ConvergenceError", "DenseHessianTooLarge",
-           "InverseHVPSolver", "SOLVERS", "check_solver_size", "influence", "make_solver",
+           "GramTooLarge", "InverseHVPSolver", "SOLVERS", "check_solver_size", "influence", "make_solver",
            "relative_residual", "sample_influence"]

@@ -22,6 +22,23 @@ H V = V + C X^T B with B_i = h_i (x_i V). ``influence.py`` needs nothing else.
 
 Weights are flattened in C order, vec(W)[j * m + k] = W[j, k]; X may be a dense
 ndarray or a scipy CSR matrix and is never densified.
+
+Conjugate gradients on H need a preconditioner M, an easily inverted approximation of
+H, and two are here behind one small interface (:class:`Preconditioner`, ``solve(r)``
+= M^{-1} r), built by name with :func:`make_preconditioner`:
+
+- ``"jacobi"``: M = diag(H), one pass over X * X; any X, any width;
+- ``"kronecker"``: M = I + C (X^T X) (x) h_mean, h_mean = (1/n) sum_i h_i, the
+  Kronecker-factored approximation of H that replaces each logit curvature h_i by their
+  mean. It is inverted through the eigendecompositions of the d x d Gram matrix X^T X
+  (which does not depend on W) and of the m x m matrix h_mean, so it costs one Gram
+  matrix and one d x d eigendecomposition per X, and applying it costs two products
+  with d x d and m x m matrices. It keeps the null direction of the softmax curvature
+  (h_i 1 = 0, so W + v 1^T changes no probability) exactly, which a per-class block
+  preconditioner does not. Meant for dense X with at most MAX_GRAM_FEATURES features.
+
+``"auto"`` (:func:`default_preconditioner`) picks the Kronecker form for K classes on
+dense X up to MAX_GRAM_FEATURES features, Jacobi otherwise (binary, sparse or wide).
 """
 
 import numpy as np
@@ -34,9 +51,17 @@ MAX_DENSE_PARAMETERS = 5000
 #: Rows of dense X squared at once for the Hessian diagonal (bounds the temporary).
 DIAGONAL_CHUNK = 4096
 
+#: Feature count d above which no d x d Gram matrix is built for a preconditioner
+#: (its eigendecomposition costs about d^3 operations; d = 784 for MNIST).
+MAX_GRAM_FEATURES = 2048
+
 
 class DenseHessianTooLarge(ValueError):
     """The dense Hessian was asked for above MAX_DENSE_PARAMETERS parameters."""
+
+
+class GramTooLarge(ValueError):
+    """The Kronecker preconditioner was asked for above MAX_GRAM_FEATURES features."""
 
 
 def check_dense_size(size):
@@ -58,6 +83,52 @@ def weighted_gram(X, weights):
     if sp.issparse(X):
         return (X.T @ sp.diags(weights) @ X).toarray()
     return X.T @ (weights[:, None] * X)
+
+
+def check_gram_size(n_features):
+    """Refuse to build a dense (d x d) Gram matrix above MAX_GRAM_FEATURES features.
+
+    Raises
+    ------
+    GramTooLarge
+    """
+    if n_features > MAX_GRAM_FEATURES:
+        raise GramTooLarge(f"the Kronecker preconditioner builds a {n_features} x "
+                           f"{n_features} Gram matrix; it is meant for at most "
+                           f"{MAX_GRAM_FEATURES} features, use the Jacobi preconditioner")
+
+
+def gram_eigenpairs(X):
+    """Eigenvalues and eigenvectors of the Gram matrix X^T X.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        At most MAX_GRAM_FEATURES features; sparse X stays sparse until the d x d
+        product.
+
+    Returns
+    -------
+    eigenvalues : ndarray of shape (n_features,)
+        Ascending, clipped at 0 (X^T X is positive semi-definite; rounding is not).
+    eigenvectors : ndarray of shape (n_features, n_features)
+        Orthonormal columns.
+
+    Raises
+    ------
+    GramTooLarge
+        Above MAX_GRAM_FEATURES features.
+    """
+    check_gram_size(X.shape[1])
+    if sp.issparse(X):
+        gram = (X.T @ X).toarray()
+    elif X.dtype.kind == "f":  # in X's own precision: no float64 copy of X
+        gram = X.T @ X
+    else:  # integers would overflow
+        X = np.asarray(X, dtype=float)
+        gram = X.T @ X
+    eigenvalues, eigenvectors = np.linalg.eigh(np.asarray(gram, dtype=float))
+    return np.maximum(eigenvalues, 0.0), eigenvectors
 
 
 def squared_columns_product(X, weights):
@@ -88,17 +159,22 @@ class LinearHessian:
     C : float
         Loss weight.
 
+    gram : tuple of ndarray, optional
+        ``gram_eigenpairs(X)``, when already computed for this X (a fit reuses it at
+        every iterate); computed on first use by the Kronecker preconditioner otherwise.
+
     Attributes
     ----------
     n_features : int
         Size d * m of the parameter vector vec(W).
     """
 
-    def __init__(self, model, X, P, C):
+    def __init__(self, model, X, P, C, gram=None):
         self.model = model
         self.X = X
         self.P = P
         self.C = C
+        self.gram = gram
 
     @property
     def n_features(self):
@@ -115,6 +191,21 @@ class LinearHessian:
         curvature = self.model.curvature_diagonal(self.P)
         return 1.0 + self.C * squared_columns_product(self.X, curvature).ravel()
 
+    def mean_curvature(self):
+        """h_mean = (1/n) sum_i h_i, the mean logit curvature, shape (m, m)."""
+        m = self.P.shape[1]
+        mean = np.empty((m, m))
+        for k in range(m):
+            for l in range(k, m):
+                mean[k, l] = mean[l, k] = self.model.curvature_block(self.P, k, l).mean()
+        return mean
+
+    def gram_eigenpairs(self):
+        """Eigenpairs of X^T X (:func:`gram_eigenpairs`), computed once per operator."""
+        if self.gram is None:
+            self.gram = gram_eigenpairs(self.X)
+        return self.gram
+
     def dense(self):
         """H as a dense (d m, d m) array, for small d * m only.
 
@@ -130,6 +221,130 @@ class LinearHessian:
         return np.eye(d * m) + self.C * H.reshape(d * m, d * m)
 
 
+class Preconditioner:
+    """A symmetric positive definite approximation M of a :class:`LinearHessian`.
+
+    Subclasses implement :meth:`solve`; ``name`` is their key in
+    :data:`PRECONDITIONERS`.
+    """
+
+    name = "base"
+
+    def solve(self, r):
+        """M^{-1} r, shape (d * m,), for r of shape (d * m,)."""
+        raise NotImplementedError
+
+
+class JacobiPreconditioner(Preconditioner):
+    """M = diag(H).
+
+    Parameters
+    ----------
+    diagonal : ndarray of shape (d * m,)
+        diag(H), every entry >= 1.
+    """
+
+    name = "jacobi"
+
+    def __init__(self, diagonal):
+        self.inverse_diagonal = 1.0 / diagonal
+
+    @classmethod
+    def from_hessian(cls, hessian):
+        """The Jacobi preconditioner of ``hessian`` (one pass over X * X)."""
+        return cls(hessian.diagonal())
+
+    def solve(self, r):
+        return self.inverse_diagonal * r
+
+
+class KroneckerPreconditioner(Preconditioner):
+    """M = I + C G (x) B: the Hessian with every logit curvature h_i replaced by B.
+
+    With G = X^T X = U diag(lam) U^T and B = Q diag(mu) Q^T,
+    M^{-1} = (U (x) Q) diag(1 / (1 + C lam_j mu_k)) (U (x) Q)^T, applied to R = r as a
+    (d, m) matrix as U ((U^T R Q) / (1 + C lam mu^T)) Q^T.
+
+    Parameters
+    ----------
+    gram : tuple of ndarray
+        ``(lam, U)`` of G, shapes (d,) and (d, d), from :func:`gram_eigenpairs`.
+    curvature : ndarray of shape (m, m)
+        B, symmetric positive semi-definite (B = h_mean = (1/n) sum_i h_i).
+    C : float
+        Loss weight.
+    """
+
+    name = "kronecker"
+
+    def __init__(self, gram, curvature, C):
+        lam, self.U = gram
+        mu, self.Q = np.linalg.eigh(curvature)
+        self.denominator = 1.0 + C * np.outer(lam, np.maximum(mu, 0.0))
+
+    @classmethod
+    def from_hessian(cls, hessian):
+        """I + C (X^T X) (x) h_mean of ``hessian``; no pass over X once G is known.
+
+        Raises
+        ------
+        GramTooLarge
+            Above MAX_GRAM_FEATURES features.
+        """
+        return cls(hessian.gram_eigenpairs(), hessian.mean_curvature(), hessian.C)
+
+    def solve(self, r):
+        R = r.reshape(self.denominator.shape)
+        rotated = self.U.T @ R @ self.Q
+        return (self.U @ (rotated / self.denominator) @ self.Q.T).ravel()
+
+
+#: Preconditioner name -> builder from a LinearHessian.
+PRECONDITIONERS = {
+    "jacobi": JacobiPreconditioner.from_hessian,
+    "kronecker": KroneckerPreconditioner.from_hessian,
+}
+
+
+def default_preconditioner(X, n_columns):
+    """The preconditioner ``"auto"`` stands for, a key of :data:`PRECONDITIONERS`.
+
+    ``"kronecker"`` for K logit columns (n_columns > 1) on dense X with at most
+    MAX_GRAM_FEATURES features; ``"jacobi"`` for binary models and for sparse or wide
+    X, where no d x d matrix is built.
+    """
+    if n_columns > 1 and not sp.issparse(X) and X.shape[1] <= MAX_GRAM_FEATURES:
+        return "kronecker"
+    return "jacobi"
+
+
+def make_preconditioner(hessian, name="auto"):
+    """The preconditioner ``name`` (``"auto"`` or a key of PRECONDITIONERS) of ``hessian``.
+
+    Parameters
+    ----------
+    hessian : LinearHessian
+    name : str, default="auto"
+        ``"auto"`` picks :func:`default_preconditioner`.
+
+    Returns
+    -------
+    preconditioner : Preconditioner
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; :class:`GramTooLarge` for ``"kronecker"`` on too many
+        features.
+    """
+    if name == "auto":
+        name = default_preconditioner(hessian.X, hessian.P.shape[1])
+    if name not in PRECONDITIONERS:
+        raise ValueError(f"unknown preconditioner {name!r}; choose auto or one of "
+                         f"{', '.join(PRECONDITIONERS)}")
+    return PRECONDITIONERS[name](hessian)
+
+
 class LinearModel:
     """The interface of an L2 linear model, and the parts written once for all.
 
@@ -141,8 +356,12 @@ class LinearModel:
     n_classes = 2
     n_columns = 1
 
-    def fit(self, X, y, C, relabeled=None):
-        """Minimise J on (X, y); samples in the bool mask ``relabeled`` train with R."""
+    def fit(self, X, y, C, relabeled=None, W0=None):
+        """Minimise J on (X, y); samples in the bool mask ``relabeled`` train with R.
+
+        ``W0`` is a starting point where the minimiser accepts one (softmax), and is
+        ignored where it does not (liblinear).
+        """
         raise NotImplementedError
 
     def check_labels(self, y, name="y"):

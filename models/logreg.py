@@ -125,8 +125,11 @@ class Logistic(LinearModel):
     def __init__(self, tol=1e-7):
         self.tol = tol
 
-    def fit(self, X, y, C, relabeled=None):
+    def fit(self, X, y, C, relabeled=None, W0=None):
         """Fit on (X, y); R flips the labels in the bool mask ``relabeled`` to 1 - y.
+
+        ``W0`` is ignored: liblinear always starts from zero (the binary problem is
+        convex, so the start does not change the minimiser).
 
         Returns
         -------

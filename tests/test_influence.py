@@ -51,12 +51,20 @@ def explicit_phi(W, X, y, X_val, y_val):
     return -C * np.sum(residual * (Xd @ S), axis=1)
 
 
-@pytest.mark.parametrize("solver", ["cg", "direct"])
+SOLVER_CHOICES = {
+    "cg": lambda: influence.make_solver("cg"),
+    "cg-jacobi": lambda: influence.ConjugateGradient(preconditioner="jacobi"),
+    "cg-kronecker": lambda: influence.ConjugateGradient(preconditioner="kronecker"),
+    "direct": lambda: influence.make_solver("direct"),
+}
+
+
+@pytest.mark.parametrize("solver", list(SOLVER_CHOICES))
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("kind", KINDS)
 def test_phi_equals_explicit_hessian_solve(kind, sparse, solver):
     model, W, X, y, X_val, y_val = fitted(kind, sparse, d=6 if kind == "binary" else 5)
-    phi = influence.influence(model, W, X, y, X_val, y_val, C, influence.make_solver(solver))
+    phi = influence.influence(model, W, X, y, X_val, y_val, C, SOLVER_CHOICES[solver]())
     np.testing.assert_allclose(phi, explicit_phi(W, X, y, X_val, y_val), rtol=1e-7,
                                atol=1e-12)
 
@@ -72,16 +80,57 @@ def test_cg_equals_direct(sparse):
     assert cg.n_iter_ >= 1 and cg.residual_ <= cg.tol
 
 
-def test_softmax_cg_equals_direct_on_digits():
+@pytest.mark.parametrize("preconditioner", ["jacobi", "kronecker", "auto"])
+def test_softmax_cg_equals_direct_on_digits(preconditioner):
     X, y, X_val, y_val, _ = digits_train_val(n_train=300, n_val=150, seed=2)
     model = Softmax(10)
     W = softmax.fit(X, y, C, n_classes=10, tol=1e-8)
-    cg = influence.ConjugateGradient()
+    cg = influence.ConjugateGradient(preconditioner=preconditioner)
     phi_cg = influence.influence(model, W, X, y, X_val, y_val, C, cg)
     phi_direct = influence.influence(model, W, X, y, X_val, y_val, C, influence.Cholesky())
     relative = np.linalg.norm(phi_cg - phi_direct) / np.linalg.norm(phi_direct)
     assert relative < 1e-6
     assert 1 <= cg.n_iter_ < W.size and cg.residual_ <= cg.tol
+    assert cg.preconditioner_ == ("kronecker" if preconditioner == "auto" else preconditioner)
+
+
+@pytest.mark.parametrize("tol", [1e-10, 1e-12])
+def test_kronecker_preconditioner_needs_fewer_cg_iterations_on_digits(tol):
+    """On 1,000 digits (d = 64, K = 10) the Kronecker form needs at most half the
+    iterations of Jacobi for the same tolerance (measured: 26 against 64 at 1e-10),
+    and both give the same phi."""
+    X, y, X_val, y_val, _ = digits_train_val(n_train=1000, n_val=200, seed=4)
+    W = softmax.fit(X, y, C, n_classes=10, tol=1e-8)
+    phis, iterations = {}, {}
+    for name in ("jacobi", "kronecker"):
+        cg = influence.ConjugateGradient(tol=tol, preconditioner=name)
+        phis[name] = influence.influence(Softmax(10), W, X, y, X_val, y_val, C, cg)
+        iterations[name] = cg.n_iter_
+    assert iterations["kronecker"] <= iterations["jacobi"] / 2
+    relative = (np.linalg.norm(phis["kronecker"] - phis["jacobi"])
+                / np.linalg.norm(phis["jacobi"]))
+    assert relative < 1e-6
+
+
+def test_kronecker_and_jacobi_give_the_same_phi_on_sparse_k_classes():
+    """On CSR input the Kronecker form is only used when asked for (d = 30 here)."""
+    X, y = softmax_data(n=600, d=30, k=K, sparse=True, seed=3)
+    W = softmax.fit(X[:400], y[:400], C, n_classes=K, tol=1e-10)
+    phis = {}
+    for name in ("jacobi", "kronecker", "auto"):
+        cg = influence.ConjugateGradient(tol=1e-12, preconditioner=name)
+        phis[name] = influence.influence(Softmax(K), W, X[:400], y[:400], X[400:], y[400:],
+                                         C, cg)
+        assert cg.preconditioner_ == ("jacobi" if name == "auto" else name)
+    np.testing.assert_allclose(phis["kronecker"], phis["jacobi"], rtol=1e-6, atol=1e-12)
+    np.testing.assert_array_equal(phis["auto"], phis["jacobi"])
+
+
+def test_unknown_preconditioner_is_refused():
+    model, W, X, y, X_val, y_val = fitted("softmax")
+    with pytest.raises(ValueError, match="unknown preconditioner 'ilu'"):
+        influence.influence(model, W, X, y, X_val, y_val, C,
+                            influence.ConjugateGradient(preconditioner="ilu"))
 
 
 def test_cg_that_does_not_converge_says_so_with_its_residual():

@@ -8,6 +8,7 @@ from scipy.special import softmax as softmax_rows
 
 from builders import dense, softmax_data, train_val
 from models import logreg, softmax
+from models import linear
 from models.linear import MAX_DENSE_PARAMETERS, DenseHessianTooLarge, LinearHessian
 from models.logreg import Logistic
 from models.softmax import Softmax
@@ -129,3 +130,84 @@ def test_dense_hessian_is_refused_above_the_limit():
     hessian = LinearHessian(Softmax(10), X, np.full((5, 10), 0.1), C)
     with pytest.raises(DenseHessianTooLarge, match="use cg"):
         hessian.dense()
+
+
+def explicit_mean_curvature(kind, W, X):
+    """(1/n) sum_i h_i, built sample by sample."""
+    Xd = dense(X)
+    if kind == "binary":
+        p = 1.0 / (1.0 + np.exp(-Xd @ W))
+        return np.array([[np.mean(p * (1 - p))]])
+    P = softmax_rows(Xd @ W, axis=1)
+    return np.mean([np.diag(p) - np.outer(p, p) for p in P], axis=0)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("kind", KINDS)
+def test_kronecker_preconditioner_inverts_its_dense_form(kind, sparse):
+    """solve(r) = M^{-1} r for M = I + C kron(X^T X, h_mean), built densely here."""
+    model, W, X, _, _, _ = fitted(kind, sparse)
+    hessian = model.hessian(W, X, C)
+    np.testing.assert_allclose(hessian.mean_curvature(), explicit_mean_curvature(kind, W, X),
+                               rtol=1e-10, atol=1e-14)
+    Xd = dense(X)
+    M = np.eye(W.size) + C * np.kron(Xd.T @ Xd, explicit_mean_curvature(kind, W, X))
+    r = np.random.default_rng(3).normal(size=W.size)
+    preconditioner = linear.make_preconditioner(hessian, "kronecker")
+    assert preconditioner.name == "kronecker"
+    np.testing.assert_allclose(preconditioner.solve(r), np.linalg.solve(M, r), rtol=1e-9,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_jacobi_preconditioner_divides_by_the_hessian_diagonal(kind):
+    model, W, X, _, _, _ = fitted(kind)
+    r = np.random.default_rng(4).normal(size=W.size)
+    preconditioner = linear.make_preconditioner(model.hessian(W, X, C), "jacobi")
+    np.testing.assert_allclose(preconditioner.solve(r),
+                               r / np.diag(explicit_hessian(kind, W, X)), rtol=1e-10)
+
+
+def test_kronecker_preconditioner_is_exact_on_the_softmax_null_direction():
+    """W -> W + v 1^T changes no probability, so H (v 1^T) = v 1^T; M keeps that.
+
+    Each h_i = diag(p_i) - p_i p_i^T has h_i 1 = 0, so h_mean 1 = 0 as well and
+    M^{-1} (v 1^T) = v 1^T: no iteration is spent on that direction.
+    """
+    model, W, X, _, _, _ = fitted("softmax")
+    hessian = model.hessian(W, X, C)
+    V = np.outer(np.random.default_rng(5).normal(size=W.shape[0]), np.ones(K)).ravel()
+    np.testing.assert_allclose(hessian.matvec(V), V, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(linear.make_preconditioner(hessian, "kronecker").solve(V), V,
+                               rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind, sparse, expected", [
+    ("softmax", False, "kronecker"),   # K classes on dense X: the Kronecker form
+    ("softmax", True, "jacobi"),       # sparse: no d x d matrix by default
+    ("binary", False, "jacobi"),
+    ("binary", True, "jacobi"),
+])
+def test_auto_preconditioner(kind, sparse, expected):
+    model, W, X, _, _, _ = fitted(kind, sparse)
+    assert linear.make_preconditioner(model.hessian(W, X, C), "auto").name == expected
+
+
+def test_auto_preconditioner_is_jacobi_above_the_gram_limit():
+    d = linear.MAX_GRAM_FEATURES + 1
+    assert linear.default_preconditioner(np.zeros((3, d)), K) == "jacobi"
+    assert linear.default_preconditioner(np.zeros((3, d - 1)), K) == "kronecker"
+
+
+def test_kronecker_preconditioner_is_refused_above_the_gram_limit():
+    d = linear.MAX_GRAM_FEATURES + 1
+    X = sp.random(5, d, density=0.1, format="csr", random_state=0)
+    hessian = LinearHessian(Softmax(3), X, np.full((5, 3), 1 / 3), C)
+    with pytest.raises(linear.GramTooLarge, match="Jacobi"):
+        linear.make_preconditioner(hessian, "kronecker")
+
+
+def test_unknown_preconditioner_is_refused():
+    model, W, X, _, _, _ = fitted("softmax")
+    with pytest.raises(ValueError, match="auto or one of jacobi, kronecker"):
+        linear.make_preconditioner(model.hessian(W, X, C), "ilu")
