@@ -323,9 +323,11 @@ def make_preconditioner(hessian, name="auto"):
 
     Parameters
     ----------
-    hessian : LinearHessian
+    hessian : LinearHessian, or any operator with ``matvec`` and ``diagonal``
     name : str, default="auto"
-        ``"auto"`` picks :func:`default_preconditioner`.
+        ``"auto"`` picks :func:`default_preconditioner`; an operator without the
+        data (``X``), such as the map-reduce Hessian of the sharded engines, gets
+        ``"jacobi"``, which needs only its diagonal.
 
     Returns
     -------
@@ -338,7 +340,8 @@ def make_preconditioner(hessian, name="auto"):
         features.
     """
     if name == "auto":
-        name = default_preconditioner(hessian.X, hessian.P.shape[1])
+        name = (default_preconditioner(hessian.X, hessian.P.shape[1])
+                if hasattr(hessian, "X") else "jacobi")
     if name not in PRECONDITIONERS:
         raise ValueError(f"unknown preconditioner {name!r}; choose auto or one of "
                          f"{', '.join(PRECONDITIONERS)}")
