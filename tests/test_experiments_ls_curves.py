@@ -112,9 +112,9 @@ def test_a_run_with_other_settings_is_not_reused(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not TRACKED_RUNS.is_dir(), reason="the tracked runs are not here")
 def test_load_finished_asks_for_the_columns_the_caller_needs(tmp_path):
-    config = tracked_config(tmp_path, "rdia-ls", 1, loss="published")
+    config = tracked_config(tmp_path, "ce", 1)
     assert ls_curves.load_finished(config, columns=("test_acc",)) is not None
-    # the tracked runs predate the validation split
+    # the tracked ce runs predate the validation split
     assert ls_curves.load_finished(config, columns=("val_acc",)) is None
 
 
