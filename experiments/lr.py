@@ -25,7 +25,7 @@ import numpy as np
 import edits
 import influence
 import relabel
-from data.datasets import (BINARY_DATASETS, MULTICLASS_DATASETS, load_binary,
+from data.datasets import (MULTICLASS_DATASETS, load_binary,
                            load_multiclass, split_validation)
 from data.noise import NOISE_TYPES, apply_transition, flip_binary, transition_matrix
 from experiments.cli import ConfigError, check_seed
@@ -120,17 +120,9 @@ def check_config(config):
         raise ConfigError(f"--noise must be a number in [0, 1), got {config.noise}")
     if not _finite(config.alpha) or not config.alpha >= 0.0:
         raise ConfigError(f"--alpha must be a finite number >= 0, got {config.alpha}")
-    if not _finite(config.C) or not C_RANGE[0] <= config.C <= C_RANGE[1]:
-        raise ConfigError(f"--C must be in [{C_RANGE[0]:g}, {C_RANGE[1]:g}], got "
-                          f"{config.C}: outside it the fit under- or overflows in "
-                          f"double precision")
     if not _finite(config.val_ratio) or not 0.0 < config.val_ratio < 1.0:
         raise ConfigError(f"--val-ratio must be in (0, 1), got {config.val_ratio}")
-    if not _finite(config.tol) or not 0.0 < config.tol < 1.0:
-        raise ConfigError(f"--tol must be in (0, 1), got {config.tol}")
-    if config.max_iter < 1:
-        raise ConfigError(f"--max-iter must be >= 1, got {config.max_iter}")
-    check_seed(config.seed)
+    check_fit_settings(config)
     unknown = [m for m in config.methods if m not in edits.EDITS]
     if unknown or not config.methods:
         raise ConfigError(f"--methods: unknown {', '.join(unknown) or '(empty)'}; "
@@ -149,6 +141,20 @@ def check_config(config):
     if config.model_name == "logreg" and config.noise_type is not None:
         raise ConfigError("--noise-type applies to --model softmax; binary runs flip "
                           "exactly floor(noise * n_train) labels")
+
+
+def check_fit_settings(config):
+    """Raise ConfigError for a bad C, tol, max_iter or seed: the settings of the fit and
+    of the solve that every RDIA.py config has (benchmark and own-data runs)."""
+    if not _finite(config.C) or not C_RANGE[0] <= config.C <= C_RANGE[1]:
+        raise ConfigError(f"--C must be in [{C_RANGE[0]:g}, {C_RANGE[1]:g}], got "
+                          f"{config.C}: outside it the fit under- or overflows in "
+                          f"double precision")
+    if not _finite(config.tol) or not 0.0 < config.tol < 1.0:
+        raise ConfigError(f"--tol must be in (0, 1), got {config.tol}")
+    if config.max_iter < 1:
+        raise ConfigError(f"--max-iter must be >= 1, got {config.max_iter}")
+    check_seed(config.seed)
 
 
 def _finite(value):

@@ -32,9 +32,9 @@ import edits
 import influence
 from data.tables import TableError, file_kind, load_tables
 from estimator import linear_model_for, suggested_labels
-from experiments.cli import ConfigError, check_seed
+from experiments.cli import ConfigError
 from experiments.files import save_figure_atomic
-from experiments.lr import C_RANGE, MODELS
+from experiments.lr import MODELS, check_fit_settings
 
 #: Methods of a run by default: those of the benchmark runs but ``clean``.
 DEFAULT_METHODS = ("full", "random", "drop", "uids", "rdia")
@@ -114,15 +114,7 @@ def check_config(config):
     """Raise ConfigError with a one-line message for the first bad setting."""
     if config.alpha != "auto" and (not _finite(config.alpha) or not config.alpha >= 0.0):
         raise ConfigError(f"--alpha must be a number >= 0 or 'auto', got {config.alpha}")
-    if not _finite(config.C) or not C_RANGE[0] <= config.C <= C_RANGE[1]:
-        raise ConfigError(f"--C must be in [{C_RANGE[0]:g}, {C_RANGE[1]:g}], got "
-                          f"{config.C}: outside it the fit under- or overflows in "
-                          f"double precision")
-    if not _finite(config.tol) or not 0.0 < config.tol < 1.0:
-        raise ConfigError(f"--tol must be in (0, 1), got {config.tol}")
-    if config.max_iter < 1:
-        raise ConfigError(f"--max-iter must be >= 1, got {config.max_iter}")
-    check_seed(config.seed)
+    check_fit_settings(config)
     clean = [m for m in config.methods if m in NEEDS_CLEAN_LABELS]
     if clean:
         raise ConfigError(f"--methods {clean[0]} needs the true training labels, which "
