@@ -389,7 +389,7 @@ class LinearModel:
             For labels of another shape, type or range.
         """
         y = np.asarray(y)
-        allowed = f"{{0, 1}}" if self.n_classes == 2 else f"0 .. {self.n_classes - 1}"
+        allowed = "{0, 1}" if self.n_classes == 2 else f"0 .. {self.n_classes - 1}"
         if y.ndim != 1:
             raise ValueError(f"{name} must be one label per sample, shape (n,), "
                              f"got shape {y.shape}")

@@ -628,7 +628,7 @@ def test_an_unreachable_scheduler_is_one_line_after_the_timeout(tmp_path):
 
 
 def test_a_malformed_shard_is_named_with_its_line(tmp_path):
-    shards = write_synthetic_shards(tmp_path / "shards", n=40)
+    write_synthetic_shards(tmp_path / "shards", n=40)
     path = tmp_path / "shards" / "part-00002"
     lines = path.read_text().splitlines()
     lines[3] = "1 2:0.5 2:0.5"
