@@ -243,14 +243,6 @@ def refuse_engine_flags(args):
                           f"--dataset a folder or a glob of LIBSVM files")
 
 
-def sharded_output_paths(config, args):
-    """The files of a sharded run, {flag: path or None}; defaults under runs/."""
-    stem = f"runs/{sharded.run_name(config)}"
-    return {"--output": args.output or (None if args.no_files else f"{stem}.json"),
-            "--save-influence": args.save_influence,
-            "--plot": args.plot or (None if args.no_files else f"{stem}-phi.png")}
-
-
 def check_sharded_outputs(config, args, paths):
     """Before any work, as :func:`check_outputs`; --save-influence is a CSV or a folder
     (of Parquet files, one per partition)."""
@@ -295,7 +287,7 @@ def run_sharded(config, args):
     """The body of a run on shards: check the outputs, run the engine, print, write."""
     from experiments import dask_engine
 
-    paths = sharded_output_paths(config, args)
+    paths = output_paths(sharded.run_name(config), args)
     check_sharded_outputs(config, args, paths)
     print(f"run {sharded.run_name(config)}", flush=True)
     if config.engine == "memory":
@@ -353,9 +345,10 @@ def _comma_list(text):
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def output_paths(config, args):
-    """The files of a run, {flag: path or None}; defaults under runs/ named by the run."""
-    stem = f"runs/{lr.run_name(config)}"
+def output_paths(run_name, args):
+    """The files of a benchmark or sharded run, {flag: path or None}; the JSON and the
+    plot default to runs/<run_name>.json and runs/<run_name>-phi.png."""
+    stem = f"runs/{run_name}"
     return {"--output": args.output or (None if args.no_files else f"{stem}.json"),
             "--save-influence": args.save_influence,
             "--plot": args.plot or (None if args.no_files else f"{stem}-phi.png")}
@@ -433,7 +426,7 @@ def main(argv=None):
             return run_own_data(config, args)
         if isinstance(config, sharded.ShardedConfig):
             return run_sharded(config, args)
-        paths = output_paths(config, args)
+        paths = output_paths(lr.run_name(config), args)
         check_outputs(config, args, paths)
         print(f"run {lr.run_name(config)}", flush=True)
         report = lr.run(config)
