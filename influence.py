@@ -185,7 +185,11 @@ def sample_influence(model, W, X, y, s, C):
     ValueError
         For labels that are not class indices of the model (the message names them).
     """
-    y = model.check_labels(y, "y")
+    return _phi(model, W, X, model.check_labels(y, "y"), s, C)
+
+
+def _phi(model, W, X, y, s, C):
+    """:func:`sample_influence` for labels already checked."""
     S = s.reshape(X.shape[1], -1)
     G = model.logit_gradients(W, X, y)
     return -C * np.sum(G * np.asarray(X @ S), axis=1)
@@ -230,7 +234,7 @@ def influence(model, W, X_train, y_train, X_val, y_val, C, solver=None):
     solver = ConjugateGradient() if solver is None else solver
     hessian = model.hessian(W, X_train, C)
     s = solver.inverse_hvp(hessian, model.validation_gradient(W, X_val, y_val, C))
-    return sample_influence(model, W, X_train, y_train, s, C)
+    return _phi(model, W, X_train, y_train, s, C)
 
 
 __all__ = ["ConjugateGradient", "Cholesky", "ConvergenceError", "DenseHessianTooLarge",
