@@ -119,7 +119,7 @@ def candidate_label(candidate):
     return f"{loss}, gamma {deep.format_setting(gamma)}"
 
 
-def run_config(candidate, seed, epochs, runs_dir, data_dir=None):
+def run_config(candidate, seed, epochs, runs_dir, data_dir=None, noise=None):
     """The LSConfig of one run: a (loss, gamma) candidate or a baseline method name.
 
     Parameters
@@ -131,6 +131,9 @@ def run_config(candidate, seed, epochs, runs_dir, data_dir=None):
     runs_dir : path-like
         Folder of the run's files; ``output`` is ``<runs_dir>/<run name>.json``.
     data_dir : path-like, optional
+    noise : (str, float), optional
+        (noise type, noise rate), e.g. ("pairflip", 0.45); default the paper's
+        ("symmetric", 0.8). The forget rate follows the noise rate.
 
     Returns
     -------
@@ -141,6 +144,8 @@ def run_config(candidate, seed, epochs, runs_dir, data_dir=None):
         changes = {"method": candidate}
     else:
         changes = {"method": "rdia-ls", "loss": candidate[0], "gamma": candidate[1]}
+    if noise is not None:
+        changes.update(noise_type=noise[0], noise_rate=noise[1])
     config = dataclasses.replace(PAPER_SETTING, **changes, seed=seed, n_epoch=epochs,
                                  threads=1, progress=False, data_dir=data_dir,
                                  result_dir=str(runs_dir))
@@ -240,8 +245,10 @@ def run_queue(configs, jobs, log_dir, on_finish=None, script=SCRIPT, poll=POLL_S
 # Tables, figure and the choice on validation accuracy
 
 
-def collect(candidates, seeds, epochs, runs_dir):
+def collect(candidates, seeds, epochs, runs_dir, noise=None):
     """The finished runs of each candidate, and the names of the missing ones.
+
+    ``noise`` is (noise type, rate) as in :func:`run_config` (default the paper's).
 
     Returns
     -------
@@ -254,7 +261,7 @@ def collect(candidates, seeds, epochs, runs_dir):
     for candidate in candidates:
         runs[candidate] = {}
         for seed in seeds:
-            config = run_config(candidate, seed, epochs, runs_dir)
+            config = run_config(candidate, seed, epochs, runs_dir, noise=noise)
             result = load_finished(config)
             if result is None:
                 missing.append(deep.run_name(config))
