@@ -1,5 +1,9 @@
 """Seeded data builders shared by the tests."""
 
+import dataclasses
+import json
+from pathlib import Path
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -196,3 +200,22 @@ def breast_cancer_noisy(n_train=400, noise=0.2, seed=0):
     flipped[rng.choice(n_train, int(noise * n_train), replace=False)] = True
     y_train = np.where(flipped, 1 - y[:n_train], y[:n_train])
     return X[:n_train], y_train, X[n_train:], y[n_train:], flipped
+
+
+def epoch_rows(test, val=None, scored=None):
+    """Per-epoch rows with the given accuracies (lists of equal length)."""
+    rows = []
+    for i, t in enumerate(test):
+        row = {"epoch": i + 1, "test_acc": t}
+        if val is not None:
+            row.update(val_acc=val[i], scored_acc=scored[i])
+        rows.append(row)
+    return rows
+
+
+def write_run(config, rows):
+    """A finished RDIA-LS run's JSON at config.output, as experiments.deep.run writes it."""
+    path = Path(config.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"config": dataclasses.asdict(config.resolved()),
+                                "epochs": rows}))

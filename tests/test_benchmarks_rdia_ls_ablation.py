@@ -1,7 +1,5 @@
 """Tests of benchmarks/rdia_ls_ablation.py: candidates, the queue, tables, choice on val."""
 
-import dataclasses
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +10,7 @@ import pytest
 from benchmarks import rdia_ls_ablation as ablation
 from experiments import deep
 from experiments.cli import ConfigError
+from builders import epoch_rows, write_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,25 +69,6 @@ def test_config_argv_gives_every_set_value_as_a_flag():
 
 # ----------------------------------------------------------------------------
 # Finished runs, written here as JSON
-
-
-def epoch_rows(test, val=None, scored=None):
-    """Per-epoch rows with the given accuracies (lists of equal length)."""
-    rows = []
-    for i, t in enumerate(test):
-        row = {"epoch": i + 1, "test_acc": t}
-        if val is not None:
-            row.update(val_acc=val[i], scored_acc=scored[i])
-        rows.append(row)
-    return rows
-
-
-def write_run(config, rows):
-    """A finished run's JSON at config.output, as experiments.deep.run writes it."""
-    path = Path(config.output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"config": dataclasses.asdict(config.resolved()),
-                                "epochs": rows}))
 
 
 def test_pending_skips_finished_runs_and_reruns_those_without_val_acc(tmp_path):
