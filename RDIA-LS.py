@@ -61,7 +61,8 @@ def build_parser():
                         "paper's equation (method) in that it applies softmax twice before "
                         "the keep-set cross-entropy, divides the l_R term by the batch size "
                         "and the warm-up loss by the keep-set size once more, and adds a "
-                        "constant; the others are the method plus one of these changes")
+                        "constant; the others are the method plus one of these changes, or "
+                        "the published loss without one of them")
     p.add_argument("--compat", default=None, metavar="{official,method}",
                    help="older spelling of --loss: official = published, method = method")
     p.add_argument("--noise_type", default=DEFAULT.noise_type,

@@ -187,18 +187,26 @@ class LossIngredients(NamedTuple):
     lr_from_probabilities: bool = False
 
 
+#: The published code's loss, every quirk switched on.
+PUBLISHED = LossIngredients(keep_on_softmax=True, unsure_over_batch=True,
+                            warmup_over_keep=True, minus_drop=True,
+                            lr_from_probabilities=True)
+
 #: The named RDIA-LS losses: ``method`` (METHOD.md section 5), ``published`` (the
-#: published code's loss, quirks included) and the ablations, each the method's loss
-#: plus exactly one ingredient of the published one. The constant -|D| has no
-#: ablation: it does not change any gradient.
+#: published code's loss, quirks included) and the ablations in both directions: the
+#: method's loss plus exactly one ingredient of the published one
+#: (``keep-on-softmax``, ...), and the published loss without exactly one
+#: (``published-no-keep-on-softmax``, ...). The constant -|D| has no ablation: it
+#: does not change any gradient.
 LOSSES = {
-    "published": LossIngredients(keep_on_softmax=True, unsure_over_batch=True,
-                                 warmup_over_keep=True, minus_drop=True,
-                                 lr_from_probabilities=True),
+    "published": PUBLISHED,
     "method": LossIngredients(),
     "keep-on-softmax": LossIngredients(keep_on_softmax=True),
     "unsure-over-batch": LossIngredients(unsure_over_batch=True),
     "warmup-over-keep": LossIngredients(warmup_over_keep=True),
+    "published-no-keep-on-softmax": PUBLISHED._replace(keep_on_softmax=False),
+    "published-no-unsure-over-batch": PUBLISHED._replace(unsure_over_batch=False),
+    "published-no-warmup-over-keep": PUBLISHED._replace(warmup_over_keep=False),
 }
 
 #: Loss of the paper's command: the published code's, which gives the published number.

@@ -18,7 +18,9 @@ epochs). The default queue, in order of value:
 4. ``published`` and ``method`` at gamma 0.2 again: runs from before the validation
    split lack ``val_acc``, so they are trained again under the same name (training is
    deterministic with one thread: their ``test_acc`` must not change);
-5. ``published`` with gamma 0.05, 0.5, 0.8.
+5. ``published`` with gamma 0.05, 0.5, 0.8;
+6. ``published`` without one ingredient at a time (gamma 0.2): which of them the
+   published loss cannot do without.
 
 Queue. A run is finished when its JSON in ``--runs-dir`` has the same settings, all
 its epochs and the ``val_acc`` and ``scored_acc`` columns
@@ -71,7 +73,9 @@ QUEUE = (("keep-on-softmax", 0.2), ("unsure-over-batch", 0.2),
          ("method", 0.05), ("method", 0.5), ("method", 0.8),
          ("warmup-over-keep", 0.2),
          ("published", 0.2), ("method", 0.2),
-         ("published", 0.05), ("published", 0.5), ("published", 0.8))
+         ("published", 0.05), ("published", 0.5), ("published", 0.8),
+         ("published-no-keep-on-softmax", 0.2), ("published-no-unsure-over-batch", 0.2),
+         ("published-no-warmup-over-keep", 0.2))
 
 #: Per-epoch columns a queued run must have to count as finished.
 REQUIRED_COLUMNS = ("val_acc", "scored_acc")

@@ -43,7 +43,9 @@ def test_the_default_queue_is_the_order_of_value():
         ("keep-on-softmax", 0.2), ("unsure-over-batch", 0.2),
         ("method", 0.05), ("method", 0.5), ("method", 0.8), ("warmup-over-keep", 0.2),
         ("published", 0.2), ("method", 0.2),
-        ("published", 0.05), ("published", 0.5), ("published", 0.8))
+        ("published", 0.05), ("published", 0.5), ("published", 0.8),
+        ("published-no-keep-on-softmax", 0.2), ("published-no-unsure-over-batch", 0.2),
+        ("published-no-warmup-over-keep", 0.2))
 
 
 def test_run_config_is_the_papers_setting_with_the_candidate():

@@ -83,7 +83,10 @@ def test_help_says_what_the_published_loss_changes():
             "paper's equation (method) in that it applies softmax twice before the keep-set "
             "cross-entropy, divides the l_R term by the batch size and the warm-up loss by "
             "the keep-set size once more, and adds a constant") in text
-    assert "{published,method,keep-on-softmax,unsure-over-batch,warmup-over-keep}" in text
+    assert "{published,method,keep-on-softmax,unsure-over-batch,warmup-over-keep," \
+           "published-no-keep-on-softmax,published-no-unsure-over-batch," \
+           "published-no-warmup-over-keep}" in text
+    assert "plus one of these changes, or the published loss without one of them" in text
     assert "(default: published)" in text
 
 

@@ -235,13 +235,19 @@ def expected_loss(name, z, t, keep, unsure, n_drop, gamma, warmup):
     ce_k, ce_p_k, l_r_u = s["ce"][keep].mean(), s["ce_of_p"][keep].mean(), s["l_r"][unsure].mean()
     if warmup:
         return {"method": ce_k, "keep-on-softmax": ce_k, "unsure-over-batch": ce_k,
-                "warmup-over-keep": ce_k / n_keep, "published": ce_k / n_keep}[name]
+                "warmup-over-keep": ce_k / n_keep, "published": ce_k / n_keep,
+                "published-no-keep-on-softmax": ce_k / n_keep,
+                "published-no-unsure-over-batch": ce_k / n_keep,
+                "published-no-warmup-over-keep": ce_k}[name]
     return {
         "method": gamma * ce_k + (1 - gamma) * l_r_u,
         "keep-on-softmax": gamma * ce_p_k + (1 - gamma) * l_r_u,
         "unsure-over-batch": gamma * ce_k + (1 - gamma) / B * l_r_u,
         "warmup-over-keep": gamma * ce_k + (1 - gamma) * l_r_u,
         "published": gamma * ce_p_k + (1 - gamma) / B * l_r_u - n_drop,
+        "published-no-keep-on-softmax": gamma * ce_k + (1 - gamma) / B * l_r_u - n_drop,
+        "published-no-unsure-over-batch": gamma * ce_p_k + (1 - gamma) * l_r_u - n_drop,
+        "published-no-warmup-over-keep": gamma * ce_p_k + (1 - gamma) / B * l_r_u - n_drop,
     }[name]
 
 
@@ -271,8 +277,7 @@ def test_ranked_batch_has_the_papers_set_sizes():
 
 
 @pytest.mark.parametrize("warmup, clamped", [(False, False), (False, True), (True, False)])
-@pytest.mark.parametrize("name", ["method", "published", "keep-on-softmax",
-                                  "unsure-over-batch", "warmup-over-keep"])
+@pytest.mark.parametrize("name", list(selection.LOSSES))
 def test_named_loss_value_and_gradient_follow_its_formula(name, warmup, clamped):
     gamma = 0.2
     logits, y, part, sizes = ranked_batch(warmup=warmup, clamped=clamped)
@@ -292,23 +297,28 @@ def test_the_losses_differ_on_the_batch():
     logits, y, part, _ = ranked_batch(warmup=False)
     values = {name: selection.batch_loss(logits, y, part, 0.2, False, name).item()
               for name in selection.LOSSES}
-    assert len({round(v, 6) for v in values.values()}) == len(values) - 1
-    assert values["warmup-over-keep"] == values["method"]     # differ in warm-up only
+    # two pairs differ in warm-up only
+    assert len({round(v, 6) for v in values.values()}) == len(values) - 2
+    assert values["warmup-over-keep"] == values["method"]
+    assert values["published-no-warmup-over-keep"] == values["published"]
     warm = {name: selection.batch_loss(logits, y, part, 0.2, True, name).item()
             for name in ("method", "warmup-over-keep")}
     assert warm["warmup-over-keep"] == pytest.approx(warm["method"] / 6, rel=1e-12)
 
 
-def test_ablations_are_the_method_plus_one_ingredient():
-    method = selection.LOSSES["method"]
-    assert not any(method)
-    assert all(selection.LOSSES["published"][:4])          # every quirk of the code
-    for name, field in [("keep-on-softmax", "keep_on_softmax"),
-                        ("unsure-over-batch", "unsure_over_batch"),
-                        ("warmup-over-keep", "warmup_over_keep")]:
-        changed = [key for key, value in selection.LOSSES[name]._asdict().items()
-                   if value != getattr(method, key)]
-        assert changed == [field]
+def changed_switches(name, base):
+    """The switches of a named loss that differ from those of another."""
+    return [key for key, value in selection.LOSSES[name]._asdict().items()
+            if value != getattr(selection.LOSSES[base], key)]
+
+
+@pytest.mark.parametrize("field", ["keep_on_softmax", "unsure_over_batch", "warmup_over_keep"])
+def test_ablations_add_one_ingredient_to_the_method_or_remove_one_from_published(field):
+    assert not any(selection.LOSSES["method"])
+    assert all(selection.LOSSES["published"])                # every quirk of the code
+    spelled = field.replace("_", "-")
+    assert changed_switches(spelled, "method") == [field]
+    assert changed_switches(f"published-no-{spelled}", "published") == [field]
     assert selection.DEFAULT_LOSS == "published"
 
 
