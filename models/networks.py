@@ -7,7 +7,9 @@
   Linear(196 * 4 * 4 = 3136, 256) + BatchNorm1d + ReLU and Linear(256, 10).
 
 Both take image batches of shape (B, C, H, W) with pixel values in [0, 1] and return
-logits of shape (B, n_classes).
+logits of shape (B, n_classes). Both split into a body and a last layer: ``forward(x)``
+is ``last_layer(penultimate(x))``, where ``penultimate`` gives the features h(x) of
+METHOD.md section 6 and ``last_layer`` is the final ``nn.Linear``.
 """
 
 import torch
@@ -33,9 +35,18 @@ class MLP(nn.Module):
         self.hidden = nn.Linear(n_inputs, n_hidden)
         self.out = nn.Linear(n_hidden, n_classes)
 
+    @property
+    def last_layer(self):
+        """The final ``nn.Linear(n_hidden, n_classes)``."""
+        return self.out
+
+    def penultimate(self, x):
+        """Hidden features h(x) of shape (B, n_hidden), the last layer's inputs."""
+        return torch.relu(self.hidden(x.flatten(1)))
+
     def forward(self, x):
         """Logits of shape (B, n_classes) for images x of shape (B, ...)."""
-        return self.out(torch.relu(self.hidden(x.flatten(1))))
+        return self.out(self.penultimate(x))
 
 
 def conv_bn_relu(n_in, n_out):
@@ -69,9 +80,24 @@ class CNN(nn.Module):
             nn.Linear(n_in * side * side, 256), nn.BatchNorm1d(256), nn.ReLU(inplace=True),
             nn.Linear(256, n_classes))
 
+    @property
+    def last_layer(self):
+        """The final ``nn.Linear(256, n_classes)``."""
+        return self.classifier[-1]
+
+    def penultimate(self, x):
+        """Features h(x) of shape (B, 256) after the BatchNorm1d and ReLU: the last
+        layer's inputs."""
+        return self.classifier[:-1](self.features(x).flatten(1))
+
     def forward(self, x):
         """Logits of shape (B, n_classes) for images x of shape (B, 3, 32, 32)."""
-        return self.classifier(self.features(x).flatten(1))
+        return self.last_layer(self.penultimate(x))
+
+
+def to_float(images):
+    """uint8 images to float32 pixels in [0, 1] (the networks' inputs)."""
+    return images.float().div_(255.0)
 
 
 def build_model(dataset, n_classes=10):

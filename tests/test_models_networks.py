@@ -76,3 +76,18 @@ def test_initialisation_follows_the_global_seed():
     c = networks.build_model("mnist")
     assert torch.equal(a.hidden.weight, b.hidden.weight)
     assert not torch.equal(b.hidden.weight, c.hidden.weight)
+
+
+@pytest.mark.parametrize("dataset, shape, width", [("mnist", (4, 1, 28, 28), 256),
+                                                   ("cifar10", (4, 3, 32, 32), 256)])
+def test_forward_is_the_last_layer_on_the_penultimate_features(dataset, shape, width):
+    torch.manual_seed(0)
+    net = networks.build_model(dataset).eval()
+    x = torch.rand(*shape)
+    with torch.no_grad():
+        h = net.penultimate(x)
+        assert h.shape == (4, width)
+        assert isinstance(net.last_layer, nn.Linear) and net.last_layer.in_features == width
+        assert torch.allclose(net(x), h @ net.last_layer.weight.T + net.last_layer.bias,
+                              rtol=0, atol=1e-5)
+        assert torch.equal(net(x), net.last_layer(h))
