@@ -1,8 +1,9 @@
 """RDIA-LS: loss-based relabeling for deep models, with the CE and co-teaching baselines.
 
 Trains the paper's MLP (MNIST) or 6-conv CNN (CIFAR-10) on noisy labels with one of
-three methods: ``rdia-ls`` (METHOD.md section 5), ``ce`` or ``coteaching``. The
-methods and the schedule are described in ``experiments/deep.py``.
+four methods: ``rdia-ls`` (METHOD.md section 5), ``rdia-if`` (relabeling by the
+influence of each sample through the last layer, section 6), ``ce`` or
+``coteaching``. The methods and the schedule are described in ``experiments/deep.py``.
 
 Usage::
 
@@ -31,6 +32,7 @@ calls ``experiments.deep.run``, the engine that ``reproduce.py`` and
 import sys
 
 import data
+import influence
 import selection
 from experiments import deep
 from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser, run_script
@@ -53,7 +55,8 @@ def build_parser():
     p.add_argument("--result_dir", default=DEFAULT.result_dir,
                    help="folder of the per-epoch CSV and the plot (default: runs)")
     p.add_argument("--dataset", default=DEFAULT.dataset, help="mnist or cifar10")
-    p.add_argument("--method", default=DEFAULT.method, help="rdia-ls, ce or coteaching")
+    p.add_argument("--method", default=DEFAULT.method,
+                   help="rdia-ls, rdia-if, ce or coteaching")
     p.add_argument("--loss", default=None, metavar="{" + ",".join(selection.LOSSES) + "}",
                    help=f"RDIA-LS loss, read by --method rdia-ls only (default: "
                         f"{selection.DEFAULT_LOSS}); the published "
@@ -96,6 +99,16 @@ def build_parser():
                    help="torch CPU threads (default: torch's own choice)")
     p.add_argument("--data_dir", default=None,
                    help="dataset folder (default: $RDIA_DATA_DIR, else datasets/)")
+    p.add_argument("--alpha", type=float, default=DEFAULT.alpha,
+                   help="rdia-if: samples with phi > alpha train with l_R (phi in the "
+                        "units of RDIA.py's alpha)")
+    p.add_argument("--if_warmup", type=int, default=DEFAULT.if_warmup,
+                   help="rdia-if: epochs of cross-entropy before the first phi (MNIST CE "
+                        "runs at symmetric noise 0.8 start to memorise after epoch 4)")
+    p.add_argument("--if_every", type=int, default=DEFAULT.if_every,
+                   help="rdia-if: epochs between two computations of phi")
+    p.add_argument("--if_damping", type=float, default=DEFAULT.if_damping,
+                   help="rdia-if: lambda in C = 1 / (n lambda) when --weight_decay is 0")
     p.add_argument("--output", default=None, help="write the run's JSON here")
     p.add_argument("--no_progress", dest="progress", action="store_false",
                    help="hide the progress bar (default: shown)")
@@ -162,7 +175,8 @@ def main(argv=None):
             print(line)
         return 0
 
-    return run_script("RDIA-LS.py", body, (ConfigError, data.DataError))
+    return run_script("RDIA-LS.py", body, (ConfigError, data.DataError,
+                                           influence.ConvergenceError))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
 """The deep-model experiment of RDIA-LS.py: typed config, training loop, run files.
 
 Trains the paper's MLP (MNIST) or 6-conv CNN (CIFAR-10) on training labels corrupted
-by a seeded transition matrix, with one of three methods in the same loop and under
-the same schedule (METHOD.md section 5):
+by a seeded transition matrix, with one of four methods in the same loop and under
+the same schedule (METHOD.md sections 5 and 6):
 
 - ``rdia-ls``: keep / unsure / drop sets by per-sample CE inside each mini-batch, CE
   on the keep set and the complementary loss l_R on the unsure set (``selection.py``);
+- ``rdia-if``: cross-entropy on every sample for ``if_warmup`` epochs; then, every
+  ``if_every`` epochs, phi of every training sample through the last layer
+  (``last_layer.py``) against the 100 held-out validation images, and until the next
+  computation the samples with phi > alpha train with l_R, the others with CE;
 - ``ce``: cross-entropy on every sample;
 - ``coteaching``: two networks, each trained on the small-loss samples of the other.
 
@@ -31,9 +35,11 @@ from typing import Optional
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 import data
+import last_layer
 import selection
 from experiments.cli import ConfigError, check_seed
 from experiments.files import (check_not_replacing, check_output_paths, save_figure_atomic,
@@ -41,7 +47,7 @@ from experiments.files import (check_not_replacing, check_output_paths, save_fig
 from models import networks
 
 DATASETS = ("mnist", "cifar10")
-METHODS = ("rdia-ls", "ce", "coteaching")
+METHODS = ("rdia-ls", "rdia-if", "ce", "coteaching")
 N_CLASSES = 10
 
 #: Paper settings that depend on the dataset, used when the setting is None.
@@ -58,7 +64,21 @@ EVAL_BATCH = 1000
 #: ``seconds`` (wall time of the epoch, training + evaluation) is the only column
 #: that differs between two runs with the same seed.
 CSV_COLUMNS = ("epoch", "train_acc", "test_acc", "val_acc", "scored_acc",
-               "label_precision", "n_keep", "n_unsure", "n_drop", "lr", "seconds")
+               "label_precision", "n_keep", "n_unsure", "n_drop", "lr", "seconds",
+               "n_harmful", "harmful_precision", "harmful_recall", "influence_seconds")
+
+#: Columns that only ``rdia-if`` fills: the harmful set {phi > alpha} in force after
+#: the epoch, its precision and recall (%) against the true noise mask, and the
+#: seconds spent on phi at the end of the epoch (0 when it was not recomputed). The
+#: harmful set trains with l_R and is counted in ``n_unsure``; ``n_keep`` counts the
+#: samples trained with CE.
+IF_COLUMNS = ("n_harmful", "harmful_precision", "harmful_recall", "influence_seconds")
+
+#: Default epochs of plain CE before the first phi of ``rdia-if``. On MNIST at
+#: symmetric noise 0.8 the CE runs of ``results/rdia_ls_mnist/runs`` (seeds 1-3) reach
+#: their best test accuracy at epoch 4 (86.8% on average) and lose it from epoch 5
+#: on (85.1%, then 81.2% at epoch 6), as the network starts to memorise the noise.
+IF_WARMUP = 4
 
 #: Test images per class held out as the clean validation set (the paper: 100 of the
 #: 10,000, 1%).
@@ -80,6 +100,10 @@ NAMED_SETTINGS = ("weight_decay", "n_epoch", "subset", "forget_rate", "num_gradu
 #: Settings that only the ``rdia-ls`` method reads.
 RDIA_LS_ONLY = ("loss", "gamma")
 
+#: Settings that only the ``rdia-if`` method reads; they enter its run name after the
+#: noise rate (alpha always, the others when off their default).
+RDIA_IF_ONLY = ("alpha", "if_warmup", "if_every", "if_damping")
+
 
 # ----------------------------------------------------------------------------
 # Configuration
@@ -96,7 +120,7 @@ class LSConfig:
     Parameters
     ----------
     dataset : {"mnist", "cifar10"}
-    method : {"rdia-ls", "ce", "coteaching"}
+    method : {"rdia-ls", "rdia-if", "ce", "coteaching"}
     loss : str
         The RDIA-LS loss, a key of ``selection.LOSSES``: ``published`` (default: the
         published code's loss, which gives the paper's number), ``method`` (the
@@ -140,6 +164,16 @@ class LSConfig:
         Where :func:`run` writes the run's JSON.
     progress : bool
         Show a progress bar over epochs on stderr.
+    alpha : float >= 0
+        ``rdia-if``: samples with phi > alpha train with l_R (phi in the units of
+        METHOD.md section 3, C x summed validation loss).
+    if_warmup : int >= 1
+        ``rdia-if``: epochs of plain CE before the first phi (default
+        :data:`IF_WARMUP`); phi is first computed at the end of this epoch.
+    if_every : int >= 1
+        ``rdia-if``: epochs between two computations of phi.
+    if_damping : float > 0
+        ``rdia-if``: lambda in C = 1 / (n lambda) when the weight decay is 0.
 
     Raises
     ------
@@ -170,6 +204,10 @@ class LSConfig:
     result_dir: str = "runs"
     output: Optional[str] = None
     progress: bool = True
+    alpha: float = 0.0
+    if_warmup: int = IF_WARMUP
+    if_every: int = 1
+    if_damping: float = last_layer.DEFAULT_DAMPING
 
     def __post_init__(self):
         for name in ("data_dir", "result_dir", "output"):
@@ -197,6 +235,10 @@ class LSConfig:
         _check_int("subset", self.subset, 2, optional=True)
         _check_int("gpu", self.gpu, 0, optional=True)
         _check_int("threads", self.threads, 1, optional=True)
+        _check_number("alpha", self.alpha, 0, math.inf, ">= 0")
+        _check_int("if_warmup", self.if_warmup, 1)
+        _check_int("if_every", self.if_every, 1)
+        _check_number("if_damping", self.if_damping, 0, math.inf, "> 0", lower_open=True)
 
     def resolved(self):
         """A copy with the derived settings filled in.
@@ -246,12 +288,14 @@ def _check_int(name, value, low, optional=False):
 def result_settings(config):
     """The resolved settings that change a run's numbers, as a dict.
 
-    All fields of :meth:`LSConfig.resolved` but :data:`NOT_RESULTS`, and but
-    :data:`RDIA_LS_ONLY` for the ``ce`` and ``coteaching`` methods, which do not
-    read them. Two configs with equal result settings give the same run.
+    All fields of :meth:`LSConfig.resolved` but :data:`NOT_RESULTS`, but
+    :data:`RDIA_LS_ONLY` for the methods other than ``rdia-ls`` and but
+    :data:`RDIA_IF_ONLY` for those other than ``rdia-if``, which do not read them.
+    Two configs with equal result settings give the same run.
     """
     settings = dataclasses.asdict(config.resolved())
-    ignored = NOT_RESULTS + (() if config.method == "rdia-ls" else RDIA_LS_ONLY)
+    ignored = (NOT_RESULTS + (() if config.method == "rdia-ls" else RDIA_LS_ONLY)
+               + (() if config.method == "rdia-if" else RDIA_IF_ONLY))
     return {key: value for key, value in settings.items() if key not in ignored}
 
 
@@ -292,12 +336,13 @@ def format_setting(value):
 def run_name(config):
     """File stem of a run, which carries every setting that changes its numbers.
 
-    ``<dataset>_<method>[-<loss>]_<noise_type>_<noise_rate>[_gamma<gamma>]_seed<seed>``,
-    with the loss and the (resolved) gamma for ``rdia-ls`` only, then
-    ``_<setting><value>`` for each of :data:`NAMED_SETTINGS` whose resolved value
-    differs from the resolved default of the same dataset, noise rate and seed (e.g.
-    ``_n_epoch20``, ``_weight_decay0.0001``, ``_noise_seed0``). The same for a config
-    and its :meth:`LSConfig.resolved` copy.
+    ``<dataset>_<method>[-<loss>]_<noise_type>_<noise_rate>[_gamma<gamma>][_alpha<alpha>]_seed<seed>``,
+    with the loss and the (resolved) gamma for ``rdia-ls`` only and alpha for
+    ``rdia-if`` only, then ``_<setting><value>`` for each of :data:`NAMED_SETTINGS`
+    (and, for ``rdia-if``, ``if_warmup``, ``if_every`` and ``if_damping``) whose
+    resolved value differs from the resolved default of the same dataset, noise rate
+    and seed (e.g. ``_n_epoch20``, ``_weight_decay0.0001``, ``_noise_seed0``,
+    ``_if_every5``). The same for a config and its :meth:`LSConfig.resolved` copy.
 
     Parameters
     ----------
@@ -309,11 +354,12 @@ def run_name(config):
     """
     c = config.resolved()
     default = LSConfig(dataset=c.dataset, noise_rate=c.noise_rate, seed=c.seed).resolved()
-    is_rdia_ls = c.method == "rdia-ls"
+    is_rdia_ls, is_rdia_if = c.method == "rdia-ls", c.method == "rdia-if"
     name = (f"{c.dataset}_{c.method}{'-' + c.loss if is_rdia_ls else ''}_{c.noise_type}_"
             f"{format_setting(c.noise_rate)}"
-            f"{'_gamma' + format_setting(c.gamma) if is_rdia_ls else ''}_seed{c.seed}")
-    for key in NAMED_SETTINGS:
+            f"{'_gamma' + format_setting(c.gamma) if is_rdia_ls else ''}"
+            f"{'_alpha' + format_setting(c.alpha) if is_rdia_if else ''}_seed{c.seed}")
+    for key in NAMED_SETTINGS + (RDIA_IF_ONLY[1:] if is_rdia_if else ()):
         value = getattr(c, key)
         if value != getattr(default, key):
             name += f"_{key}{format_setting(value)}"
@@ -410,9 +456,7 @@ def load_data(config):
     return arrays, float(corrupted.mean())
 
 
-def to_float(images):
-    """uint8 images to float32 pixels in [0, 1]."""
-    return images.float().div_(255.0)
+to_float = networks.to_float
 
 
 def batch_slices(n, batch_size):
@@ -482,7 +526,7 @@ def build_networks(config, device):
     return nets, optimizers
 
 
-def train_epoch(nets, optimizers, tensors, epoch, config, generator):
+def train_epoch(nets, optimizers, tensors, epoch, config, generator, harmful=None):
     """One pass over the shuffled training set.
 
     Parameters
@@ -497,6 +541,8 @@ def train_epoch(nets, optimizers, tensors, epoch, config, generator):
         Resolved.
     generator : torch.Generator
         CPU generator of the shuffles.
+    harmful : Tensor of shape (n,), bool, optional
+        ``rdia-if``: the samples that train with l_R (None before the first phi).
 
     Returns
     -------
@@ -520,7 +566,8 @@ def train_epoch(nets, optimizers, tensors, epoch, config, generator):
         index = order[start:stop]
         xb, yb = to_float(X[index]), y[index]
         logits = [net(xb) for net in nets]
-        losses, keep, batch_sizes = batch_losses(logits, yb, f, warmup, config)
+        losses, keep, batch_sizes = batch_losses(
+            logits, yb, f, warmup, config, None if harmful is None else harmful[index])
         for optimizer, loss in zip(optimizers, losses):
             optimizer.zero_grad(set_to_none=True)
             if loss is not None:
@@ -537,7 +584,7 @@ def train_epoch(nets, optimizers, tensors, epoch, config, generator):
     }
 
 
-def batch_losses(logits, y, f, warmup, config):
+def batch_losses(logits, y, f, warmup, config, harmful=None):
     """Losses of one mini-batch for the run's method.
 
     Parameters
@@ -550,6 +597,8 @@ def batch_losses(logits, y, f, warmup, config):
     warmup : bool
     config : LSConfig
         Resolved (``gamma`` set).
+    harmful : Tensor of shape (B,), bool, optional
+        ``rdia-if``: which samples of the batch train with l_R; None trains all with CE.
 
     Returns
     -------
@@ -564,6 +613,8 @@ def batch_losses(logits, y, f, warmup, config):
     if config.method == "ce":
         return [selection.cross_entropy(logits[0], y).mean()], torch.arange(B, device=y.device), \
             (B, 0, 0)
+    if config.method == "rdia-if":
+        return rdia_if_loss(logits[0], y, harmful)
     if config.method == "coteaching":
         n_keep = selection.partition_sizes(B, f, 0.0, warmup=True)[0]
         loss1, loss2, keep1, _ = selection.coteaching_losses(logits[0], logits[1], y, n_keep)
@@ -575,6 +626,79 @@ def batch_losses(logits, y, f, warmup, config):
     loss = selection.batch_loss(logits[0], y, part, config.gamma, warmup,
                                 config.loss, ce=ce)
     return [loss if sizes[0] + sizes[1] else None], part.keep, sizes
+
+
+def rdia_if_loss(logits, y, harmful=None):
+    """The ``rdia-if`` loss of one mini-batch: mean of l_R over harmful samples and CE
+    over the others (CE over all when ``harmful`` is None).
+
+    Returns
+    -------
+    losses : list of one Tensor
+    keep : Tensor
+        Batch indices of the samples trained with CE.
+    sizes : tuple of int
+        (trained with CE, trained with l_R, 0).
+    """
+    ce = selection.cross_entropy(logits, y)
+    if harmful is None:
+        return [ce.mean()], torch.arange(len(y), device=y.device), (len(y), 0, 0)
+    per_sample = torch.where(harmful, selection.complementary_loss(logits, y), ce)
+    n_harmful = int(harmful.sum())
+    return [per_sample.mean()], torch.nonzero(~harmful).flatten(), \
+        (len(y) - n_harmful, n_harmful, 0)
+
+
+def influence_due(epoch, config):
+    """Whether ``rdia-if`` recomputes phi at the end of a 0-based epoch: at the end of
+    epoch ``if_warmup`` (1-based), then every ``if_every`` epochs."""
+    done = epoch + 1
+    return done >= config.if_warmup and (done - config.if_warmup) % config.if_every == 0
+
+
+def harmful_set(net, tensors, config):
+    """The harmful set {phi > alpha} of the network's current last layer.
+
+    phi (``last_layer.last_layer_influence``) is taken against the held-out validation
+    images (``val_index`` of the test set) with the observed training labels.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+    tensors : dict of Tensor
+        As in :func:`train`.
+    config : LSConfig
+        Resolved.
+
+    Returns
+    -------
+    harmful : Tensor of shape (n,), bool, on the training tensors' device
+    phi : ndarray of shape (n,)
+    """
+    val = tensors["val_index"]
+    # numpy's BLAS gets the run's thread count too: on a busy machine two BLAS
+    # threads made phi 10x slower here
+    with threadpool_limits(config.threads):
+        phi = last_layer.last_layer_influence(
+            net, tensors["X_train"], tensors["y_train"], tensors["X_test"][val],
+            tensors["y_test"][val], config.weight_decay, config.if_damping)
+    harmful = torch.from_numpy(phi > config.alpha).to(tensors["y_train"].device)
+    return harmful, phi
+
+
+def harmful_stats(harmful, clean, seconds):
+    """The ``rdia-if`` columns of an epoch: size of the harmful set, its precision and
+    recall (%) against the true noise mask (None when undefined), and ``seconds``."""
+    if harmful is None:
+        return {"n_harmful": 0, "harmful_precision": None, "harmful_recall": None,
+                "influence_seconds": round(seconds, 3)}
+    noisy = ~clean
+    hits = int((harmful & noisy).sum())
+    n_harmful, n_noisy = int(harmful.sum()), int(noisy.sum())
+    return {"n_harmful": n_harmful,
+            "harmful_precision": 100.0 * hits / n_harmful if n_harmful else None,
+            "harmful_recall": 100.0 * hits / n_noisy if n_noisy else None,
+            "influence_seconds": round(seconds, 3)}
 
 
 def validation_seed(seed):
@@ -672,12 +796,13 @@ def evaluate(net, X, y, val_index, scored_index):
             "scored_acc": accuracy(correct[scored_index])}
 
 
-def epoch_row(epoch, stats, accuracies, lr, seconds):
-    """One CSV row (dict keyed by CSV_COLUMNS) of a 0-based epoch."""
+def epoch_row(epoch, stats, accuracies, lr, seconds, if_stats=None):
+    """One CSV row (dict keyed by CSV_COLUMNS) of a 0-based epoch; the
+    :data:`IF_COLUMNS` are None unless ``if_stats`` gives them."""
     return {"epoch": epoch + 1, "train_acc": stats["train_acc"], **accuracies,
             "label_precision": stats["label_precision"], "n_keep": stats["n_keep"],
             "n_unsure": stats["n_unsure"], "n_drop": stats["n_drop"], "lr": lr,
-            "seconds": round(seconds, 3)}
+            "seconds": round(seconds, 3), **dict.fromkeys(IF_COLUMNS), **(if_stats or {})}
 
 
 def summarize(rows):
@@ -774,7 +899,7 @@ def train(config, tensors, device, csv_path):
     """
     nets, optimizers = build_networks(config, device)
     generator = torch.Generator().manual_seed(config.seed)
-    rows = []
+    rows, harmful = [], None
     bar = tqdm(range(config.n_epoch), desc=run_name(config), unit="epoch",
                disable=not config.progress, file=sys.stderr)
     for epoch in bar:
@@ -782,10 +907,19 @@ def train(config, tensors, device, csv_path):
         lr, beta1 = adam_schedule(epoch, config)
         for optimizer in optimizers:
             set_adam_schedule(optimizer, lr, beta1)
-        stats = train_epoch(nets, optimizers, tensors, epoch, config, generator)
+        stats = train_epoch(nets, optimizers, tensors, epoch, config, generator, harmful)
+        if_stats = None
+        if config.method == "rdia-if":
+            seconds = 0.0
+            if influence_due(epoch, config):
+                phi_started = time.perf_counter()
+                harmful, _ = harmful_set(nets[0], tensors, config)
+                seconds = time.perf_counter() - phi_started
+            if_stats = harmful_stats(harmful, tensors["clean"], seconds)
         accuracies = evaluate(nets[0], tensors["X_test"], tensors["y_test"],
                               tensors["val_index"], tensors["scored_index"])
-        rows.append(epoch_row(epoch, stats, accuracies, lr, time.perf_counter() - started))
+        rows.append(epoch_row(epoch, stats, accuracies, lr, time.perf_counter() - started,
+                              if_stats))
         write_csv_atomic(csv_path, CSV_COLUMNS,
                          [[_csv_value(row[key]) for key in CSV_COLUMNS] for row in rows])
         bar.set_postfix(test_acc=f"{accuracies['test_acc']:.2f}")

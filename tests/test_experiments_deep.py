@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+import last_layer
 from experiments import deep
 from experiments.cli import ConfigError
 
@@ -29,7 +30,7 @@ FIELDS = {
     "n_epoch": 200, "epoch_decay_start": 80, "lr": 0.001, "batch_size": 128, "seed": 0,
     "noise_seed": None, "gamma": None, "weight_decay": None, "subset": None, "gpu": None,
     "threads": None, "data_dir": None, "result_dir": "runs", "output": None,
-    "progress": True,
+    "progress": True, "alpha": 0.0, "if_warmup": 4, "if_every": 1, "if_damping": 1e-5,
 }
 
 
@@ -108,6 +109,11 @@ def test_paths_are_stored_as_text():
     ({"lr": 0.0}, "lr"),
     ({"subset": 1}, "subset"),
     ({"threads": 0}, "threads"),
+    ({"alpha": -0.001}, "alpha"),
+    ({"alpha": float("inf")}, "alpha"),
+    ({"if_warmup": 0}, "if_warmup"),
+    ({"if_every": 0}, "if_every"),
+    ({"if_damping": 0.0}, "if_damping"),
 ])
 def test_bad_settings_are_refused_with_one_line(settings, message):
     with pytest.raises(ConfigError, match=message) as info:
@@ -160,6 +166,11 @@ def test_run_takes_a_config_only():
      "cifar10_rdia-ls-published_pairflip_0.45_gamma0.05_seed1"),
     ({"dataset": "cifar10", "weight_decay": 1e-5},
      "cifar10_rdia-ls-published_symmetric_0.8_gamma0.05_seed1_weight_decay1e-05"),
+    # rdia-if reads alpha and its schedule, not the loss or gamma
+    ({"method": "rdia-if", "gamma": 0.5}, "mnist_rdia-if_symmetric_0.8_alpha0.0_seed1"),
+    ({"method": "rdia-if", "alpha": 0.0002, "if_every": 5, "if_warmup": 3},
+     "mnist_rdia-if_symmetric_0.8_alpha0.0002_seed1_if_warmup3_if_every5"),
+    ({"alpha": 0.0002, "if_every": 5}, "mnist_rdia-ls-published_symmetric_0.8_gamma0.2_seed1"),
 ])
 def test_run_name_spells_out_the_settings_off_their_defaults(settings, name):
     config = deep.LSConfig(**{"noise_rate": 0.8, "seed": 1, **settings})
@@ -172,7 +183,8 @@ CHANGED = {"dataset": "cifar10", "method": "ce", "loss": "method",
            "noise_type": "pairflip", "noise_rate": 0.5, "forget_rate": 0.7,
            "num_gradual": 5, "warmup": 3, "n_epoch": 50, "epoch_decay_start": 20,
            "lr": 0.01, "batch_size": 64, "seed": 2, "noise_seed": 9, "gamma": 0.5,
-           "weight_decay": 0.001, "subset": 1000}
+           "weight_decay": 0.001, "subset": 1000,
+           "alpha": 0.01, "if_warmup": 2, "if_every": 3, "if_damping": 1e-3}
 
 
 def test_every_setting_is_named_or_declared_not_a_result():
@@ -183,7 +195,8 @@ def test_every_setting_is_named_or_declared_not_a_result():
 
 @pytest.mark.parametrize("key", sorted(CHANGED))
 def test_changing_a_result_setting_changes_the_run_name(key):
-    base = deep.LSConfig(noise_rate=0.8, seed=1)
+    method = "rdia-if" if key in deep.RDIA_IF_ONLY else "rdia-ls"
+    base = deep.LSConfig(noise_rate=0.8, seed=1, method=method)
     assert deep.run_name(dataclasses.replace(base, **{key: CHANGED[key]})) != \
         deep.run_name(base)
 
@@ -204,6 +217,13 @@ def test_result_settings_ignore_the_loss_and_gamma_of_other_methods():
     assert deep.result_settings(ls) != deep.result_settings(
         dataclasses.replace(ls, loss="method"))
     assert deep.result_settings(ls)["gamma"] == 0.2      # resolved
+    assert deep.result_settings(ls) == deep.result_settings(
+        dataclasses.replace(ls, alpha=0.5, if_every=3))
+    rif = deep.LSConfig(method="rdia-if", noise_rate=0.8)
+    assert deep.result_settings(rif) == deep.result_settings(
+        dataclasses.replace(rif, loss="method", gamma=0.7))
+    assert deep.result_settings(rif) != deep.result_settings(
+        dataclasses.replace(rif, alpha=0.5))
 
 
 # ----------------------------------------------------------------------------
@@ -454,3 +474,107 @@ def test_subset_larger_than_the_data_is_refused(tmp_path):
                            result_dir=str(tmp_path / "out"), progress=False)
     with pytest.raises(ConfigError, match="subset"):
         deep.run(config)
+
+
+# ----------------------------------------------------------------------------
+# rdia-if: relabeling by the influence of each sample through the last layer
+
+
+@pytest.mark.parametrize("if_warmup, if_every, due", [
+    (4, 1, [4, 5, 6, 7, 8]), (4, 2, [4, 6, 8]), (1, 3, [1, 4, 7])])
+def test_phi_is_due_after_the_warmup_then_every_few_epochs(if_warmup, if_every, due):
+    config = deep.LSConfig(method="rdia-if", if_warmup=if_warmup, if_every=if_every)
+    assert [e + 1 for e in range(8) if deep.influence_due(e, config)] == due
+
+
+def test_rdia_if_loss_trains_harmful_samples_with_l_r_and_the_others_with_ce():
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(6, 10, generator=generator, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 3, 4, 5])
+    harmful = torch.tensor([True, False, False, True, False, True])
+    (loss,), keep, sizes = deep.rdia_if_loss(logits, y, harmful)
+    p = torch.softmax(logits, dim=1)[torch.arange(6), y]
+    expected = torch.where(harmful, -torch.log(1 - p), -torch.log(p)).mean()
+    torch.testing.assert_close(loss, expected, rtol=1e-12, atol=0)
+    assert keep.tolist() == [1, 2, 4] and sizes == (3, 3, 0)
+    (plain,), keep, sizes = deep.rdia_if_loss(logits, y, None)
+    torch.testing.assert_close(plain, -torch.log(p).mean(), rtol=1e-12, atol=0)
+    assert sizes == (6, 0, 0) and keep.tolist() == list(range(6))
+
+
+def test_harmful_stats_against_the_noise_mask():
+    harmful = torch.tensor([True, True, True, False, False, False])
+    clean = torch.tensor([False, False, True, False, True, True])
+    stats = deep.harmful_stats(harmful, clean, 1.23456)
+    # 2 of the 3 harmful are noisy; 2 of the 3 noisy are harmful
+    assert stats == {"n_harmful": 3, "harmful_precision": pytest.approx(200 / 3),
+                     "harmful_recall": pytest.approx(200 / 3), "influence_seconds": 1.235}
+    assert deep.harmful_stats(None, clean, 0.0)["harmful_precision"] is None
+
+
+@pytest.fixture(scope="module")
+def rdia_if_run(tmp_path_factory):
+    data_dir = os.environ.get("RDIA_DATA_DIR", "")
+    if not data_dir:
+        pytest.skip("RDIA_DATA_DIR is not set (CI sets it to ../shared/datasets)")
+    config = mnist_config(data_dir, tmp_path_factory.mktemp("rdia-if"), n_epoch=3,
+                          method="rdia-if", noise_rate=0.5, if_warmup=1, subset=1000)
+    return config, deep.run(config)
+
+
+def test_rdia_if_relabels_the_samples_with_phi_above_alpha(rdia_if_run):
+    config, result = rdia_if_run
+    rows = read_rows(result["files"]["csv"])
+    first, second, third = rows
+    assert int(first["n_unsure"]) == 0 and int(first["n_keep"]) == 1000  # CE before phi
+    assert float(first["influence_seconds"]) > 0                       # phi after epoch 1
+    assert int(second["n_unsure"]) == int(first["n_harmful"])          # trained with l_R
+    for row in rows:
+        assert int(row["n_keep"]) + int(row["n_unsure"]) == 1000 and int(row["n_drop"]) == 0
+        assert 0 < int(row["n_harmful"]) < 1000
+    # the harmful set recomputed from the run's own network is the logged one
+    # (at 50% noise it is mostly noisy: precision above the noise rate)
+    assert float(third["harmful_precision"]) > 50.0
+    assert float(third["harmful_recall"]) > 0.0
+
+
+def test_rdia_if_is_seeded(rdia_if_run, tmp_path):
+    config, result = rdia_if_run
+    again = deep.run(dataclasses.replace(config, result_dir=str(tmp_path), output=None))
+    columns = lambda rows: [{k: v for k, v in row.items()
+                             if k not in ("seconds", "influence_seconds")} for row in rows]
+    assert columns(read_rows(again["files"]["csv"])) == columns(read_rows(result["files"]["csv"]))
+
+
+def test_harmful_set_is_phi_above_alpha_of_the_last_layer(shared_data_dir, tmp_path):
+    config = mnist_config(shared_data_dir, tmp_path, method="rdia-if", noise_rate=0.5,
+                          subset=500).resolved()
+    arrays, _ = deep.load_data(config)
+    val_index, _ = deep.validation_split(arrays["y_test"].numpy(), config.seed)
+    tensors = {**arrays, "val_index": torch.from_numpy(val_index)}
+    torch.manual_seed(0)
+    net = deep.networks.build_model("mnist")
+    harmful, phi = deep.harmful_set(net, tensors, config)
+    expected = last_layer.last_layer_influence(
+        net, arrays["X_train"], arrays["y_train"], arrays["X_test"][val_index],
+        arrays["y_test"][val_index], config.weight_decay)
+    # harmful_set limits BLAS to the run's threads: the sums may differ in rounding
+    np.testing.assert_allclose(phi, expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
+    assert harmful.tolist() == (phi > 0).tolist()
+    alpha = float(np.median(phi[phi > 0]))
+    higher = dataclasses.replace(config, alpha=alpha)
+    assert 0 < deep.harmful_set(net, tensors, higher)[0].sum() == (phi > alpha).sum() < harmful.sum()
+
+
+def test_cifar10_runs_one_epoch_of_rdia_if_from_pickle_batches(tmp_path):
+    write_cifar_batches(tmp_path / "data" / "cifar10" / "cifar-10-batches-py", 5, 110)
+    config = deep.LSConfig(dataset="cifar10", method="rdia-if", data_dir=str(tmp_path / "data"),
+                           n_epoch=1, batch_size=8, if_warmup=1, noise_rate=0.5,
+                           result_dir=str(tmp_path / "out"), progress=False, threads=THREADS)
+    result = deep.run(config)
+    (row,) = read_rows(result["files"]["csv"])
+    # CIFAR-10 trains without weight decay: C = 1 / (n if_damping)
+    assert result["config"]["weight_decay"] == 0.0
+    assert int(row["n_keep"]) == 25 and float(row["influence_seconds"]) > 0
+    assert 0 <= int(row["n_harmful"]) <= 25
+

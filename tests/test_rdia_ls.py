@@ -61,6 +61,11 @@ def test_cli_missing_file_offline_exits_2(tmp_path):
     ["--compat", "paper"],
     ["--loss", "method", "--compat", "official"],
     ["--loss", "published", "--compat", "method"],
+    ["--method", "rdia-if", "--alpha", "-0.5"],
+    ["--method", "rdia-if", "--alpha", "nan"],
+    ["--method", "rdia-if", "--if_every", "0"],
+    ["--method", "rdia-if", "--if_warmup", "0"],
+    ["--method", "rdia-if", "--if_damping", "0"],
 ])
 def test_main_bad_arguments_return_2_with_one_line(tmp_path, args):
     assert_one_line_error(run_cli(args + ["--result_dir", str(tmp_path)]))
