@@ -32,6 +32,14 @@ FEATURE_BATCH = 1000
 #: Default damping lambda that replaces the weight decay when it is 0.
 DEFAULT_DAMPING = 1e-5
 
+#: Relative residual at which the default CG solve for phi stops. On the MNIST MLP
+#: after 4 epochs of CE at symmetric noise 0.8 (seed 1), phi at 1e-6 (11 iterations)
+#: differs from a 1e-12 solve (22 iterations) by 3.5e-6 of max |phi|, and the harmful
+#: sets {phi > alpha} at alpha 0, 0.002 and 0.01 are identical; they first differ at
+#: 1e-4 (one sample of 60,000). A harmful set needs no more, and phi is recomputed
+#: during training, so the solve is half as long as at the project's default.
+TOL = 1e-6
+
 
 def features(net, X, batch=FEATURE_BATCH):
     """Penultimate features of every image, with a constant 1 appended for the bias.
@@ -111,8 +119,8 @@ def last_layer_influence(net, X_train, y_train, X_val, y_val, weight_decay,
     damping : float > 0, default=DEFAULT_DAMPING
         lambda in place of a zero weight decay.
     solver : influence.InverseHVPSolver, optional
-        Defaults to ``influence.ConjugateGradient()`` (Kronecker-preconditioned for
-        these dense features); its ``n_iter_`` and ``residual_`` are set on return.
+        Defaults to ``influence.ConjugateGradient(tol=TOL)`` (Kronecker-preconditioned
+        for these dense features); its ``n_iter_`` and ``residual_`` are set on return.
 
     Returns
     -------
@@ -129,9 +137,11 @@ def last_layer_influence(net, X_train, y_train, X_val, y_val, weight_decay,
     y_val = np.asarray(torch.as_tensor(y_val).cpu(), dtype=np.int64)
     W = last_layer_weights(net)
     C = loss_weight(len(y_train), weight_decay, damping)
+    if solver is None:
+        solver = influence.ConjugateGradient(tol=TOL)
     return influence.influence(Softmax(W.shape[1]), W, features(net, X_train), y_train,
                                features(net, X_val), y_val, C, solver=solver)
 
 
-__all__ = ["DEFAULT_DAMPING", "features", "last_layer_influence", "last_layer_weights",
+__all__ = ["DEFAULT_DAMPING", "TOL", "features", "last_layer_influence", "last_layer_weights",
            "loss_weight"]

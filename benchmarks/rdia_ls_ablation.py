@@ -123,13 +123,13 @@ def candidate_label(candidate):
     return f"{loss}, gamma {deep.format_setting(gamma)}"
 
 
-def run_config(candidate, seed, epochs, runs_dir, data_dir=None, noise=None):
+def run_config(candidate, seed, epochs, runs_dir, data_dir=None, noise=None, settings=None):
     """The LSConfig of one run: a (loss, gamma) candidate or a baseline method name.
 
     Parameters
     ----------
     candidate : (str, float) or str
-        (loss, gamma) of RDIA-LS, or "ce" / "coteaching".
+        (loss, gamma) of RDIA-LS, or a method name ("ce", "coteaching", "rdia-if").
     seed : int
     epochs : int
     runs_dir : path-like
@@ -138,6 +138,8 @@ def run_config(candidate, seed, epochs, runs_dir, data_dir=None, noise=None):
     noise : (str, float), optional
         (noise type, noise rate), e.g. ("pairflip", 0.45); default the paper's
         ("symmetric", 0.8). The forget rate follows the noise rate.
+    settings : dict, optional
+        Further ``LSConfig`` fields, e.g. ``{"alpha": 0.002}`` for ``rdia-if``.
 
     Returns
     -------
@@ -150,6 +152,7 @@ def run_config(candidate, seed, epochs, runs_dir, data_dir=None, noise=None):
         changes = {"method": "rdia-ls", "loss": candidate[0], "gamma": candidate[1]}
     if noise is not None:
         changes.update(noise_type=noise[0], noise_rate=noise[1])
+    changes.update(settings or {})
     config = dataclasses.replace(PAPER_SETTING, **changes, seed=seed, n_epoch=epochs,
                                  threads=1, progress=False, data_dir=data_dir,
                                  result_dir=str(runs_dir))

@@ -73,13 +73,26 @@ def test_phi_is_the_softmax_influence_of_an_explicit_hessian_solve():
     X, y, X_val, y_val = mnist_images()
     net = seeded_mlp()
     wd = 0.01
-    phi = last_layer.last_layer_influence(net, X, y, X_val, y_val, wd)
+    phi = last_layer.last_layer_influence(net, X, y, X_val, y_val, wd,
+                                          solver=influence.ConjugateGradient(tol=1e-12))
     # independently: the dense Hessian of J on the features, solved by Cholesky
     H, H_val = last_layer.features(net, X), last_layer.features(net, X_val)
     W, C = last_layer.last_layer_weights(net), 1.0 / (len(y) * wd)
     direct = influence.influence(Softmax(10), W, H, y, H_val, y_val, C,
                                  solver=influence.make_solver("direct"))
     np.testing.assert_allclose(phi, direct, rtol=1e-6, atol=1e-10 * np.abs(direct).max())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_default_tolerance_keeps_the_harmful_set_of_a_tight_solve(seed):
+    X, y, X_val, y_val = mnist_images(seed=seed)
+    net = seeded_mlp(seed)
+    solver = influence.ConjugateGradient(tol=1e-12)
+    tight = last_layer.last_layer_influence(net, X, y, X_val, y_val, 0.01, solver=solver)
+    phi = last_layer.last_layer_influence(net, X, y, X_val, y_val, 0.01)
+    assert np.abs(phi - tight).max() <= 1e-4 * np.abs(tight).max()
+    for alpha in (0.0, 0.002, 0.01):
+        assert ((phi > alpha) == (tight > alpha)).all()
 
 
 def validation_objective(W, H_val, y_val, C):

@@ -1,0 +1,437 @@
+"""RDIA with influence functions on MNIST (``--method rdia-if``) beside RDIA-LS, co-teaching and CE.
+
+Usage, from the repository root::
+
+    python -m benchmarks.rdia_if_mnist --jobs 2             # train what is missing, then tables
+    python -m benchmarks.rdia_if_mnist --no-train           # tables from the finished runs only
+    python -m benchmarks.rdia_if_mnist --time-step          # one CE epoch against one phi step
+
+``rdia-if`` (METHOD.md section 6) trains the paper's MLP with cross-entropy for
+``if_warmup`` epochs, then computes phi of every training sample through the last
+layer against the 100 held-out test images, every ``if_every`` epochs, and trains the
+samples with phi > alpha with l_R and the others with cross-entropy.
+
+Two stages, both in the paper's setting otherwise (weight decay 1e-5, 200 epochs, one
+torch thread per run):
+
+1. **Choice on validation.** At symmetric noise 0.8, seed 1, each of
+   :data:`CANDIDATES` (alpha, if_every) is trained; the one with the best mean
+   validation accuracy over the last 10 epochs (100 held-out images) is chosen. Test
+   labels outside those 100 images are never looked at.
+2. **Comparison.** The chosen candidate at symmetric 0.8, symmetric 0.5 and pairflip
+   0.45, seeds 1, 2, 3, beside ``rdia-ls`` with the default (published) loss at gamma
+   0.2, ``coteaching`` and ``ce`` on the same settings and seeds. The table gives the
+   mean +/- sample std over seeds of the last-10-epoch mean accuracy on the 9,900
+   scored test images (and on all 10,000), with the harmful set's precision and recall
+   against the true noise mask for ``rdia-if``.
+
+The queue is the ablation's (:func:`benchmarks.rdia_ls_ablation.run_queue`): finished
+runs in ``--runs-dir`` are reused, interrupted ones start again, ``--jobs`` at a time.
+The baselines of symmetric 0.5 and pairflip 0.45 are also those of
+``benchmarks.rdia_ls_noise``; ``--no-baselines`` trains the ``rdia-if`` runs only, so
+that two queues never train the same run at once.
+
+Outputs in ``--out`` (default ``results/rdia_if_mnist``): ``table.md``, ``table.csv``,
+``test_acc.png`` (scored accuracy per epoch, one panel per setting) and
+``harmful.png`` (precision and recall of the harmful set per epoch).
+
+``--time-step`` trains ``if_warmup`` epochs of CE on the full MNIST training set
+(symmetric 0.8, seed 1, one thread) and then times, ``--repeat`` times, one CE
+training epoch and one phi step (features, solve and scores) with the network of that
+moment; it prints both and their ratio. Run it on a quiet machine.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import rdia_ls_ablation as ablation
+from experiments import deep
+from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
+from experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
+from experiments.ls_curves import load_finished
+from experiments.report import format_mean_std, markdown_table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Name of the benchmark in its usage and error lines.
+PROG = "benchmarks.rdia_if_mnist"
+
+#: (alpha, if_every) candidates of the choice on validation: alpha 0 and two of the
+#: paper's alphas (0.0002 is left out: after the 4 warm-up epochs its harmful set
+#: differs from alpha 0's by 2% of its size), phi every epoch, and alpha 0 with phi
+#: every 5 epochs (a fifth of the influence cost).
+CANDIDATES = ((0.0, 1), (0.002, 1), (0.01, 1), (0.0, 5))
+
+#: Setting and seeds of the choice on validation.
+SELECTION_NOISE = ("symmetric", 0.8)
+SELECTION_SEEDS = (1,)
+
+#: Settings of the comparison, as (noise type, noise rate).
+SETTINGS = (("symmetric", 0.8), ("symmetric", 0.5), ("pairflip", 0.45))
+
+#: The baselines: RDIA-LS with the default loss of RDIA-LS.py, co-teaching and CE.
+BASELINES = (("published", 0.2), "coteaching", "ce")
+
+#: Per-epoch columns every run of the comparison must have (the 9,900 scored images).
+REQUIRED_COLUMNS = ("val_acc", "scored_acc")
+
+
+def candidate_settings(candidate):
+    """LSConfig fields of an (alpha, if_every) candidate."""
+    alpha, every = candidate
+    return {"alpha": alpha, "if_every": every}
+
+
+def candidate_label(candidate):
+    """``rdia-if, alpha <a>, phi every <k> epochs`` of a candidate, or a baseline's label."""
+    if is_rdia_if(candidate):
+        alpha, every = candidate
+        return (f"rdia-if, alpha {deep.format_setting(alpha)}, phi every "
+                f"{every} epoch{'s' if every > 1 else ''}")
+    if isinstance(candidate, tuple):
+        return f"rdia-ls ({ablation.candidate_label(candidate)})"
+    return candidate
+
+
+def is_rdia_if(candidate):
+    """Whether a candidate is an (alpha, if_every) pair of ``rdia-if``; the baselines
+    are a method name or a (loss, gamma) pair of ``rdia-ls``."""
+    return isinstance(candidate, tuple) and not isinstance(candidate[0], str)
+
+
+def config_of(candidate, seed, epochs, runs_dir, data_dir=None, noise=SELECTION_NOISE):
+    """The LSConfig of one run of an ``rdia-if`` candidate or a baseline."""
+    if is_rdia_if(candidate):
+        return ablation.run_config("rdia-if", seed, epochs, runs_dir, data_dir, noise=noise,
+                                   settings=candidate_settings(candidate))
+    return ablation.run_config(candidate, seed, epochs, runs_dir, data_dir, noise=noise)
+
+
+def collect(candidates, seeds, epochs, runs_dir, noise):
+    """Finished runs (with :data:`REQUIRED_COLUMNS`) per candidate, and the missing names."""
+    runs, missing = {}, []
+    for candidate in candidates:
+        runs[candidate] = {}
+        for seed in seeds:
+            config = config_of(candidate, seed, epochs, runs_dir, noise=noise)
+            result = load_finished(config, columns=REQUIRED_COLUMNS)
+            if result is None:
+                missing.append(deep.run_name(config))
+            else:
+                runs[candidate][seed] = result
+    return runs, missing
+
+
+def choose(epochs, runs_dir):
+    """The candidate chosen on validation accuracy, or None while its runs are unfinished.
+
+    Returns
+    -------
+    chosen : (float, int) or None
+    choices : list of dict
+        :func:`benchmarks.rdia_ls_ablation.select_on_val` per selection seed.
+    runs : dict
+        candidate -> {seed: result} of the selection runs.
+    """
+    runs, missing = collect(CANDIDATES, SELECTION_SEEDS, epochs, runs_dir, SELECTION_NOISE)
+    choices = ablation.select_on_val(runs, SELECTION_SEEDS)
+    if missing or not choices:
+        return None, choices, runs
+    votes = [c["candidate"] for c in choices]
+    return max(CANDIDATES, key=votes.count), choices, runs
+
+
+def queue_configs(epochs, runs_dir, data_dir=None, baselines=True, chosen=None):
+    """Runs to train: the selection runs, then (once chosen) the comparison's runs."""
+    configs = [config_of(c, seed, epochs, runs_dir, data_dir, SELECTION_NOISE)
+               for c in CANDIDATES for seed in SELECTION_SEEDS]
+    methods = ([chosen] if chosen is not None else []) + (list(BASELINES) if baselines else [])
+    configs += [config_of(c, seed, epochs, runs_dir, data_dir, noise)
+                for c in methods for noise in SETTINGS for seed in (1, 2, 3)]
+    unique = {deep.run_name(c): c for c in configs}
+    return list(unique.values())
+
+
+def pending(configs):
+    """The configs without a finished run that has :data:`REQUIRED_COLUMNS`."""
+    return [c for c in configs
+            if load_finished(c, columns=REQUIRED_COLUMNS) is None]
+
+
+# ----------------------------------------------------------------------------
+# Tables and figures
+
+
+def last10(result, column):
+    """Mean of a column over the last 10 epochs; None when any of them lacks a value."""
+    values = [row.get(column) for row in result["epochs"][-10:]]
+    return None if any(v is None for v in values) else float(np.mean(values))
+
+
+def spread(results, column, digits=2):
+    """``mean ± std`` over runs of a column's last-10 mean, or "-" when none has it."""
+    values = [v for v in (last10(r, column) for r in results) if v is not None]
+    return format_mean_std(values, digits) if values else "-"
+
+
+def comparison_rows(chosen, seeds, epochs, runs_dir):
+    """Rows of the comparison table, and the runs per setting and method."""
+    methods = ([chosen] if chosen is not None else []) + list(BASELINES)
+    rows, curves, missing = [], {}, []
+    for noise in SETTINGS:
+        runs, lost = collect(methods, seeds, epochs, runs_dir, noise)
+        curves[noise], missing = runs, missing + lost
+        for method, by_seed in runs.items():
+            results = list(by_seed.values())
+            rows.append({
+                "setting": f"{noise[0]} {deep.format_setting(noise[1])}",
+                "method": candidate_label(method), "runs": f"{len(results)} of {len(seeds)}",
+                "scored_acc": spread(results, "scored_acc"),
+                "test_acc": spread(results, "test_acc"),
+                "harmful_precision": spread(results, "harmful_precision", 1)
+                if is_rdia_if(method) else "-",
+                "harmful_recall": spread(results, "harmful_recall", 1)
+                if is_rdia_if(method) else "-",
+                "seeds": " ".join(str(s) for s in sorted(by_seed))})
+    return rows, curves, missing
+
+
+def selection_rows(runs):
+    """One row per candidate of the choice: its validation and scored accuracy (seed 1)."""
+    rows = []
+    for candidate, by_seed in runs.items():
+        for seed, result in sorted(by_seed.items()):
+            rows.append([candidate_label(candidate), seed, f"{last10(result, 'val_acc'):.2f}",
+                         f"{last10(result, 'scored_acc'):.2f}",
+                         f"{last10(result, 'harmful_precision'):.1f}",
+                         f"{last10(result, 'harmful_recall'):.1f}"])
+    return rows
+
+
+def plot_curves(curves, path, column, ylabel):
+    """Mean of a per-epoch column against epoch, one panel per setting, one line per method."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5 * len(curves), 4.5))
+    axes = np.atleast_1d(fig.subplots(1, len(curves), sharey=True))
+    for ax, (noise, runs) in zip(axes, curves.items()):
+        for method, by_seed in runs.items():
+            values = [[np.nan if row.get(column) is None else row[column]
+                       for row in r["epochs"]] for r in by_seed.values()]
+            if not values or np.isnan(values).all():
+                continue
+            values = np.array(values, dtype=float)
+            ax.plot(np.arange(1, values.shape[1] + 1), np.nanmean(values, axis=0),
+                    linewidth=1.0, label=f"{candidate_label(method)} ({len(values)} seeds)")
+        ax.set_title(f"MNIST, {noise[0]} {deep.format_setting(noise[1])}")
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="lower right")
+    axes[0].set_ylabel(ylabel)
+    fig.tight_layout()
+    save_figure_atomic(fig, path, dpi=120)
+
+
+def plot_harmful(curves, path):
+    """Precision and recall (%) of rdia-if's harmful set per epoch, one panel per setting."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5 * len(curves), 4.5))
+    axes = np.atleast_1d(fig.subplots(1, len(curves), sharey=True))
+    for ax, (noise, runs) in zip(axes, curves.items()):
+        for method, by_seed in runs.items():
+            if not is_rdia_if(method) or not by_seed:
+                continue
+            for column, style in (("harmful_precision", "-"), ("harmful_recall", "--")):
+                values = np.array([[np.nan if row.get(column) is None else row[column]
+                                    for row in r["epochs"]] for r in by_seed.values()],
+                                  dtype=float)
+                ax.plot(np.arange(1, values.shape[1] + 1), np.nanmean(values, axis=0),
+                        style, linewidth=1.0, label=f"{column.split('_')[1]} "
+                        f"({len(values)} seeds)")
+        ax.set_title(f"MNIST, {noise[0]} {deep.format_setting(noise[1])}")
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="lower right")
+    axes[0].set_ylabel("harmful set {phi > alpha} against the noise mask (%)")
+    fig.tight_layout()
+    save_figure_atomic(fig, path, dpi=120)
+
+
+def write_outputs(out, seeds, epochs, runs_dir):
+    """Write table.md, table.csv and the figures from the finished runs; return table.md."""
+    out = Path(out)
+    chosen, choices, selection_runs = choose(epochs, runs_dir)
+    rows, curves, missing = comparison_rows(chosen, seeds, epochs, runs_dir)
+    header = ["setting", "method", "runs", "scored acc, last-10 mean (%, 9,900 images)",
+              "test acc (%, 10,000 images)", "harmful precision (%)", "harmful recall (%)"]
+    cells = [[r["setting"], r["method"], r["runs"], r["scored_acc"], r["test_acc"],
+              r["harmful_precision"], r["harmful_recall"]] for r in rows]
+    selection_header = ["candidate", "seed", "val acc, last-10 mean (%, 100 images)",
+                        "scored acc (%, 9,900 images)", "harmful precision (%)",
+                        "harmful recall (%)"]
+    report = "\n".join([
+        "# RDIA with influence functions (rdia-if) on MNIST", "",
+        "## Choice on validation", "",
+        f"{SELECTION_NOISE[0]} noise {deep.format_setting(SELECTION_NOISE[1])}, seed(s) "
+        f"{', '.join(map(str, SELECTION_SEEDS))}; chosen by the validation column alone "
+        "(the other columns are shown, never compared).", "",
+        markdown_table(selection_header, selection_rows(selection_runs)), "",
+        f"Chosen: {candidate_label(chosen) if chosen else 'not yet (runs missing)'}.", "",
+        "## Comparison", "",
+        f"Mean ± sample std over seeds ({', '.join(map(str, seeds))}) of each run's mean over "
+        f"its last 10 of {epochs} epochs. Scored images: the 9,900 test images outside "
+        "the 100 held out for validation. Harmful precision and recall: the set "
+        "{phi > alpha} in force, against the true noise mask, last-10 mean.", "",
+        markdown_table(header, cells), "",
+        f"Missing runs ({len(missing)}): " + (", ".join(missing) if missing else "none"), ""])
+    write_text_atomic(out / "table.md", report)
+    columns = ["setting", "method", "runs", "scored_acc", "test_acc", "harmful_precision",
+               "harmful_recall", "seeds"]
+    write_csv_atomic(out / "table.csv", columns, [[r[c] for c in columns] for r in rows])
+    plot_curves(curves, out / "test_acc.png", "scored_acc",
+                "accuracy on the 9,900 scored test images (%)")
+    plot_harmful(curves, out / "harmful.png")
+    return report
+
+
+# ----------------------------------------------------------------------------
+# The cost of one phi step against one training epoch
+
+
+def time_influence_step(repeat=3, data_dir=None):
+    """Seconds of one CE epoch and of one phi step on the full MNIST training set.
+
+    Parameters
+    ----------
+    repeat : int
+        Timed pairs (an epoch, then a phi step with the network it left).
+    data_dir : path-like, optional
+
+    Returns
+    -------
+    rows : list of dict
+        Per pair: epoch_seconds, phi_seconds, cg_iterations, n_harmful.
+    """
+    import torch
+
+    import influence
+    import last_layer
+
+    config = deep.LSConfig(method="rdia-if", noise_rate=0.8, seed=1, threads=1,
+                           progress=False, data_dir=data_dir).resolved()
+    torch.set_num_threads(1)
+    arrays, _ = deep.load_data(config)
+    val_index, _ = deep.validation_split(arrays["y_test"].numpy(), config.seed)
+    tensors = {**arrays, "val_index": torch.from_numpy(val_index)}
+    nets, optimizers = deep.build_networks(config, torch.device("cpu"))
+    generator = torch.Generator().manual_seed(config.seed)
+    rows = []
+    for epoch in range(config.if_warmup + repeat):
+        lr, beta1 = deep.adam_schedule(epoch, config)
+        for optimizer in optimizers:
+            deep.set_adam_schedule(optimizer, lr, beta1)
+        started = time.perf_counter()
+        deep.train_epoch(nets, optimizers, tensors, epoch, config, generator)
+        epoch_seconds = time.perf_counter() - started
+        if epoch + 1 < config.if_warmup:
+            continue
+        solver = influence.ConjugateGradient(tol=last_layer.TOL)
+        started = time.perf_counter()
+        phi = last_layer.last_layer_influence(
+            nets[0], tensors["X_train"], tensors["y_train"], tensors["X_test"][val_index],
+            tensors["y_test"][val_index], config.weight_decay, solver=solver)
+        rows.append({"epoch_seconds": epoch_seconds,
+                     "phi_seconds": time.perf_counter() - started,
+                     "cg_iterations": solver.n_iter_, "n_harmful": int((phi > 0).sum())})
+    return rows
+
+
+def step_markdown(rows):
+    """The ``--time-step`` table: one line per timed pair and the median ratio."""
+    cells = [[k + 1, f"{r['epoch_seconds']:.3f}", f"{r['phi_seconds']:.3f}",
+              f"{r['phi_seconds'] / r['epoch_seconds']:.2f}", r["cg_iterations"],
+              f"{r['n_harmful']:,}"] for k, r in enumerate(rows)]
+    ratio = np.median([r["phi_seconds"] / r["epoch_seconds"] for r in rows])
+    return "\n".join([
+        markdown_table(["pair", "CE epoch (s)", "phi step (s)", "phi / epoch",
+                        "CG iterations", "phi > 0"], cells), "",
+        f"Median phi / epoch: {ratio:.2f} (MNIST MLP, 60,000 images, one thread)."])
+
+
+# ----------------------------------------------------------------------------
+# Command line
+
+
+def build_parser():
+    """The benchmark's command-line parser (flags in either spelling, one-line errors)."""
+    p = OneLineParser(prog=PROG, description=__doc__.split("\n")[0],
+                      formatter_class=DefaultsFormatter)
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
+                   help="seeds of the comparison")
+    p.add_argument("--epochs", type=int, default=200, help="epochs per run")
+    p.add_argument("--jobs", type=int, default=1, help="runs trained at once, one thread each")
+    p.add_argument("--runs-dir", default=str(ROOT / "results" / "rdia_ls_mnist" / "runs"),
+                   help="folder of the runs, shared with the RDIA-LS benchmarks "
+                        "(default: results/rdia_ls_mnist/runs)")
+    p.add_argument("--out", default=str(ROOT / "results" / "rdia_if_mnist"),
+                   help="folder of the tables and figures (default: results/rdia_if_mnist)")
+    p.add_argument("--log-dir", default=str(ROOT / "runs" / "rdia-if-logs"),
+                   help="folder of one log per run (default: runs/rdia-if-logs, ignored by git)")
+    p.add_argument("--data_dir", default=None,
+                   help="dataset folder (default: $RDIA_DATA_DIR, else datasets/)")
+    p.add_argument("--no-train", dest="train", action="store_false",
+                   help="only write the tables and figures from the finished runs")
+    p.add_argument("--no-baselines", dest="baselines", action="store_false",
+                   help="train the rdia-if runs only (the baselines come from another queue)")
+    p.add_argument("--time-step", action="store_true",
+                   help="time one CE epoch against one phi step instead (quiet machine)")
+    p.add_argument("--repeat", type=int, default=3, help="timed pairs of --time-step")
+    return p
+
+
+def train_all(args):
+    """Train the selection runs, then the comparison's; return the failed run names."""
+    failed = []
+    tables = lambda: write_outputs(args.out, args.seeds, args.epochs, args.runs_dir)
+    while True:
+        chosen, _, _ = choose(args.epochs, args.runs_dir)
+        configs = pending(queue_configs(args.epochs, args.runs_dir, args.data_dir,
+                                        args.baselines, chosen))
+        if not configs:
+            return failed
+        failed += ablation.run_queue(configs, args.jobs, args.log_dir, on_finish=tables)
+        if chosen is not None or choose(args.epochs, args.runs_dir)[0] is None:
+            return failed
+
+
+def main(argv=None):
+    """Command-line entry point; returns 0, 1 when a run failed, or 2 on bad input."""
+    args = build_parser().parse_args(argv)
+    if min(args.jobs, args.epochs, args.repeat) < 1:
+        print(f"{PROG}: error: --jobs, --epochs and --repeat must be at least 1",
+              file=sys.stderr)
+        return 2
+    if args.time_step:
+        print(step_markdown(time_influence_step(args.repeat, args.data_dir)))
+        return 0
+    try:
+        queue_configs(args.epochs, args.runs_dir, args.data_dir)
+    except ConfigError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    failed = train_all(args) if args.train else []
+    print(write_outputs(args.out, args.seeds, args.epochs, args.runs_dir))
+    if failed:
+        print(f"{PROG}: {len(failed)} run(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
