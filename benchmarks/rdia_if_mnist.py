@@ -304,14 +304,16 @@ def write_outputs(out, seeds, epochs, runs_dir):
 # The cost of one phi step against one training epoch
 
 
-def time_influence_step(repeat=3, data_dir=None):
-    """Seconds of one CE epoch and of one phi step on the full MNIST training set.
+def time_influence_step(repeat=3, data_dir=None, subset=None):
+    """Seconds of one CE epoch and of one phi step on the MNIST training set.
 
     Parameters
     ----------
     repeat : int
         Timed pairs (an epoch, then a phi step with the network it left).
     data_dir : path-like, optional
+    subset : int, optional
+        Train on this many seeded training images instead of all 60,000.
 
     Returns
     -------
@@ -324,7 +326,7 @@ def time_influence_step(repeat=3, data_dir=None):
     import last_layer
 
     config = deep.LSConfig(method="rdia-if", noise_rate=0.8, seed=1, threads=1,
-                           progress=False, data_dir=data_dir).resolved()
+                           progress=False, data_dir=data_dir, subset=subset).resolved()
     torch.set_num_threads(1)
     arrays, _ = deep.load_data(config)
     val_index, _ = deep.validation_split(arrays["y_test"].numpy(), config.seed)
@@ -332,7 +334,7 @@ def time_influence_step(repeat=3, data_dir=None):
     nets, optimizers = deep.build_networks(config, torch.device("cpu"))
     generator = torch.Generator().manual_seed(config.seed)
     rows = []
-    for epoch in range(config.if_warmup + repeat):
+    for epoch in range(config.if_warmup - 1 + repeat):
         lr, beta1 = deep.adam_schedule(epoch, config)
         for optimizer in optimizers:
             deep.set_adam_schedule(optimizer, lr, beta1)

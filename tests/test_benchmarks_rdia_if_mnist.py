@@ -1,0 +1,105 @@
+"""Tests of benchmarks/rdia_if_mnist.py: the choice on validation, the queue and the table."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import rdia_if_mnist as bench
+from builders import epoch_rows, write_run
+from experiments import deep
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def names(configs):
+    return [deep.run_name(c) for c in configs]
+
+
+def test_queue_trains_the_selection_first_and_the_comparison_once_chosen():
+    before = bench.queue_configs(200, "r", baselines=False)
+    assert names(before) == ["mnist_rdia-if_symmetric_0.8_alpha0.0_seed1",
+                             "mnist_rdia-if_symmetric_0.8_alpha0.002_seed1",
+                             "mnist_rdia-if_symmetric_0.8_alpha0.01_seed1",
+                             "mnist_rdia-if_symmetric_0.8_alpha0.0_seed1_if_every5"]
+    after = names(bench.queue_configs(200, "r", baselines=False, chosen=(0.002, 1)))
+    # the chosen candidate's selection run is not queued twice
+    assert after[:4] == names(before) and len(after) == len(set(after)) == 4 + 8
+    assert "mnist_rdia-if_pairflip_0.45_alpha0.002_seed3" in after
+    everything = bench.queue_configs(200, "r", chosen=(0.002, 1))
+    assert "mnist_rdia-ls-published_symmetric_0.5_gamma0.2_seed2" in names(everything)
+    assert "mnist_coteaching_pairflip_0.45_seed1" in names(everything)
+    for config in everything:
+        resolved = config.resolved()
+        assert (resolved.weight_decay, resolved.n_epoch, resolved.threads) == (1e-5, 200, 1)
+        assert resolved.forget_rate == config.noise_rate
+
+
+def if_rows(val, scored, precision, n=12):
+    """Epoch rows of a finished rdia-if run: constant accuracies and harmful-set columns."""
+    rows = epoch_rows([scored + 0.5] * n, [val] * n, [scored] * n)
+    for row in rows:
+        row.update(harmful_precision=precision, harmful_recall=precision / 2)
+    return rows
+
+
+def finish(runs, candidate, noise, seed, rows):
+    write_run(bench.config_of(candidate, seed, 12, runs, noise=noise), rows)
+
+
+def test_choice_reads_validation_accuracy_only(tmp_path):
+    runs = tmp_path / "runs"
+    # the best on validation is the worst on the scored images, and the other way round
+    for k, candidate in enumerate(bench.CANDIDATES):
+        finish(runs, candidate, bench.SELECTION_NOISE, 1,
+               if_rows(val=60.0 + 10 * k, scored=90.0 - 10 * k, precision=80.0))
+    chosen, choices, _ = bench.choose(12, runs)
+    assert chosen == bench.CANDIDATES[-1] and choices[0]["val_acc"] == 90.0
+
+
+def test_no_choice_while_a_selection_run_is_missing(tmp_path):
+    runs = tmp_path / "runs"
+    for candidate in bench.CANDIDATES[:-1]:
+        finish(runs, candidate, bench.SELECTION_NOISE, 1, if_rows(70.0, 70.0, 80.0))
+    assert bench.choose(12, runs)[0] is None
+
+
+def test_table_compares_the_chosen_candidate_with_the_baselines(tmp_path):
+    runs = tmp_path / "runs"
+    for k, candidate in enumerate(bench.CANDIDATES):
+        finish(runs, candidate, bench.SELECTION_NOISE, 1,
+               if_rows(val=90.0 if k == 1 else 50.0, scored=80.0, precision=90.0))
+    chosen = bench.CANDIDATES[1]
+    for seed, scored in ((2, 84.0), (3, 82.0)):
+        finish(runs, chosen, bench.SELECTION_NOISE, seed, if_rows(85.0, scored, 94.0))
+    finish(runs, "ce", ("pairflip", 0.45), 1, epoch_rows([60.5] * 12, [60.0] * 12, [60.0] * 12))
+    # a run from before the validation split has no scored accuracy: not counted
+    finish(runs, "coteaching", bench.SELECTION_NOISE, 1, epoch_rows([81.0] * 12))
+    report = bench.write_outputs(tmp_path / "out", [1, 2, 3], 12, runs)
+    assert "Chosen: rdia-if, alpha 0.002, phi every 1 epoch." in report
+    assert ("| symmetric 0.8 | rdia-if, alpha 0.002, phi every 1 epoch | 3 of 3 | "
+            "82.00 ± 2.00 | 82.50 ± 2.00 | 92.7 ± 2.3 | 46.3 ± 1.2 |") in report
+    assert "| pairflip 0.45 | ce | 1 of 3 | 60.00 ± 0.00 | 60.50 ± 0.00 | - | - |" in report
+    assert "| symmetric 0.8 | coteaching | 0 of 3 | - | - | - | - |" in report
+    assert "mnist_coteaching_symmetric_0.8_seed1" in report.split("Missing runs")[1]
+    for name in ("table.md", "table.csv", "test_acc.png", "harmful.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+def test_time_step_times_an_epoch_and_a_phi_step(shared_data_dir):
+    rows = bench.time_influence_step(repeat=2, data_dir=shared_data_dir, subset=600)
+    assert len(rows) == 2
+    for row in rows:
+        assert row["epoch_seconds"] > 0 and row["phi_seconds"] > 0
+        assert 1 <= row["cg_iterations"] and 0 <= row["n_harmful"] <= 600
+    assert "Median phi / epoch:" in bench.step_markdown(rows)
+
+
+@pytest.mark.parametrize("flags", [["--jobs", "0"], ["--repeat", "0"], ["--epochs", "0"]])
+def test_bad_flags_give_one_line(flags, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "benchmarks.rdia_if_mnist", "--no-train",
+                             "--out", str(tmp_path), *flags],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "at least 1" in result.stderr
