@@ -109,6 +109,10 @@ def build_parser():
                    help="rdia-if: epochs between two computations of phi")
     p.add_argument("--if_damping", type=float, default=DEFAULT.if_damping,
                    help="rdia-if: lambda in C = 1 / (n lambda) when --weight_decay is 0")
+    p.add_argument("--if_holdout", type=int, default=DEFAULT.if_holdout,
+                   help="rdia-if: validation images per class that phi never sees; their "
+                        "accuracy (holdout_acc) judges the run, since phi fits the images "
+                        "it is taken against")
     p.add_argument("--output", default=None, help="write the run's JSON here")
     p.add_argument("--no_progress", dest="progress", action="store_false",
                    help="hide the progress bar (default: shown)")

@@ -19,13 +19,15 @@ def names(configs):
 
 def test_queue_trains_the_selection_first_and_the_comparison_once_chosen():
     before = bench.queue_configs(200, "r", baselines=False)
-    assert names(before) == ["mnist_rdia-if_symmetric_0.8_alpha0.0_seed1",
-                             "mnist_rdia-if_symmetric_0.8_alpha0.002_seed1",
-                             "mnist_rdia-if_symmetric_0.8_alpha0.01_seed1",
-                             "mnist_rdia-if_symmetric_0.8_alpha0.0_seed1_if_every5"]
+    # the selection runs keep 5 validation images per class out of phi
+    assert names(before) == ["mnist_rdia-if_symmetric_0.8_alpha0.0_seed1_if_holdout5",
+                             "mnist_rdia-if_symmetric_0.8_alpha0.002_seed1_if_holdout5",
+                             "mnist_rdia-if_symmetric_0.8_alpha0.01_seed1_if_holdout5",
+                             "mnist_rdia-if_symmetric_0.8_alpha0.0_seed1_if_every5_if_holdout5"]
     after = names(bench.queue_configs(200, "r", baselines=False, chosen=(0.002, 1)))
-    # the chosen candidate's selection run is not queued twice
-    assert after[:4] == names(before) and len(after) == len(set(after)) == 4 + 8
+    # the comparison's runs take phi against all 100 validation images
+    assert after[:4] == names(before) and len(after) == len(set(after)) == 4 + 9
+    assert "mnist_rdia-if_symmetric_0.8_alpha0.002_seed1" in after
     assert "mnist_rdia-if_pairflip_0.45_alpha0.002_seed3" in after
     everything = bench.queue_configs(200, "r", chosen=(0.002, 1))
     assert "mnist_rdia-ls-published_symmetric_0.5_gamma0.2_seed2" in names(everything)
@@ -36,43 +38,55 @@ def test_queue_trains_the_selection_first_and_the_comparison_once_chosen():
         assert resolved.forget_rate == config.noise_rate
 
 
-def if_rows(val, scored, precision, n=12):
+def if_rows(holdout, scored, precision, val=100.0, n=12):
     """Epoch rows of a finished rdia-if run: constant accuracies and harmful-set columns."""
     rows = epoch_rows([scored + 0.5] * n, [val] * n, [scored] * n)
     for row in rows:
-        row.update(harmful_precision=precision, harmful_recall=precision / 2)
+        row.update(holdout_acc=holdout, harmful_precision=precision,
+                   harmful_recall=precision / 2)
     return rows
 
 
-def finish(runs, candidate, noise, seed, rows):
-    write_run(bench.config_of(candidate, seed, 12, runs, noise=noise), rows)
+def finish(runs, candidate, noise, seed, rows, holdout=0):
+    write_run(bench.config_of(candidate, seed, 12, runs, noise=noise, holdout=holdout), rows)
 
 
-def test_choice_reads_validation_accuracy_only(tmp_path):
+def finish_selection(runs, candidate, rows):
+    write_run(bench.selection_config(candidate, 1, 12, runs), rows)
+
+
+def test_choice_reads_the_holdout_accuracy_only(tmp_path):
     runs = tmp_path / "runs"
-    # the best on validation is the worst on the scored images, and the other way round
+    # the best on the hold-out is the worst on the scored images and on all 100
+    # validation images, and the other way round
     for k, candidate in enumerate(bench.CANDIDATES):
-        finish(runs, candidate, bench.SELECTION_NOISE, 1,
-               if_rows(val=60.0 + 10 * k, scored=90.0 - 10 * k, precision=80.0))
-    chosen, choices, _ = bench.choose(12, runs)
-    assert chosen == bench.CANDIDATES[-1] and choices[0]["val_acc"] == 90.0
+        finish_selection(runs, candidate, if_rows(holdout=60.0 + 10 * k, scored=90.0 - 10 * k,
+                                                  precision=80.0, val=100.0 - k))
+    chosen, _ = bench.choose(12, runs)
+    assert chosen == bench.CANDIDATES[-1]
+    # runs that took phi against all 100 images do not count as selection runs
+    for candidate in bench.CANDIDATES:
+        finish(runs.parent / "all100", candidate, bench.SELECTION_NOISE, 1,
+               if_rows(70.0, 70.0, 80.0))
+    assert bench.choose(12, runs.parent / "all100")[0] is None
 
 
 def test_no_choice_while_a_selection_run_is_missing(tmp_path):
     runs = tmp_path / "runs"
     for candidate in bench.CANDIDATES[:-1]:
-        finish(runs, candidate, bench.SELECTION_NOISE, 1, if_rows(70.0, 70.0, 80.0))
+        finish_selection(runs, candidate, if_rows(70.0, 70.0, 80.0))
     assert bench.choose(12, runs)[0] is None
 
 
 def test_table_compares_the_chosen_candidate_with_the_baselines(tmp_path):
     runs = tmp_path / "runs"
     for k, candidate in enumerate(bench.CANDIDATES):
-        finish(runs, candidate, bench.SELECTION_NOISE, 1,
-               if_rows(val=90.0 if k == 1 else 50.0, scored=80.0, precision=90.0))
+        finish_selection(runs, candidate,
+                         if_rows(holdout=90.0 if k == 1 else 50.0, scored=80.0, precision=90.0))
     chosen = bench.CANDIDATES[1]
-    for seed, scored in ((2, 84.0), (3, 82.0)):
-        finish(runs, chosen, bench.SELECTION_NOISE, seed, if_rows(85.0, scored, 94.0))
+    for seed, scored in ((1, 80.0), (2, 84.0), (3, 82.0)):
+        finish(runs, chosen, bench.SELECTION_NOISE, seed,
+               if_rows(None, scored, 94.0 if seed > 1 else 90.0))
     finish(runs, "ce", ("pairflip", 0.45), 1, epoch_rows([60.5] * 12, [60.0] * 12, [60.0] * 12))
     # a run from before the validation split has no scored accuracy: not counted
     finish(runs, "coteaching", bench.SELECTION_NOISE, 1, epoch_rows([81.0] * 12))

@@ -67,7 +67,8 @@ def test_config_argv_gives_every_set_value_as_a_flag():
         "--warmup", "10", "--n_epoch", "200", "--epoch_decay_start", "80",
         "--lr", "0.001", "--batch_size", "128", "--seed", "3", "--gamma", "0.05",
         "--weight_decay", "1e-05", "--threads", "1", "--result_dir", "r", "--no_progress",
-        "--alpha", "0.0", "--if_warmup", "4", "--if_every", "1", "--if_damping", "1e-05"]
+        "--alpha", "0.0", "--if_warmup", "4", "--if_every", "1", "--if_damping", "1e-05",
+        "--if_holdout", "0"]
 
 
 # ----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ FIELDS = {
     "noise_seed": None, "gamma": None, "weight_decay": None, "subset": None, "gpu": None,
     "threads": None, "data_dir": None, "result_dir": "runs", "output": None,
     "progress": True, "alpha": 0.0, "if_warmup": 4, "if_every": 1, "if_damping": 1e-5,
+    "if_holdout": 0,
 }
 
 
@@ -114,6 +115,8 @@ def test_paths_are_stored_as_text():
     ({"if_warmup": 0}, "if_warmup"),
     ({"if_every": 0}, "if_every"),
     ({"if_damping": 0.0}, "if_damping"),
+    ({"if_holdout": -1}, "if_holdout"),
+    ({"if_holdout": 10}, "if_holdout"),
 ])
 def test_bad_settings_are_refused_with_one_line(settings, message):
     with pytest.raises(ConfigError, match=message) as info:
@@ -184,7 +187,8 @@ CHANGED = {"dataset": "cifar10", "method": "ce", "loss": "method",
            "num_gradual": 5, "warmup": 3, "n_epoch": 50, "epoch_decay_start": 20,
            "lr": 0.01, "batch_size": 64, "seed": 2, "noise_seed": 9, "gamma": 0.5,
            "weight_decay": 0.001, "subset": 1000,
-           "alpha": 0.01, "if_warmup": 2, "if_every": 3, "if_damping": 1e-3}
+           "alpha": 0.01, "if_warmup": 2, "if_every": 3, "if_damping": 1e-3,
+           "if_holdout": 5}
 
 
 def test_every_setting_is_named_or_declared_not_a_result():
@@ -551,19 +555,50 @@ def test_harmful_set_is_phi_above_alpha_of_the_last_layer(shared_data_dir, tmp_p
                           subset=500).resolved()
     arrays, _ = deep.load_data(config)
     val_index, _ = deep.validation_split(arrays["y_test"].numpy(), config.seed)
-    tensors = {**arrays, "val_index": torch.from_numpy(val_index)}
+    phi_index, _ = deep.influence_split(arrays["y_test"].numpy(), val_index, 3)
+    tensors = {**arrays, "phi_index": torch.from_numpy(phi_index)}
     torch.manual_seed(0)
     net = deep.networks.build_model("mnist")
     harmful, phi = deep.harmful_set(net, tensors, config)
     expected = last_layer.last_layer_influence(
-        net, arrays["X_train"], arrays["y_train"], arrays["X_test"][val_index],
-        arrays["y_test"][val_index], config.weight_decay)
+        net, arrays["X_train"], arrays["y_train"], arrays["X_test"][phi_index],
+        arrays["y_test"][phi_index], config.weight_decay)
     # harmful_set limits BLAS to the run's threads: the sums may differ in rounding
     np.testing.assert_allclose(phi, expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
     assert harmful.tolist() == (phi > 0).tolist()
     alpha = float(np.median(phi[phi > 0]))
     higher = dataclasses.replace(config, alpha=alpha)
     assert 0 < deep.harmful_set(net, tensors, higher)[0].sum() == (phi > alpha).sum() < harmful.sum()
+
+
+@pytest.mark.parametrize("holdout", [0, 1, 4])
+def test_influence_split_holds_out_the_last_images_of_every_class(holdout):
+    y_test = np.random.default_rng(0).integers(0, 10, size=2000)
+    val_index, _ = deep.validation_split(y_test, seed=3)
+    phi_index, holdout_index = deep.influence_split(y_test, val_index, holdout)
+    assert len(holdout_index) == 10 * holdout and len(phi_index) == 100 - 10 * holdout
+    np.testing.assert_array_equal(np.sort(np.concatenate([phi_index, holdout_index])),
+                                  val_index)
+    for label in range(10):
+        seen, held = phi_index[y_test[phi_index] == label], \
+            holdout_index[y_test[holdout_index] == label]
+        assert len(held) == holdout
+        if holdout:
+            assert seen.max() < held.min()
+
+
+def test_rdia_if_holdout_images_are_not_seen_by_phi_and_are_scored(shared_data_dir, tmp_path):
+    config = mnist_config(shared_data_dir, tmp_path, n_epoch=2, method="rdia-if",
+                          noise_rate=0.5, if_warmup=1, subset=500, if_holdout=2)
+    result = deep.run(config)
+    holdout = result["data"]["holdout_index"]
+    assert len(holdout) == 20 and set(holdout) < set(result["data"]["val_index"])
+    for row in read_rows(result["files"]["csv"]):
+        assert row["holdout_acc"] != "" and 0.0 <= float(row["holdout_acc"]) <= 100.0
+    # other methods ignore the setting: no hold-out, no column
+    ce = deep.run(dataclasses.replace(config, method="ce", result_dir=str(tmp_path / "ce")))
+    assert ce["data"]["holdout_index"] == []
+    assert all(row["holdout_acc"] == "" for row in read_rows(ce["files"]["csv"]))
 
 
 def test_cifar10_runs_one_epoch_of_rdia_if_from_pickle_batches(tmp_path):
