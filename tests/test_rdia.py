@@ -4,6 +4,7 @@ The experiment itself is tested through its engine in test_experiments_lr.py; he
 script runs as a user runs it, in a subprocess.
 """
 
+import contextlib
 import csv
 import json
 import os
@@ -11,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -654,3 +656,59 @@ def test_sharded_flag_errors_are_one_line(tmp_path, args, words):
     else:
         args = ["--dataset", "cancer"] + args
     one_line_error(*run_cli(*args, "--no-files", cwd=tmp_path), words=words)
+
+
+@contextlib.contextmanager
+def external_cluster(tmp_path, pythonpath):
+    """A scheduler and one worker started with the ``dask scheduler`` and ``dask worker``
+    commands of the README, as separate processes; yields the scheduler's address."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if pythonpath:
+        env["PYTHONPATH"] = str(ROOT)
+    scheduler_file = tmp_path / "scheduler.json"
+    dask = [sys.executable, "-m", "dask"]
+    processes = [subprocess.Popen(
+        dask + ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                "--scheduler-file", str(scheduler_file)],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        processes.append(subprocess.Popen(
+            dask + ["worker", address, "--nthreads", "1", "--no-dashboard"],
+            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def test_a_cluster_started_with_the_dask_commands_gives_the_memory_engines_results(tmp_path):
+    shards = write_synthetic_shards(tmp_path / "shards")
+    common = ("--dataset", shards, "--noise", "0.3", "--alpha", "0.001", "--methods",
+              "full,rdia", "--no-files")
+    memory = tmp_path / "memory.json"
+    code, _, stderr = run_cli(*common, "--output", str(memory))
+    assert code == 0, stderr
+    with external_cluster(tmp_path, pythonpath=True) as address:
+        code, _, stderr = run_cli(*common, "--engine", "dask", "--scheduler", address,
+                                  "--output", str(tmp_path / "dask.json"))
+    assert code == 0, stderr
+    dask = json.loads((tmp_path / "dask.json").read_text())
+    assert dask["config"]["n_workers"] == 1
+    for mine, theirs in zip(json.loads(memory.read_text())["results"], dask["results"]):
+        for key, value in mine.items():
+            assert theirs[key] == (pytest.approx(value, rel=1e-6) if isinstance(value, float)
+                                   else value), key
+
+
+def test_a_cluster_without_the_repository_on_its_path_is_one_line(tmp_path):
+    shards = write_synthetic_shards(tmp_path / "shards", n=40)
+    with external_cluster(tmp_path, pythonpath=False) as address:
+        result = run_cli("--dataset", shards, "--engine", "dask", "--scheduler", address,
+                         "--no-files")
+    one_line_error(*result, words=("PYTHONPATH",))
