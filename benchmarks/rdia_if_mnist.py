@@ -5,6 +5,7 @@ Usage, from the repository root::
     python -m benchmarks.rdia_if_mnist --jobs 2             # train what is missing, then tables
     python -m benchmarks.rdia_if_mnist --no-train           # tables from the finished runs only
     python -m benchmarks.rdia_if_mnist --time-step          # one CE epoch against one phi step
+    python -m benchmarks.rdia_if_mnist --diagnose           # what the harmful set does
 
 ``rdia-if`` (METHOD.md section 6) trains the paper's MLP with cross-entropy for
 ``if_warmup`` epochs, then computes phi of every training sample through the last
@@ -44,6 +45,14 @@ Outputs in ``--out`` (default ``results/rdia_if_mnist``): ``table.md``, ``table.
 (symmetric 0.8, seed 1, one thread) and then times, ``--repeat`` times, one CE
 training epoch and one phi step (features, solve and scores) with the network of that
 moment; it prints both and their ratio. Run it on a quiet machine.
+
+``--diagnose`` asks which part of ``rdia-if`` moves the accuracy. From the CE network
+after the warm-up (symmetric 0.8, seed 1, phi against 50 validation images), it
+trains ``--diagnose-epochs`` more epochs under each of :data:`TREATMENTS`, from the
+same state each time: CE on all; ``rdia-if`` (l_R on {phi > 0}, CE on the rest); the
+harmful set dropped (CE on the rest only); and, with the true noise mask, which no
+method has, l_R on the noisy samples or the noisy samples dropped. It prints the
+accuracy on the 9,900 scored images and on the 50 hold-out images after each epoch.
 """
 
 import sys
@@ -51,7 +60,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
+import influence
+import last_layer
+import selection
 from benchmarks import rdia_ls_ablation as ablation
 from experiments import deep
 from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
@@ -344,11 +357,6 @@ def time_influence_step(repeat=3, data_dir=None, subset=None):
     rows : list of dict
         Per pair: epoch_seconds, phi_seconds, cg_iterations, n_harmful.
     """
-    import torch
-
-    import influence
-    import last_layer
-
     config = deep.LSConfig(method="rdia-if", noise_rate=0.8, seed=1, threads=1,
                            progress=False, data_dir=data_dir, subset=subset).resolved()
     torch.set_num_threads(1)
@@ -391,6 +399,116 @@ def step_markdown(rows):
 
 
 # ----------------------------------------------------------------------------
+# Which part of rdia-if moves the accuracy
+
+
+#: Treatments of ``--diagnose``: name -> (samples trained with l_R, samples left out),
+#: each "harmful" ({phi > 0}, recomputed every epoch), "noisy" (the true noise mask)
+#: or None; the others train with CE.
+TREATMENTS = {
+    "CE on all": (None, None),
+    "rdia-if: l_R on phi > 0": ("harmful", None),
+    "phi > 0 dropped": (None, "harmful"),
+    "oracle: l_R on the noisy": ("noisy", None),
+    "oracle: the noisy dropped": (None, "noisy"),
+}
+
+
+def treatment_loss(logits, y, relabel, drop):
+    """Mean over the trained samples of l_R (``relabel``) or CE (the others), with the
+    ``drop`` samples left out; None when none is left.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (B, K)
+    y : Tensor of shape (B,), int64
+    relabel, drop : Tensor of shape (B,), bool
+    """
+    per_sample = torch.where(relabel, selection.complementary_loss(logits, y),
+                                  selection.cross_entropy(logits, y))
+    kept = ~drop
+    return per_sample[kept].mean() if kept.any() else None
+
+
+def treatment_epoch(net, optimizer, tensors, generator, batch_size, relabel, drop):
+    """One shuffled pass with :func:`treatment_loss`; masks of shape (n,), bool."""
+    X, y = tensors["X_train"], tensors["y_train"]
+    order = torch.randperm(len(y), generator=generator)
+    net.train()
+    for start, stop in deep.batch_slices(len(y), batch_size):
+        index = order[start:stop]
+        loss = treatment_loss(net(deep.to_float(X[index])), y[index], relabel[index],
+                              drop[index])
+        if loss is not None:
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+
+def diagnose(epochs=3, data_dir=None, subset=None):
+    """Accuracies after each epoch of every treatment of :data:`TREATMENTS`.
+
+    Parameters
+    ----------
+    epochs : int
+        Epochs per treatment, each from the CE network after ``if_warmup`` epochs.
+    data_dir : path-like, optional
+    subset : int, optional
+        Train on this many seeded training images instead of all 60,000.
+
+    Returns
+    -------
+    accuracies : dict
+        name -> list of (scored_acc, holdout_acc) per epoch, in %.
+    """
+    import copy
+
+    config = deep.LSConfig(method="rdia-if", noise_rate=0.8, seed=1, threads=1,
+                           progress=False, data_dir=data_dir, subset=subset,
+                           if_holdout=SELECTION_HOLDOUT).resolved()
+    torch.set_num_threads(1)
+    arrays, _ = deep.load_data(config)
+    val_index, scored_index = deep.validation_split(arrays["y_test"].numpy(), config.seed)
+    phi_index, holdout_index = deep.influence_split(arrays["y_test"].numpy(), val_index,
+                                                    config.if_holdout)
+    tensors = {**arrays, **{name: torch.from_numpy(index) for name, index in (
+        ("val_index", val_index), ("scored_index", scored_index),
+        ("phi_index", phi_index), ("holdout_index", holdout_index))}}
+    (net,), (optimizer,) = deep.build_networks(config, torch.device("cpu"))
+    generator = torch.Generator().manual_seed(config.seed)
+    for epoch in range(config.if_warmup):
+        deep.train_epoch([net], [optimizer], tensors, epoch, config, generator)
+    start = copy.deepcopy((net.state_dict(), optimizer.state_dict(), generator.get_state()))
+    none = torch.zeros(len(arrays["y_train"]), dtype=torch.bool)
+    accuracies = {}
+    for name, (relabel, drop) in TREATMENTS.items():
+        net.load_state_dict(start[0])
+        optimizer.load_state_dict(start[1])
+        generator.set_state(start[2])
+        accuracies[name] = []
+        for _ in range(epochs):
+            harmful = deep.harmful_set(net, tensors, config)[0] \
+                if "harmful" in (relabel, drop) else None
+            masks = {"harmful": harmful, "noisy": ~arrays["clean"], None: none}
+            treatment_epoch(net, optimizer, tensors, generator, config.batch_size,
+                            masks[relabel], masks[drop])
+            acc = deep.evaluate(net, tensors["X_test"], tensors["y_test"], val_index,
+                                tensors["scored_index"], tensors["holdout_index"])
+            accuracies[name].append((acc["scored_acc"], acc["holdout_acc"]))
+    return accuracies
+
+
+def diagnosis_markdown(accuracies):
+    """The ``--diagnose`` table: accuracy per treatment and epoch after the warm-up."""
+    epochs = len(next(iter(accuracies.values())))
+    header = ["treatment after the warm-up"] + [
+        f"epoch +{k + 1}: scored / hold-out (%)" for k in range(epochs)]
+    rows = [[name] + [f"{scored:.1f} / {holdout:.1f}" for scored, holdout in values]
+            for name, values in accuracies.items()]
+    return markdown_table(header, rows)
+
+
+# ----------------------------------------------------------------------------
 # Command line
 
 
@@ -418,6 +536,10 @@ def build_parser():
     p.add_argument("--time-step", action="store_true",
                    help="time one CE epoch against one phi step instead (quiet machine)")
     p.add_argument("--repeat", type=int, default=3, help="timed pairs of --time-step")
+    p.add_argument("--diagnose", action="store_true",
+                   help="train each treatment of the harmful set for a few epochs instead")
+    p.add_argument("--diagnose-epochs", type=int, default=3,
+                   help="epochs per treatment of --diagnose")
     return p
 
 
@@ -439,12 +561,15 @@ def train_all(args):
 def main(argv=None):
     """Command-line entry point; returns 0, 1 when a run failed, or 2 on bad input."""
     args = build_parser().parse_args(argv)
-    if min(args.jobs, args.epochs, args.repeat) < 1:
-        print(f"{PROG}: error: --jobs, --epochs and --repeat must be at least 1",
-              file=sys.stderr)
+    if min(args.jobs, args.epochs, args.repeat, args.diagnose_epochs) < 1:
+        print(f"{PROG}: error: --jobs, --epochs, --repeat and --diagnose-epochs must be "
+              f"at least 1", file=sys.stderr)
         return 2
     if args.time_step:
         print(step_markdown(time_influence_step(args.repeat, args.data_dir)))
+        return 0
+    if args.diagnose:
+        print(diagnosis_markdown(diagnose(args.diagnose_epochs, args.data_dir)))
         return 0
     try:
         queue_configs(args.epochs, args.runs_dir, args.data_dir)

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from benchmarks import rdia_if_mnist as bench
 from builders import epoch_rows, write_run
@@ -110,7 +111,34 @@ def test_time_step_times_an_epoch_and_a_phi_step(shared_data_dir):
     assert "Median phi / epoch:" in bench.step_markdown(rows)
 
 
-@pytest.mark.parametrize("flags", [["--jobs", "0"], ["--repeat", "0"], ["--epochs", "0"]])
+def test_treatment_loss_is_l_r_on_relabeled_and_ce_on_the_rest_without_the_dropped():
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(5, 10, generator=generator, dtype=torch.float64)
+    y = torch.tensor([3, 1, 4, 1, 5])
+    relabel = torch.tensor([True, False, True, False, False])
+    drop = torch.tensor([False, False, True, True, False])
+    p = torch.softmax(logits, dim=1)[torch.arange(5), y]
+    # trained: 0 (l_R), 1 (CE), 4 (CE)
+    expected = (-torch.log(1 - p[0]) - torch.log(p[1]) - torch.log(p[4])) / 3
+    torch.testing.assert_close(bench.treatment_loss(logits, y, relabel, drop), expected)
+    assert bench.treatment_loss(logits, y, relabel, torch.ones(5, dtype=torch.bool)) is None
+
+
+def test_diagnose_starts_every_treatment_from_the_same_network(shared_data_dir):
+    accuracies = bench.diagnose(epochs=1, data_dir=shared_data_dir, subset=600)
+    assert list(accuracies) == list(bench.TREATMENTS)
+    for values in accuracies.values():
+        (scored, holdout), = values
+        assert 0.0 <= scored <= 100.0 and 0.0 <= holdout <= 100.0
+    # CE on all twice from the same state gives the same network
+    assert bench.diagnose(epochs=1, data_dir=shared_data_dir, subset=600)["CE on all"] == \
+        accuracies["CE on all"]
+    table = bench.diagnosis_markdown(accuracies)
+    assert "| oracle: the noisy dropped |" in table and "epoch +1" in table
+
+
+@pytest.mark.parametrize("flags", [["--jobs", "0"], ["--repeat", "0"], ["--epochs", "0"],
+                                   ["--diagnose-epochs", "0"]])
 def test_bad_flags_give_one_line(flags, tmp_path):
     result = subprocess.run([sys.executable, "-m", "benchmarks.rdia_if_mnist", "--no-train",
                              "--out", str(tmp_path), *flags],
