@@ -67,7 +67,7 @@ import last_layer
 import selection
 from benchmarks import rdia_ls_ablation as ablation
 from experiments import deep
-from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
+from experiments.cli import ConfigError
 from experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
 from experiments.ls_curves import load_finished
 from experiments.report import format_mean_std, markdown_table
@@ -142,17 +142,10 @@ def selection_config(candidate, seed, epochs, runs_dir, data_dir=None):
 
 def collect(candidates, seeds, epochs, runs_dir, noise, holdout=0):
     """Finished runs (with :data:`REQUIRED_COLUMNS`) per candidate, and the missing names."""
-    runs, missing = {}, []
-    for candidate in candidates:
-        runs[candidate] = {}
-        for seed in seeds:
-            config = config_of(candidate, seed, epochs, runs_dir, noise=noise, holdout=holdout)
-            result = load_finished(config, columns=REQUIRED_COLUMNS)
-            if result is None:
-                missing.append(deep.run_name(config))
-            else:
-                runs[candidate][seed] = result
-    return runs, missing
+    return ablation.collect(
+        candidates, seeds, epochs, runs_dir, columns=REQUIRED_COLUMNS,
+        configure=lambda candidate, seed: config_of(candidate, seed, epochs, runs_dir,
+                                                    noise=noise, holdout=holdout))
 
 
 def choose(epochs, runs_dir):
@@ -514,23 +507,7 @@ def diagnosis_markdown(accuracies):
 
 def build_parser():
     """The benchmark's command-line parser (flags in either spelling, one-line errors)."""
-    p = OneLineParser(prog=PROG, description=__doc__.split("\n")[0],
-                      formatter_class=DefaultsFormatter)
-    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
-                   help="seeds of the comparison")
-    p.add_argument("--epochs", type=int, default=200, help="epochs per run")
-    p.add_argument("--jobs", type=int, default=1, help="runs trained at once, one thread each")
-    p.add_argument("--runs-dir", default=str(ROOT / "results" / "rdia_ls_mnist" / "runs"),
-                   help="folder of the runs, shared with the RDIA-LS benchmarks "
-                        "(default: results/rdia_ls_mnist/runs)")
-    p.add_argument("--out", default=str(ROOT / "results" / "rdia_if_mnist"),
-                   help="folder of the tables and figures (default: results/rdia_if_mnist)")
-    p.add_argument("--log-dir", default=str(ROOT / "runs" / "rdia-if-logs"),
-                   help="folder of one log per run (default: runs/rdia-if-logs, ignored by git)")
-    p.add_argument("--data_dir", default=None,
-                   help="dataset folder (default: $RDIA_DATA_DIR, else datasets/)")
-    p.add_argument("--no-train", dest="train", action="store_false",
-                   help="only write the tables and figures from the finished runs")
+    p = ablation.queue_parser(PROG, __doc__, "rdia_if_mnist", "rdia-if-logs")
     p.add_argument("--no-baselines", dest="baselines", action="store_false",
                    help="train the rdia-if runs only (the baselines come from another queue)")
     p.add_argument("--time-step", action="store_true",

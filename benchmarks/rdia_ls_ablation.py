@@ -252,24 +252,35 @@ def run_queue(configs, jobs, log_dir, on_finish=None, script=SCRIPT, poll=POLL_S
 # Tables, figure and the choice on validation accuracy
 
 
-def collect(candidates, seeds, epochs, runs_dir, noise=None):
+def collect(candidates, seeds, epochs, runs_dir, noise=None, configure=None, columns=()):
     """The finished runs of each candidate, and the names of the missing ones.
 
     ``noise`` is (noise type, rate) as in :func:`run_config` (default the paper's).
 
+    Parameters
+    ----------
+    configure : callable, optional
+        ``configure(candidate, seed)`` -> the run's LSConfig; default
+        :func:`run_config` with ``epochs``, ``runs_dir`` and ``noise``.
+    columns : sequence of str, default=()
+        Per-epoch columns a run must have to count as finished.
+
     Returns
     -------
     runs : dict
-        candidate -> {seed: result dict} of the finished runs (any columns).
+        candidate -> {seed: result dict} of the finished runs.
     missing : list of str
         Run names without a finished JSON.
     """
+    if configure is None:
+        configure = lambda candidate, seed: run_config(candidate, seed, epochs, runs_dir,
+                                                       noise=noise)
     runs, missing = {}, []
     for candidate in candidates:
         runs[candidate] = {}
         for seed in seeds:
-            config = run_config(candidate, seed, epochs, runs_dir, noise=noise)
-            result = load_finished(config)
+            config = configure(candidate, seed)
+            result = load_finished(config, columns=columns)
             if result is None:
                 missing.append(deep.run_name(config))
             else:
@@ -434,27 +445,50 @@ def write_outputs(out, candidates, seeds, epochs, runs_dir, select=False):
 # Command line
 
 
-def build_parser():
-    """The benchmark's command-line parser (flags in either spelling, one-line errors)."""
-    p = OneLineParser(prog=PROG, description=__doc__.split("\n")[0],
+def queue_parser(prog, doc, out, log_dir):
+    """A parser with the flags every RDIA-LS training queue shares.
+
+    Parameters
+    ----------
+    prog : str
+        The benchmark's name in usage and error lines.
+    doc : str
+        Its module docstring; the first line is the description.
+    out, log_dir : str
+        Default folders of the tables (under ``results/``) and of the logs (under
+        ``runs/``, ignored by git).
+
+    Returns
+    -------
+    parser : experiments.cli.OneLineParser
+        With ``--seeds``, ``--epochs``, ``--jobs``, ``--runs-dir``, ``--out``,
+        ``--log-dir``, ``--data_dir`` and ``--no-train`` (``train``).
+    """
+    p = OneLineParser(prog=prog, description=doc.split("\n")[0],
                       formatter_class=DefaultsFormatter)
-    p.add_argument("--candidates", nargs="+", default=None, metavar="LOSS@GAMMA",
-                   help="(loss, gamma) pairs in queue order (default: the queue of the "
-                        "module docstring)")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds per candidate")
     p.add_argument("--epochs", type=int, default=200, help="epochs per run")
     p.add_argument("--jobs", type=int, default=1, help="runs trained at once, one thread each")
     p.add_argument("--runs-dir", default=str(ROOT / "results" / "rdia_ls_mnist" / "runs"),
-                   help="folder of the runs, shared with benchmarks/rdia_ls_mnist.py "
+                   help="folder of the runs, shared by the RDIA-LS benchmarks "
                         "(default: results/rdia_ls_mnist/runs)")
-    p.add_argument("--out", default=str(ROOT / "results" / "rdia_ls_ablation"),
-                   help="folder of the tables and figure (default: results/rdia_ls_ablation)")
-    p.add_argument("--log-dir", default=str(ROOT / "runs" / "ablation-logs"),
-                   help="folder of one log per run (default: runs/ablation-logs, ignored by git)")
+    p.add_argument("--out", default=str(ROOT / "results" / out),
+                   help=f"folder of the tables and figures (default: results/{out})")
+    p.add_argument("--log-dir", default=str(ROOT / "runs" / log_dir),
+                   help=f"folder of one log per run (default: runs/{log_dir}, ignored by git)")
     p.add_argument("--data_dir", default=None,
                    help="dataset folder (default: $RDIA_DATA_DIR, else datasets/)")
     p.add_argument("--no-train", dest="train", action="store_false",
-                   help="only write the tables and figure from the finished runs")
+                   help="only write the tables and figures from the finished runs")
+    return p
+
+
+def build_parser():
+    """The benchmark's command-line parser (flags in either spelling, one-line errors)."""
+    p = queue_parser(PROG, __doc__, "rdia_ls_ablation", "ablation-logs")
+    p.add_argument("--candidates", nargs="+", default=None, metavar="LOSS@GAMMA",
+                   help="(loss, gamma) pairs in queue order (default: the queue of the "
+                        "module docstring)")
     p.add_argument("--select-on-val", action="store_true",
                    help="add, per seed, the candidate with the best validation accuracy")
     return p

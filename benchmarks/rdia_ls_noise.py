@@ -32,7 +32,7 @@ import numpy as np
 
 from benchmarks import rdia_ls_ablation as ablation
 from experiments import deep
-from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
+from experiments.cli import ConfigError
 from experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
 from experiments.report import format_mean_std, markdown_table
 
@@ -168,23 +168,7 @@ def _noise_of(row):
 
 def build_parser():
     """The benchmark's command-line parser (flags in either spelling, one-line errors)."""
-    p = OneLineParser(prog=PROG, description=__doc__.split("\n")[0],
-                      formatter_class=DefaultsFormatter)
-    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds per method")
-    p.add_argument("--epochs", type=int, default=200, help="epochs per run")
-    p.add_argument("--jobs", type=int, default=1, help="runs trained at once, one thread each")
-    p.add_argument("--runs-dir", default=str(ROOT / "results" / "rdia_ls_mnist" / "runs"),
-                   help="folder of the runs, shared with the other RDIA-LS benchmarks "
-                        "(default: results/rdia_ls_mnist/runs)")
-    p.add_argument("--out", default=str(ROOT / "results" / "rdia_ls_noise"),
-                   help="folder of the tables and figure (default: results/rdia_ls_noise)")
-    p.add_argument("--log-dir", default=str(ROOT / "runs" / "noise-logs"),
-                   help="folder of one log per run (default: runs/noise-logs, ignored by git)")
-    p.add_argument("--data_dir", default=None,
-                   help="dataset folder (default: $RDIA_DATA_DIR, else datasets/)")
-    p.add_argument("--no-train", dest="train", action="store_false",
-                   help="only write the tables and figure from the finished runs")
-    return p
+    return ablation.queue_parser(PROG, __doc__, "rdia_ls_noise", "noise-logs")
 
 
 def main(argv=None):

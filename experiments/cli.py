@@ -150,12 +150,12 @@ class OneLineParser(argparse.ArgumentParser):
 
 class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Append "(default: X)" to a flag's help unless its help already says the default
-    or there is none to say (None, False)."""
+    or there is none to say (None, False, or a switch that takes no value)."""
 
     def _get_help_string(self, action):
         # "is": a default of 0 or 0.0 equals False but is worth stating.
         if "default" in (action.help or "") or action.default is None \
-                or action.default is False:
+                or action.default is False or action.nargs == 0:
             return action.help
         return super()._get_help_string(action)
 
