@@ -31,7 +31,7 @@ with the Kronecker form at tol 1e-10 (982 and 34 at 1e-12).
 import numpy as np
 import scipy.linalg
 
-from models.linear import (DenseHessianTooLarge, GramTooLarge, check_dense_size,
+from models.linear import (DenseHessianTooLarge, GramTooLarge, check_dense_size, product,
                            make_preconditioner)
 
 
@@ -192,7 +192,7 @@ def _phi(model, W, X, y, s, C):
     """:func:`sample_influence` for labels already checked."""
     S = s.reshape(X.shape[1], -1)
     G = model.logit_gradients(W, X, y)
-    return -C * np.sum(G * np.asarray(X @ S), axis=1)
+    return -C * np.sum(G * product(X, S), axis=1)
 
 
 def influence(model, W, X_train, y_train, X_val, y_val, C, solver=None):

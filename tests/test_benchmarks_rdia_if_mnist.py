@@ -104,7 +104,8 @@ def test_table_compares_the_chosen_candidate_with_the_baselines(tmp_path):
 
 def test_time_step_times_an_epoch_and_a_phi_step(shared_data_dir):
     rows = bench.time_influence_step(repeat=2, data_dir=shared_data_dir, subset=600)
-    assert len(rows) == 2
+    # the last warm-up epoch, then one that trains with the harmful set
+    assert [row["epoch"] for row in rows] == [4, 5]
     for row in rows:
         assert row["epoch_seconds"] > 0 and row["phi_seconds"] > 0
         assert 1 <= row["cg_iterations"] and 0 <= row["n_harmful"] <= 600

@@ -211,3 +211,17 @@ def test_unknown_preconditioner_is_refused():
     model, W, X, _, _, _ = fitted("softmax")
     with pytest.raises(ValueError, match="auto or one of jacobi, kronecker"):
         linear.make_preconditioner(model.hessian(W, X, C), "ilu")
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("m", [1, 3, 10])
+def test_products_equal_the_plain_matrix_products(sparse, m):
+    rng = np.random.default_rng(m)
+    X = sp.random(400, 30, density=0.3, format="csr", random_state=rng) if sparse \
+        else rng.normal(size=(400, 30))
+    V, B = rng.normal(size=(30, m)), rng.normal(size=(400, m))
+    np.testing.assert_allclose(linear.product(X, V), dense(X) @ V, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(linear.transpose_product(X, B), dense(X).T @ B,
+                               rtol=1e-12, atol=1e-12)
+    assert linear.product(X, V).shape == (400, m)
+    assert linear.transpose_product(X, B).shape == (30, m)
