@@ -13,8 +13,8 @@
 1. map the labels to class indices with ``LabelEncoder``; every validation label must
    be a training label;
 2. fit the L2 linear model J(W) = 1/2 ||W||^2 + C sum_i l_i, with no intercept:
-   binary logistic regression (liblinear) for two classes, softmax regression for
-   more (``model="auto"``);
+   binary logistic regression (trust-region Newton, ``models.logreg``) for two
+   classes, softmax regression for more (``model="auto"``);
 3. compute phi_i for every training row: the first-order change of C x (summed
    validation log-loss) when row i is up-weighted (``influence.py``);
 4. call the rows with phi_i > alpha harmful and relabel them with R: the flipped label
@@ -403,8 +403,8 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
         units of phi, C x (summed validation log-loss); the paper uses 0.01, 0.002
         and 0.0002.
     model : {"auto", "logreg", "softmax"}, default="auto"
-        "auto": binary logistic regression (liblinear) for two classes, softmax
-        regression (L-BFGS) for more. Neither has an intercept.
+        "auto": binary logistic regression for two classes, softmax regression for
+        more, both fitted by trust-region Newton. Neither has an intercept.
     solver : {"cg", "direct"}, default="cg"
         Inverse-Hessian-vector solver: preconditioned conjugate gradients, or a
         Cholesky factorisation for at most 5,000 parameters.

@@ -29,7 +29,6 @@ with the Kronecker form at tol 1e-10 (982 and 34 at 1e-12).
 """
 
 import numpy as np
-import scipy.linalg
 
 from models.linear import (DenseHessianTooLarge, GramTooLarge, check_dense_size,
                            make_preconditioner)
@@ -52,8 +51,9 @@ class InverseHVPSolver:
 
     H is any object with ``matvec(v)``, ``diagonal()``, ``dense()`` and
     ``n_features`` (``models.linear.LinearHessian``). Subclasses implement
-    :meth:`inverse_hvp`. After a call, ``n_iter_`` holds the number of iterations and
-    ``residual_`` the relative residual ||b - H s|| / ||b||.
+    :meth:`inverse_hvp`. After a call, ``n_iter_`` holds the number of iterations,
+    ``residual_`` the relative residual ||b - H s|| / ||b|| and ``n_gram_`` the Gram
+    matrices computed (a Gram cached for the same X is not counted).
     """
 
     name = "base"
@@ -88,6 +88,7 @@ class ConjugateGradient(InverseHVPSolver):
     def inverse_hvp(self, hessian, b):
         preconditioner = make_preconditioner(hessian, self.preconditioner)
         self.preconditioner_ = preconditioner.name
+        self.n_gram_ = getattr(hessian, "n_gram", 0)
         s = np.zeros_like(b)
         r = b.copy()
         z = preconditioner.solve(r)
@@ -126,8 +127,12 @@ class Cholesky(InverseHVPSolver):
     name = "direct"
 
     def inverse_hvp(self, hessian, b):
+        import scipy.linalg  # only the direct solver needs it
+
         factor = scipy.linalg.cho_factor(hessian.dense())
         s = scipy.linalg.cho_solve(factor, b)
+        m = hessian.P.shape[1]
+        self.n_gram_ = m * (m + 1) // 2  # the weighted Grams X^T diag(h[:, k, l]) X
         self.n_iter_ = 1
         self.residual_ = relative_residual(hessian, s, b)
         return s
@@ -145,6 +150,29 @@ def make_solver(name="cg", tol=1e-10, max_iter=1000):
     if name not in SOLVERS:
         raise ValueError(f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)}")
     return SOLVERS[name](tol, max_iter)
+
+
+def influence_passes(solver):
+    """Passes over the training X of one :func:`influence` call, after it ran.
+
+    One for the probabilities of the Hessian, two per CG iteration and two for the
+    true residual at the end, two for the scores (the logit gradients and X S), and
+    one over X * X for a Jacobi diagonal; the direct solver's dense Hessian is counted
+    in Gram matrices (``solver.n_gram_``) instead of CG's four per iteration. The
+    validation gradient's two passes over X_val are not counted.
+
+    Parameters
+    ----------
+    solver : InverseHVPSolver
+        After :func:`influence` (``n_iter_`` and, for cg, ``preconditioner_`` set).
+
+    Returns
+    -------
+    passes : int
+    """
+    if solver.name != "cg":
+        return 1 + 2 + 2
+    return 1 + 2 * solver.n_iter_ + 2 + 2 + int(solver.preconditioner_ == "jacobi")
 
 
 def check_solver_size(solver_name, n_parameters):
@@ -238,5 +266,6 @@ def influence(model, W, X_train, y_train, X_val, y_val, C, solver=None):
 
 
 __all__ = ["ConjugateGradient", "Cholesky", "ConvergenceError", "DenseHessianTooLarge",
-           "GramTooLarge", "InverseHVPSolver", "SOLVERS", "check_solver_size", "influence", "make_solver",
+           "GramTooLarge", "InverseHVPSolver", "SOLVERS", "check_solver_size", "influence",
+           "influence_passes", "make_solver",
            "relative_residual", "sample_influence"]

@@ -67,9 +67,13 @@ def test_phi_harmful_and_coef_are_those_of_the_method(noisy_cancer):
                                atol=1e-7)
     np.testing.assert_array_equal(clf.harmful_, clf.phi_ > 0.002)
     assert 0 < clf.harmful_.sum() < len(y)
-    # R flips the harmful labels and the model is refitted on them
+    # R flips the harmful labels and the model is refitted on them (by trust-region
+    # Newton; liblinear at the paper's tol stops within about 1e-6 of the minimiser,
+    # relative to the weights' scale, so that is the bound against it)
     flipped = np.where(clf.harmful_, 1 - y, y)
-    np.testing.assert_allclose(clf.coef_, liblinear(X, flipped)[None, :], rtol=1e-6)
+    reference = liblinear(X, flipped)
+    np.testing.assert_allclose(clf.coef_, reference[None, :], rtol=1e-6,
+                               atol=1e-6 * np.abs(reference).max())
     assert clf.classes_.tolist() == [0, 1] and clf.n_features_in_ == 30
     assert isinstance(clf.n_iter_, int) and clf.n_iter_ > 0
 

@@ -44,7 +44,7 @@ def test_output_json_influence_csv_and_plot(tmp_path):
     assert code == 0, stderr
     assert "rdia" in stdout and "time: load" in stdout
     report = json.loads(out.read_text())
-    assert set(report) == {"config", "results", "timings", "solver", "files"}
+    assert set(report) == {"config", "results", "timings", "work", "solver", "files"}
     assert report["files"] == {"json": str(out), "influence_csv": str(csv_path),
                                "plot": str(png)}
     assert report["config"]["noise"] == 0.3 and report["config"]["n_features"] == 30
@@ -144,7 +144,7 @@ def test_softmax_outputs_have_the_binary_format_and_accuracy_leads_the_table(tmp
     header = stdout.splitlines()[2].split()
     assert header[:3] == ["method", "test_acc", "test_logloss"]
     report = json.loads(out.read_text())
-    assert set(report) == {"config", "results", "timings", "solver", "files"}
+    assert set(report) == {"config", "results", "timings", "work", "solver", "files"}
     assert report["files"] == {"json": str(out), "influence_csv": str(csv_path),
                                "plot": None}
     assert set(report["results"][0]) == {
@@ -654,3 +654,67 @@ def test_sharded_flag_errors_are_one_line(tmp_path, args, words):
     else:
         args = ["--dataset", "cancer"] + args
     one_line_error(*run_cli(*args, "--no-files", cwd=tmp_path), words=words)
+
+
+# ------------------------------------------------- what a run imports (module lists)
+
+#: Run RDIA.py with the arguments after the first one, as ``python RDIA.py`` does, and
+#: write the names of the modules it imported to the file named by argv[1].
+MODULES_AFTER_RUN = """
+import json, runpy, sys
+listing, sys.argv = sys.argv[1], ["RDIA.py"] + sys.argv[2:]
+try:
+    runpy.run_path("RDIA.py", run_name="__main__")
+except SystemExit as stop:
+    code = stop.code
+else:
+    code = 0
+with open(listing, "w") as f:
+    json.dump(dict(code=code, modules=sorted(sys.modules)), f)
+"""
+
+#: Packages that only some runs need: Dask runs, --train tables, plots, RDIA-LS,
+#: the cleanlab edits.
+HEAVY = ("dask", "distributed", "pandas", "pyarrow", "torch", "matplotlib", "cleanlab")
+
+
+def imported_packages(tmp_path, *args):
+    """The top-level packages (and scipy / sklearn submodules) a run imported."""
+    listing = tmp_path / "modules.json"
+    done = subprocess.run([sys.executable, "-c", MODULES_AFTER_RUN, str(listing), *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    record = json.loads(listing.read_text())
+    assert record["code"] == 0, done.stderr
+    return {name for module in record["modules"]
+            for name in (module.split(".")[0], ".".join(module.split(".")[:2]))}
+
+
+def test_help_imports_no_heavy_package_and_no_scikit_learn(tmp_path):
+    packages = imported_packages(tmp_path, "--help")
+    assert not packages & set(HEAVY + ("sklearn", "scipy.optimize", "scipy.linalg"))
+
+
+@pytest.mark.parametrize("extra", [(), ("--methods", "full,random,drop,uids,rdia,clean")])
+def test_a_binary_mnist_run_imports_neither_scikit_learn_nor_a_heavy_package(
+        tmp_path, shared_data_dir, extra):
+    packages = imported_packages(tmp_path, "--dataset", "mnist", "--noise", "0.8",
+                                 "--methods", "full,random,rdia", "--no-files",
+                                 "--data-dir", str(shared_data_dir), *extra)
+    assert not packages & set(HEAVY + ("sklearn", "scipy.optimize"))
+
+
+def test_a_libsvm_run_imports_scikit_learn_for_its_parser_only(tmp_path, shared_data_dir):
+    """scikit-learn reads the LIBSVM file (and brings pandas); no liblinear, no metrics."""
+    packages = imported_packages(tmp_path, "--dataset", "cancer", "--no-files",
+                                 "--data-dir", str(shared_data_dir))
+    assert "sklearn.datasets" in packages
+    assert not packages & {"sklearn.linear_model", "sklearn.metrics", "dask", "distributed",
+                           "torch", "matplotlib", "cleanlab"}
+
+
+def test_a_plot_imports_matplotlib_and_liblinear_imports_its_solver(tmp_path):
+    packages = imported_packages(tmp_path, "--dataset", "wdbc", "--methods", "full,rdia",
+                                 "--learner", "liblinear", "--no-files",
+                                 "--plot", str(tmp_path / "phi.png"))
+    assert {"matplotlib", "sklearn.linear_model"} <= packages
+    assert not packages & {"dask", "distributed", "torch", "cleanlab"}
