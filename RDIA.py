@@ -85,7 +85,7 @@ def build_parser():
     parser.add_argument("--solver", choices=tuple(influence.SOLVERS), default="cg",
                         help="inverse-Hessian-vector solver: conjugate gradients or "
                              "Cholesky (small feature counts)")
-    parser.add_argument("--tol", type=float, default=1e-10,
+    parser.add_argument("--tol", type=float, default=influence.DEFAULT_TOL,
                         help="relative residual at which cg stops")
     parser.add_argument("--max-iter", type=int, default=1000,
                         help="iteration limit of cg")

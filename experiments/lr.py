@@ -103,7 +103,7 @@ class LRConfig:
     val_ratio: float = 0.3
     methods: tuple = DEFAULT_METHODS
     solver: str = "cg"
-    tol: float = 1e-10
+    tol: float = influence.DEFAULT_TOL
     max_iter: int = 1000
     learner: str = "newton"
     data_dir: Optional[str] = None

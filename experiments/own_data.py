@@ -100,7 +100,7 @@ class OwnDataConfig:
     C: float = 0.1
     methods: tuple = DEFAULT_METHODS
     solver: str = "cg"
-    tol: float = 1e-10
+    tol: float = influence.DEFAULT_TOL
     max_iter: int = 1000
 
     def __post_init__(self):

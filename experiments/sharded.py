@@ -94,7 +94,7 @@ class ShardedConfig:
     val_ratio: float = 0.3
     methods: tuple = METHODS
     solver: str = "cg"
-    tol: float = 1e-10
+    tol: float = influence.DEFAULT_TOL
     max_iter: int = 1000
     fit_tol: float = FIT_TOL
     engine: str = "memory"

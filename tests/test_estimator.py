@@ -13,6 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import influence
 from builders import breast_cancer_noisy, digits_train_val, train_val
 from estimator import RDIAClassifier
 
@@ -147,7 +148,7 @@ def test_clone_get_params_and_set_params():
     clf = RDIAClassifier(C=0.5, alpha=0.01, model="softmax", solver="direct")
     params = clf.get_params()
     assert params == dict(C=0.5, alpha=0.01, model="softmax", solver="direct",
-                          tol=1e-10, max_iter=1000)
+                          tol=influence.DEFAULT_TOL, max_iter=1000)
     copy = clone(clf)
     assert copy is not clf and copy.get_params() == params
     assert clf.set_params(alpha=0.002) is clf and clf.alpha == 0.002
