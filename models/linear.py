@@ -197,8 +197,16 @@ def gram_eigenpairs(X):
 
 
 def _eigenpairs(gram):
-    """Ascending eigenvalues (clipped at 0) and eigenvectors of a Gram matrix."""
-    eigenvalues, eigenvectors = np.linalg.eigh(np.asarray(gram, dtype=float))
+    """Ascending eigenvalues (clipped at 0) and eigenvectors of a Gram matrix.
+
+    With one BLAS thread: the eigendecomposition of a d x d matrix (d <= 2,048) gains
+    little from a second thread, and on a machine whose cores are busy OpenBLAS's
+    threads wait for each other for many times the work itself.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        eigenvalues, eigenvectors = np.linalg.eigh(np.asarray(gram, dtype=float))
     return np.maximum(eigenvalues, 0.0), eigenvectors
 
 
