@@ -29,11 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 
 import influence
+from benchmarks.work import add_report_arguments, write_report
 from data.errors import DataError
 from data.noise import flip_binary
 from experiments import lr
 from experiments.cli import ConfigError, OneLineParser, run_script
-from experiments.files import write_json_atomic, write_text_atomic
 
 #: Tolerances studied, loosest first; the last is the reference.
 TOLERANCES = tuple(10.0 ** -k for k in range(2, 13))
@@ -78,12 +78,7 @@ def parse_args(argv=None):
     parser.add_argument("--realsim-rows", type=int, default=72309,
                         help="rows of the real-sim-shaped problem before its split "
                              "(60,000 train of 72,309, as real-sim)")
-    parser.add_argument("--data-dir", default=None,
-                        help="dataset folder (default: $RDIA_DATA_DIR)")
-    parser.add_argument("--output", default=None, metavar="PATH.json",
-                        help="also write every row as JSON")
-    parser.add_argument("--markdown", default=None, metavar="PATH.md",
-                        help="also write the printed report to this file")
+    add_report_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -231,13 +226,8 @@ def main(argv=None):
     default_tol = recommended_tol(summary)
     at_default = error_at(rows, default_tol)
     text = format_report(rows, summary, default_tol, at_default)
-    print(text, end="")
-    if opts.markdown:
-        write_text_atomic(opts.markdown, text)
-    if opts.output:
-        write_json_atomic(opts.output, dict(settings=vars(opts), rows=rows, summary=summary,
-                                            recommended_tol=default_tol,
-                                            at_recommended=at_default))
+    write_report(opts, text, dict(settings=vars(opts), rows=rows, summary=summary,
+                                  recommended_tol=default_tol, at_recommended=at_default))
     return 0
 
 

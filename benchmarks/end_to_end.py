@@ -14,7 +14,8 @@ and reports:
 
 - **whole processes**: ``--repeat`` runs after one untimed warm-up run (which also
   builds the decoded-MNIST cache), their median and minimum wall seconds, and each
-  child's peak resident memory (``ru_maxrss`` of ``os.wait4``);
+  child's peak resident memory (``ru_maxrss`` of ``os.wait4`` in a small launcher
+  process, :data:`LAUNCHER`);
 - **imports**: one run under ``python -X importtime``; the seconds of all imports (the
   sum of the top-level entries' cumulative times) and the modules that took longest;
 - **stages** of one more run (``--output`` JSON of RDIA.py: load, fit, phi, each
@@ -57,14 +58,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from benchmarks.work import one_pass_seconds
+from benchmarks.work import add_report_arguments, one_pass_seconds, write_report
 from data.errors import DataError
 from experiments import lr
 from experiments.cli import ConfigError, OneLineParser, run_script
-from experiments.files import write_json_atomic, write_text_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,16 +86,11 @@ def parse_args(argv=None):
                            description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7,
                         help="timed processes of each script (after one warm-up run)")
-    parser.add_argument("--data-dir", default=None,
-                        help="dataset folder (default: $RDIA_DATA_DIR)")
     parser.add_argument("--published", default=None, metavar="DIR",
                         help="folder of the published RDIA.py (see the module docstring)")
     parser.add_argument("--published-python", default=None, metavar="PY",
                         help="the Python of the published code's environment")
-    parser.add_argument("--output", default=None, metavar="PATH.json",
-                        help="also write every measurement as JSON")
-    parser.add_argument("--markdown", default=None, metavar="PATH.md",
-                        help="also write the printed report to this file")
+    add_report_arguments(parser)
     opts = parser.parse_args(argv)
     if opts.repeat < 1:
         raise ConfigError(f"--repeat must be >= 1, got {opts.repeat}")
@@ -126,38 +120,56 @@ def child_environment(opts):
     return env
 
 
-def run_process(command, cwd, env):
-    """Run one process to its end; its wall seconds, peak memory and output.
+#: Runs ``argv[2:]`` as a child of this small process and writes its wall seconds,
+#: exit status and peak memory to the file ``argv[1]``. Linux carries a process's
+#: peak RSS across exec from the memory it was spawned with, so a child spawned
+#: directly by a large process (a test run, say) would report that process's peak;
+#: spawned by this launcher, it reports its own (plus the launcher's few MB).
+LAUNCHER = """
+import json, os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - start
+with open(sys.argv[1], "w") as report:
+    json.dump(dict(seconds=seconds, status=os.waitstatus_to_exitcode(status),
+                   peak_rss_kib=usage.ru_maxrss), report)
+"""
 
-    The child is reaped with ``os.wait4``, whose resource usage is that child's alone
-    (``RUSAGE_CHILDREN`` would give the largest of all children so far).
+
+def run_process(command, cwd, env):
+    """Run one process to its end through LAUNCHER; its wall seconds, peak memory and
+    output.
 
     Returns
     -------
     run : dict
-        ``seconds`` (wall), ``peak_rss_mb`` (the child's ``ru_maxrss``, MiB) and
-        ``stdout`` / ``stderr`` (text).
+        ``seconds`` (wall, from its start to its end), ``peak_rss_mb`` (its
+        ``ru_maxrss``, MiB) and ``stdout`` / ``stderr`` (text).
 
     Raises
     ------
     RunFailed
         When the process exits with a status other than 0.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout = out.read().decode(errors="replace")
-        stderr = err.read().decode(errors="replace")
-    if child.returncode != 0:
+    with tempfile.TemporaryDirectory() as folder:
+        report, out, err = (Path(folder) / name for name in ("run.json", "out", "err"))
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            subprocess.run([sys.executable, "-c", LAUNCHER, str(report), *command],
+                           cwd=cwd, env=env, stdout=stdout, stderr=stderr, check=False)
+        measured = json.loads(report.read_text()) if report.is_file() else {"status": -1}
+        stdout = out.read_text(errors="replace")
+        stderr = err.read_text(errors="replace")
+    if measured["status"] != 0:
         last = (stderr.strip().splitlines() or ["(no message)"])[-1]
-        raise RunFailed(f"{' '.join(command)} exited with {child.returncode}: {last}")
-    return dict(seconds=seconds, peak_rss_mb=usage.ru_maxrss / 1024, stdout=stdout,
-                stderr=stderr)
+        raise RunFailed(f"{' '.join(command)} exited with {measured['status']}: {last}")
+    return dict(seconds=measured["seconds"], peak_rss_mb=measured["peak_rss_kib"] / 1024,
+                stdout=stdout, stderr=stderr)
 
 
 def timed_processes(opts):
@@ -302,15 +314,9 @@ def main(argv=None):
     one_pass, shape = pass_seconds(opts)
     stages = stage_rows(record, one_pass, process_seconds)
     text = format_report(runs, imports, stages, one_pass, shape)
-    print(text, end="")
-    if opts.markdown:
-        write_text_atomic(opts.markdown, text)
-    if opts.output:
-        write_json_atomic(opts.output, dict(settings=vars(opts), command=our_command(),
-                                            runs=runs, imports=imports, stages=stages,
-                                            one_pass_seconds=one_pass,
-                                            run_record=record,
-                                            stage_process_seconds=process_seconds))
+    write_report(opts, text, dict(settings=vars(opts), command=our_command(), runs=runs,
+                                  imports=imports, stages=stages, one_pass_seconds=one_pass,
+                                  run_record=record, stage_process_seconds=process_seconds))
     return 0
 
 

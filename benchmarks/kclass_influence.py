@@ -39,11 +39,10 @@ import warnings
 import numpy as np
 
 import influence
-from benchmarks.work import fastest, one_pass_seconds
+from benchmarks.work import add_report_arguments, fastest, one_pass_seconds, write_report
 from data.errors import DataError
 from experiments import lr
 from experiments.cli import ConfigError, OneLineParser, run_script
-from experiments.files import write_json_atomic, write_text_atomic
 from models import softmax
 from models.linear import clear_gram_cache
 
@@ -70,12 +69,7 @@ def parse_args(argv=None):
                         help="run every stage this many times and keep the fastest")
     parser.add_argument("--baselines", nargs="*", default=list(BASELINES),
                         choices=BASELINES, help="old methods to run too (none: skip all)")
-    parser.add_argument("--data-dir", default=None,
-                        help="dataset folder (default: $RDIA_DATA_DIR)")
-    parser.add_argument("--output", default=None, metavar="PATH.json",
-                        help="also write every row as JSON")
-    parser.add_argument("--markdown", default=None, metavar="PATH.md",
-                        help="also write the printed report to this file")
+    add_report_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -230,12 +224,8 @@ def main(argv=None):
     phi = phi_stage(split, W, opts, rows)
     refit_stage(split, W, phi, opts, rows)
     text = report(opts, split, rows, pass_seconds, gram_seconds)
-    print(text)
-    if opts.markdown:
-        write_text_atomic(opts.markdown, text)
-    if opts.output:
-        write_json_atomic(opts.output, dict(settings=vars(opts), pass_seconds=pass_seconds,
-                                            gram_seconds=gram_seconds, rows=rows))
+    write_report(opts, text, dict(settings=vars(opts), pass_seconds=pass_seconds,
+                                  gram_seconds=gram_seconds, rows=rows))
     return 0
 
 

@@ -19,6 +19,29 @@ import warnings
 import numpy as np
 
 
+def add_report_arguments(parser):
+    """--data-dir, --output PATH.json and --markdown PATH.md, as every speed benchmark
+    takes them."""
+    parser.add_argument("--data-dir", default=None,
+                        help="dataset folder (default: $RDIA_DATA_DIR)")
+    parser.add_argument("--output", default=None, metavar="PATH.json",
+                        help="also write every measurement as JSON")
+    parser.add_argument("--markdown", default=None, metavar="PATH.md",
+                        help="also write the printed report to this file")
+
+
+def write_report(opts, text, record):
+    """Print the report and write it (``--markdown``) and the record (``--output``),
+    each atomically."""
+    from experiments.files import write_json_atomic, write_text_atomic
+
+    print(text, end="" if text.endswith("\n") else "\n")
+    if opts.markdown:
+        write_text_atomic(opts.markdown, text)
+    if opts.output:
+        write_json_atomic(opts.output, record)
+
+
 def fastest(function, repeat):
     """The smallest wall time of ``repeat`` calls of ``function``, and its last result.
 

@@ -2,15 +2,11 @@
 real-sim-shaped problem (offline) and on cancer, and the rule that picks the default."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from benchmarks import cg_tolerance
-
-ROOT = Path(__file__).resolve().parents[1]
+from builders import module_error
 
 
 def rows_with(differing_by_tol):
@@ -71,7 +67,4 @@ def test_on_cancer_the_study_supports_the_default(tmp_path, shared_data_dir):
     (["--noises", "x"], "invalid float value: 'x'"),
 ])
 def test_bad_flags_exit_2_with_one_line(flags, words):
-    done = subprocess.run([sys.executable, "-m", "benchmarks.cg_tolerance", *flags],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 2 and words in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
+    assert words in module_error("benchmarks.cg_tolerance", *flags)

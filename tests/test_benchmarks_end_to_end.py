@@ -2,15 +2,12 @@
 stages, peak memory and passes, and the paired loop with another script."""
 
 import json
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from benchmarks import end_to_end
-
-ROOT = Path(__file__).resolve().parents[1]
+from builders import module_error
 
 #: Lines as ``python -X importtime`` writes them (self us, cumulative us, indented name).
 IMPORTTIME = """import time: self [us] | cumulative | imported package
@@ -91,7 +88,22 @@ def test_a_run_with_another_script_reports_processes_imports_and_stages(tmp_path
     (["--repeat", "0"], "--repeat must be >= 1"),
 ])
 def test_bad_flags_exit_2_with_one_line(flags, words):
-    done = subprocess.run([sys.executable, "-m", "benchmarks.end_to_end", *flags],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 2 and words in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
+    assert words in module_error("benchmarks.end_to_end", *flags)
+
+
+def test_a_childs_peak_memory_is_its_own_even_from_a_large_parent(tmp_path):
+    """This test process holds 400 MB more than a bare Python; the child does not."""
+    import numpy as np
+
+    held = np.ones(400 * 2 ** 20 // 8)
+    run = end_to_end.run_process([sys.executable, "-c", "print('hi')"], str(tmp_path), None)
+    assert run["stdout"] == "hi\n" and run["seconds"] > 0
+    assert run["peak_rss_mb"] < 100
+    del held
+
+
+def test_a_failed_child_is_one_line_with_its_last_message(tmp_path):
+    with pytest.raises(end_to_end.RunFailed, match=r"exited with 3: boom$"):
+        end_to_end.run_process([sys.executable, "-c", "import sys; print('x', "
+                                "file=sys.stderr); print('boom', file=sys.stderr); "
+                                "sys.exit(3)"], str(tmp_path), None)
