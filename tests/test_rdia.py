@@ -539,6 +539,8 @@ def test_own_data_bad_input_is_one_line_and_exit_code_2(tmp_path, case, extra, w
     (["--label-column", "y"], ("--label-column applies to your own data",)),
     (["--dataset", "wdbc", "--alpha", "auto"], ("--alpha auto applies with --train",)),
     (["--train", "t.csv"], ("--train needs --val",)),
+    (["--train", "t.csv", "--val", "v.csv", "--learner", "liblinear"],
+     ("--learner applies to the benchmark datasets",)),
     (["--train", "t.csv", "--val", "v.csv"], ("--label-column is required",)),
     (["--train", "t.svm", "--val", "v.svm", "--label-column", "y"],
      ("--label-column applies to CSV and Parquet",)),
@@ -646,6 +648,7 @@ def test_a_malformed_shard_is_named_with_its_line(tmp_path):
     (["--scheduler", "tcp://127.0.0.1:8786"], ("--scheduler applies to a dataset",)),
     (["SHARDS", "--scheduler", "tcp://127.0.0.1:8786"], ("--scheduler applies to --engine dask",)),
     (["SHARDS", "--model", "softmax"], ("--model does not apply to a sharded dataset",)),
+    (["SHARDS", "--learner", "liblinear"], ("--learner does not apply to a sharded",)),
     (["SHARDS", "--engine", "dask", "--solver", "direct"], ("cg only",)),
     (["SHARDS", "--save-influence", "FILE"], ("is not a folder",)),
 ])
