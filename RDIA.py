@@ -33,8 +33,8 @@ from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser, run_s
 from experiments.files import (check_not_replacing, check_output_path, check_output_paths,
                                figure_suffixes, write_csv_atomic, write_json_atomic,
                                write_text_atomic)
-from models.linear import DenseHessianTooLarge
-from models.softmax import FitError
+from models.linear import DenseHessianTooLarge, FitError
+from models.logreg import LEARNERS
 
 
 def build_parser():
@@ -50,7 +50,7 @@ def build_parser():
                              f"{', '.join(MULTICLASS_DATASETS)} (10 classes), or the "
                              "path of a LIBSVM file (default: cancer; not with --train)")
     parser.add_argument("--model", choices=lr.MODELS, default=None,
-                        help="logreg: binary logistic regression (liblinear); softmax: "
+                        help="logreg: binary logistic regression; softmax: "
                              "K-class multinomial regression, R trains l_R (default: "
                              "softmax for mnist10, digits and files with more than two "
                              "labels, else logreg)")
@@ -85,10 +85,15 @@ def build_parser():
     parser.add_argument("--solver", choices=tuple(influence.SOLVERS), default="cg",
                         help="inverse-Hessian-vector solver: conjugate gradients or "
                              "Cholesky (small feature counts)")
-    parser.add_argument("--tol", type=float, default=1e-10,
+    parser.add_argument("--tol", type=float, default=influence.DEFAULT_TOL,
                         help="relative residual at which cg stops")
     parser.add_argument("--max-iter", type=int, default=1000,
                         help="iteration limit of cg")
+    parser.add_argument("--learner", choices=tuple(LEARNERS), default=None,
+                        help="minimiser of binary logreg: newton (trust-region Newton, "
+                             "refits start from the full fit; the default) or liblinear "
+                             "(the paper's reference learner, tol 1e-7); not with --train "
+                             "or shards")
     parser.add_argument("--data-dir", default=None,
                         help="dataset folder (default: $RDIA_DATA_DIR, else datasets/)")
     parser.add_argument("--output", default=None, metavar="PATH.json",
@@ -167,7 +172,7 @@ BENCHMARK_FLAGS = {"dataset": "--dataset", "noise": "--noise", "noise_type": "--
                    "test_file": "--test-file", "val_ratio": "--val-ratio",
                    "data_dir": "--data-dir", "save_influence": "--save-influence",
                    "engine": "--engine", "scheduler": "--scheduler",
-                   "workers": "--workers"}
+                   "workers": "--workers", "learner": "--learner"}
 
 #: Flags of the runs on sharded data only: attribute -> flag.
 ENGINE_FLAGS = {"engine": "--engine", "scheduler": "--scheduler", "workers": "--workers"}
@@ -208,7 +213,7 @@ def config_from_args(args):
 
 #: Flags of the benchmark runs that a sharded dataset does not take: attribute -> flag.
 NOT_SHARDED_FLAGS = {"model": "--model", "noise_type": "--noise-type",
-                     "data_dir": "--data-dir"}
+                     "data_dir": "--data-dir", "learner": "--learner"}
 
 
 def sharded_config(args):
@@ -405,7 +410,8 @@ def write_outputs(report, paths):
     if plot:
         lr.plot_influence(plot, report)
     if output:
-        record = {key: report[key] for key in ("config", "results", "timings", "solver")}
+        record = {key: report[key] for key in ("config", "results", "timings", "work",
+                                                "solver")}
         record["files"] = {"json": _absolute(output), "influence_csv": _absolute(table),
                            "plot": _absolute(plot)}
         write_json_atomic(output, record)

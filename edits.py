@@ -122,6 +122,54 @@ def removed_mask(n, keep):
     return removed
 
 
+#: An edit that keeps at least this share of the training rows is fitted on X itself,
+#: the rows it leaves out weighted 0: no copy of X, and each pass over X reads every
+#: row. One that keeps fewer is fitted on a copy of its rows (at most half of X), so
+#: that the passes read only those.
+COPY_BELOW = 0.5
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """What a model's ``minimise`` is given to fit one edit's training set.
+
+    Attributes
+    ----------
+    X : ndarray or CSR matrix
+        The training X itself, or a copy of the kept rows.
+    labels : ndarray
+        One label per row of X, before R.
+    relabeled : ndarray of bool or None
+        Rows of X that R relabels.
+    weights : ndarray of float or None
+        Weight of each row of X in J (how often the edit keeps it); None: 1 for all.
+    """
+
+    X: object
+    labels: np.ndarray
+    relabeled: Optional[np.ndarray]
+    weights: Optional[np.ndarray]
+
+
+def training_set(X, edit):
+    """The :class:`TrainingSet` of an edit on the training inputs X (n rows).
+
+    An edit that keeps every row in order (full, clean, rdia) is fitted on X as it is.
+    One that keeps at least COPY_BELOW of the rows (random, uids) is fitted on X with
+    each row weighted by how often the edit keeps it, 0 for the others: the same J as
+    on the kept rows, without a copy. Fewer (drop at high noise) are copied.
+    """
+    n = X.shape[0]
+    keep = edit.keep
+    if len(keep) == n and np.array_equal(keep, np.arange(n)):
+        return TrainingSet(X, edit.labels, edit.relabeled, None)
+    if len(keep) >= COPY_BELOW * n:
+        weights = np.bincount(keep, minlength=n).astype(float)
+        return TrainingSet(X, edit.labels, edit.relabeled, weights)
+    relabeled = None if edit.relabeled is None else edit.relabeled[keep]
+    return TrainingSet(X[keep], edit.labels[keep], relabeled, None)
+
+
 def full(problem, seed):
     """Every sample with its observed label."""
     return Edit(np.arange(problem.n), problem.y_noisy)

@@ -13,8 +13,8 @@
 1. map the labels to class indices with ``LabelEncoder``; every validation label must
    be a training label;
 2. fit the L2 linear model J(W) = 1/2 ||W||^2 + C sum_i l_i, with no intercept:
-   binary logistic regression (liblinear) for two classes, softmax regression for
-   more (``model="auto"``);
+   binary logistic regression (trust-region Newton, ``models.logreg``) for two
+   classes, softmax regression for more (``model="auto"``);
 3. compute phi_i for every training row: the first-order change of C x (summed
    validation log-loss) when row i is up-weighted (``influence.py``);
 4. call the rows with phi_i > alpha harmful and relabel them with R: the flipped label
@@ -233,7 +233,7 @@ class InfluenceFit:
 
 
 def influence_scores(X, y, X_val, y_val, *, C=0.1, model="auto", solver="cg",
-                     tol=1e-10, max_iter=1000):
+                     tol=influence.DEFAULT_TOL, max_iter=1000):
     """Fit on the observed labels and compute phi for every training row.
 
     Parameters
@@ -363,8 +363,8 @@ def check_same_columns(columns, val_columns):
     raise ValueError(f"X_val has {len(val_columns)} columns but X has {len(columns)}")
 
 
-def check_parameters(C=0.1, alpha=0.0002, model="auto", solver="cg", tol=1e-10,
-                     max_iter=1000):
+def check_parameters(C=0.1, alpha=0.0002, model="auto", solver="cg",
+                     tol=influence.DEFAULT_TOL, max_iter=1000):
     """Raise a ValueError naming the first parameter out of range."""
     if not _finite_number(C) or not C_RANGE[0] <= C <= C_RANGE[1]:
         raise ValueError(f"C must be in [{C_RANGE[0]:g}, {C_RANGE[1]:g}]; got {C!r}")
@@ -403,13 +403,13 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
         units of phi, C x (summed validation log-loss); the paper uses 0.01, 0.002
         and 0.0002.
     model : {"auto", "logreg", "softmax"}, default="auto"
-        "auto": binary logistic regression (liblinear) for two classes, softmax
-        regression (L-BFGS) for more. Neither has an intercept.
+        "auto": binary logistic regression for two classes, softmax regression for
+        more, both fitted by trust-region Newton. Neither has an intercept.
     solver : {"cg", "direct"}, default="cg"
         Inverse-Hessian-vector solver: preconditioned conjugate gradients, or a
         Cholesky factorisation for at most 5,000 parameters.
-    tol : float, default=1e-10
-        Relative residual at which cg stops.
+    tol : float, default=influence.DEFAULT_TOL (1e-7)
+        Relative residual at which cg stops (``benchmarks/cg_tolerance.py`` chose it).
     max_iter : int, default=1000
         Iteration limit of cg; reaching it above ``tol`` raises
         ``influence.ConvergenceError``.
@@ -453,8 +453,8 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
     (2, 2)
     """
 
-    def __init__(self, C=0.1, alpha=0.0002, model="auto", solver="cg", tol=1e-10,
-                 max_iter=1000):
+    def __init__(self, C=0.1, alpha=0.0002, model="auto", solver="cg",
+                 tol=influence.DEFAULT_TOL, max_iter=1000):
         self.C = C
         self.alpha = alpha
         self.model = model

@@ -1,9 +1,10 @@
-"""Time the fit, the inverse-HVP solve and the per-sample scores.
+"""Time the fit, the inverse-HVP solve and the per-sample scores, beside their passes.
 
 Usage::
 
     python -m benchmarks.influence_speed            # real-sim shape + MNIST 1 vs 7
     python -m benchmarks.influence_speed --repeat 3 --skip-mnist
+    python -m benchmarks.influence_speed --markdown results/influence_speed/table.md
 
 Data:
 
@@ -13,25 +14,45 @@ Data:
   them validation, as in RDIA.py), the rest test.
 - ``mnist``: MNIST 1 vs 7 as loaded by RDIA.py (needs the files; see README).
 
-Each stage is timed ``--repeat`` times and the minimum is reported. The influence
-stage is the solve plus the scores; the target is influence / fit <= 1.
+Each problem is fitted by both learners of ``models.logreg``: the trust-region Newton
+method (the default) and liblinear (the paper's). For each, the fit, the solve at the
+default CG tolerance and the scores are timed ``--repeat`` times (the minimum is
+reported) and their passes over X are counted: Newton's from its own counts,
+liblinear's from its log (over its own copy of the non-zeros,
+``benchmarks.work.liblinear_fit_work``), the solve's and the scores' with
+``influence.influence_passes``. The time of one plain pass X @ v on the same data is
+measured too: seconds / (passes x one pass) says how far a stage is from the memory
+bandwidth floor. The influence stage is the solve plus the scores.
 """
 
 import sys
-import time
 
 import numpy as np
 import scipy.sparse as sp
 
 import influence
+from benchmarks.work import fastest, liblinear_fit_work, one_pass_seconds
 from experiments.cli import OneLineParser
+from experiments.files import write_text_atomic
+from models import logreg
+from models.linear import clear_gram_cache
 from models.logreg import Logistic
 
 C = 0.1
 
 
-def realsim_shaped(n_rows=72309, n_cols=20958, nnz_per_row=51, n_train=60000, seed=0):
-    """Synthetic CSR data shaped like real-sim; returns train, val and labels."""
+#: real-sim's rows, and the training rows RDIA.py draws from them.
+REALSIM_ROWS, REALSIM_TRAIN = 72309, 60000
+
+
+def realsim_shaped(n_rows=REALSIM_ROWS, n_cols=20958, nnz_per_row=51, n_train=None, seed=0):
+    """Synthetic CSR data shaped like real-sim; returns train, val and labels.
+
+    ``n_train`` defaults to real-sim's share of training rows (60,000 of 72,309); the
+    last 30% of them are validation rows, as in RDIA.py.
+    """
+    if n_train is None:
+        n_train = int(round(n_rows * REALSIM_TRAIN / REALSIM_ROWS))
     rng = np.random.default_rng(seed)
     counts = rng.poisson(nnz_per_row, size=n_rows).clip(1)
     popularity = 1.0 / (np.arange(n_cols) + 10.0) ** 0.8
@@ -63,39 +84,53 @@ def mnist_1v7(data_dir=None):
     return split_validation(dataset.X_train, dataset.y_train, 0.3)
 
 
-def best_time(function, repeat):
-    """Minimum wall time of ``repeat`` calls, and the last result."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+def time_stages(X, y, X_val, y_val, repeat, learner):
+    """Seconds and passes over X of the fit, the solve and the scores of one learner.
 
+    Returns
+    -------
+    stages : dict
+        ``fit``, ``solve``, ``scores`` (seconds), ``fit_iterations``, ``fit_passes``,
+        ``iterations`` (CG), ``phi_passes`` and ``residual``.
+    """
+    model = Logistic(learner=learner, progress=False)
 
-def time_stages(X, y, X_val, y_val, repeat):
-    """Seconds for fit, solve and scores, with the CG iteration count."""
-    model = Logistic()
-    t_fit, w = best_time(lambda: model.fit(X, y, C), repeat)
-    g_val = model.validation_gradient(w, X_val, y_val, C)
+    def fit_from_scratch():
+        clear_gram_cache()  # every repeat computes the Gram matrix, as a run's first fit
+        return model.minimise(X, y, C)
+
+    t_fit, fit = fastest(fit_from_scratch, repeat)
+    work = dict(iterations=fit.n_iter, passes=fit.passes)
+    if learner == "liblinear":
+        work = liblinear_fit_work(X, y, C)[1]
+    g_val = model.validation_gradient(fit.W, X_val, y_val, C)
     solver = influence.ConjugateGradient()
 
     def solve():
-        return solver.inverse_hvp(model.hessian(w, X, C), g_val)
+        return solver.inverse_hvp(model.hessian(fit.W, X, C), g_val)
 
-    t_solve, s = best_time(solve, repeat)
-    t_scores, _ = best_time(lambda: influence.sample_influence(model, w, X, y, s, C),
-                            repeat)
-    return dict(fit=t_fit, solve=t_solve, scores=t_scores, iterations=solver.n_iter_,
-                residual=solver.residual_)
+    t_solve, s = fastest(solve, repeat)
+    t_scores, _ = fastest(lambda: influence.sample_influence(model, fit.W, X, y, s, C),
+                          repeat)
+    return dict(fit=t_fit, solve=t_solve, scores=t_scores, fit_iterations=work["iterations"],
+                fit_passes=work["passes"], iterations=solver.n_iter_,
+                phi_passes=influence.influence_passes(solver), residual=solver.residual_)
 
 
-def format_row(name, X, stages):
+HEADER = ("| data | train X | non-zeros | one pass X @ v ms | learner | fit s | fit "
+          "iterations | fit passes | solve s (CG it) | scores s | phi passes | influence s "
+          "| influence / fit |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def format_row(name, X, pass_seconds, learner, stages):
+    """One markdown row of a problem and a learner."""
     nnz = X.nnz if sp.issparse(X) else X.size
     influence_s = stages["solve"] + stages["scores"]
-    return (f"| {name} | {X.shape[0]:,} x {X.shape[1]:,} | {nnz:,} | {stages['fit']:.3f} "
-            f"| {stages['solve']:.3f} ({stages['iterations']} it) | {stages['scores']:.3f} "
-            f"| {influence_s:.3f} | {influence_s / stages['fit']:.2f} |")
+    return (f"| {name} | {X.shape[0]:,} x {X.shape[1]:,} | {nnz:,} | "
+            f"{pass_seconds * 1e3:.2f} | {learner} | {stages['fit']:.3f} | "
+            f"{stages['fit_iterations']} | {stages['fit_passes']} | "
+            f"{stages['solve']:.3f} ({stages['iterations']} it) | {stages['scores']:.3f} | "
+            f"{stages['phi_passes']} | {influence_s:.3f} | {influence_s / stages['fit']:.2f} |")
 
 
 def main(argv=None):
@@ -103,21 +138,32 @@ def main(argv=None):
                            description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="timings per stage")
     parser.add_argument("--skip-mnist", action="store_true")
+    parser.add_argument("--realsim-rows", type=int, default=REALSIM_ROWS,
+                        help="rows of the real-sim-shaped problem (60,000 of 72,309 "
+                             "train, as real-sim)")
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--learners", nargs="+", default=list(logreg.LEARNERS),
+                        choices=list(logreg.LEARNERS))
+    parser.add_argument("--markdown", default=None, metavar="PATH.md",
+                        help="also write the table to this file")
     args = parser.parse_args(argv)
 
-    problems = [("realsim-shape", realsim_shaped())]
+    problems = [("realsim-shape", realsim_shaped(n_rows=args.realsim_rows))]
     if not args.skip_mnist:
         mnist = mnist_1v7(args.data_dir)
         if mnist is not None:
             problems.append(("mnist 1v7", mnist))
 
-    print("| data | train X | non-zeros | fit s | solve s | scores s | influence s "
-          "| influence / fit |")
-    print("|---|---|---|---|---|---|---|---|")
+    lines = [HEADER]
+    print(HEADER, flush=True)
     for name, (X, y, X_val, y_val) in problems:
-        print(format_row(name, X, time_stages(X, y, X_val, y_val, args.repeat)),
-              flush=True)
+        pass_seconds = one_pass_seconds(X, repeat=args.repeat)
+        for learner in args.learners:
+            stages = time_stages(X, y, X_val, y_val, args.repeat, learner)
+            lines.append(format_row(name, X, pass_seconds, learner, stages))
+            print(lines[-1], flush=True)
+    if args.markdown:
+        write_text_atomic(args.markdown, "\n".join(lines) + "\n")
     return 0
 
 

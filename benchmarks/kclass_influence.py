@@ -21,8 +21,9 @@ C = 0.1 by default), stage by stage, each with the new and the old method:
 
 For every stage it prints the iterations, the Hessian-vector products, the passes over
 X (one pass is one product of X or X^T with K columns: J costs one, its gradient one, a
-Hessian-vector product two), the Gram matrices X^T X (n d^2 multiply-adds each) and the
-seconds. The time of one pass is measured on the same data, as a plain X @ V with V of
+Hessian-vector product two), the Gram matrices X^T X computed (n d^2 multiply-adds
+each; the fit computes one, from scratch at every repeat, and phi and the refit reuse it
+as in a run, since it is cached per array) and the seconds. The time of one pass is measured on the same data, as a plain X @ V with V of
 shape (d, K), and so is one Gram matrix, so that seconds can be checked against
 counts: seconds ~ passes x pass + Grams x Gram. Timings are the minimum of ``--repeat``
 runs of each stage and mean something only on a quiet machine; the counts do not
@@ -33,17 +34,17 @@ they take most of the time. ``--subset N`` keeps the first N training rows.
 """
 
 import sys
-import time
 import warnings
 
 import numpy as np
 
 import influence
+from benchmarks.work import add_report_arguments, fastest, one_pass_seconds, write_report
 from data.errors import DataError
 from experiments import lr
 from experiments.cli import ConfigError, OneLineParser, run_script
-from experiments.files import write_json_atomic, write_text_atomic
 from models import softmax
+from models.linear import clear_gram_cache
 
 BASELINES = ("lbfgs", "jacobi", "sklearn")
 
@@ -68,23 +69,8 @@ def parse_args(argv=None):
                         help="run every stage this many times and keep the fastest")
     parser.add_argument("--baselines", nargs="*", default=list(BASELINES),
                         choices=BASELINES, help="old methods to run too (none: skip all)")
-    parser.add_argument("--data-dir", default=None,
-                        help="dataset folder (default: $RDIA_DATA_DIR)")
-    parser.add_argument("--output", default=None, metavar="PATH.json",
-                        help="also write every row as JSON")
-    parser.add_argument("--markdown", default=None, metavar="PATH.md",
-                        help="also write the printed report to this file")
+    add_report_arguments(parser)
     return parser.parse_args(argv)
-
-
-def fastest(function, repeat):
-    """The smallest wall time of ``repeat`` calls of ``function``, and its last result."""
-    seconds = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        seconds.append(time.perf_counter() - start)
-    return min(seconds), result
 
 
 def noisy_split(opts):
@@ -101,21 +87,15 @@ def noisy_split(opts):
 
 def unit_costs(X, n_classes, repeat):
     """Seconds of one pass X @ V, V of shape (d, K), and of one Gram matrix X^T X."""
-    V = np.random.default_rng(0).normal(size=(X.shape[1], n_classes))
-    pass_seconds, _ = fastest(lambda: np.asarray(X @ V), max(repeat, 5))
     gram_seconds, _ = fastest(lambda: X.T @ X, repeat)
-    return pass_seconds, gram_seconds
+    return one_pass_seconds(X, n_classes, repeat), gram_seconds
 
 
-def influence_passes(n_iter, preconditioner):
-    """Passes over the training X of one ``influence.influence`` call.
-
-    One for the probabilities of the Hessian, two per CG iteration and two for the
-    true residual at the end, two for the scores (the logit gradients and X S), and
-    one over X * X for the Jacobi diagonal. The validation gradient's two passes over
-    X_val are not counted.
-    """
-    return 1 + 2 * n_iter + 2 + 2 + (preconditioner == "jacobi")
+def from_scratch(fit, *args, **kwargs):
+    """``fit(*args, **kwargs)`` with no Gram matrix cached: each repeat computes its own,
+    as the first fit of a run does (phi and the refits then reuse it)."""
+    clear_gram_cache()
+    return fit(*args, **kwargs)
 
 
 def fit_row(stage, method, result, seconds):
@@ -127,8 +107,8 @@ def fit_row(stage, method, result, seconds):
 def fit_stage(split, opts, rows):
     """Fit on the noisy labels; returns the Newton weights."""
     X, y, K, C = split.X_train, split.y_noisy, split.n_classes, opts.C
-    seconds, result = fastest(lambda: softmax.minimise(X, y, C, n_classes=K, tol=opts.tol),
-                              opts.repeat)
+    seconds, result = fastest(lambda: from_scratch(softmax.minimise, X, y, C, n_classes=K,
+                                                   tol=opts.tol), opts.repeat)
     add_row(rows, fit_row("fit", f"newton ({result.preconditioner})", result, seconds))
     if "lbfgs" in opts.baselines:
         seconds, old = fastest(lambda: softmax.minimise(X, y, C, n_classes=K, tol=opts.tol,
@@ -169,8 +149,8 @@ def phi_stage(split, W, opts, rows):
             opts.C, solver), opts.repeat)
         row = dict(stage="phi", method=f"cg ({solver.preconditioner_})",
                    iterations=solver.n_iter_, hvp=solver.n_iter_ + 1,
-                   passes=influence_passes(solver.n_iter_, solver.preconditioner_),
-                   grams=int(solver.preconditioner_ == "kronecker"), seconds=seconds)
+                   passes=influence.influence_passes(solver),
+                   grams=solver.n_gram_, seconds=seconds)
         if name != "auto":
             row["relative_difference"] = relative_difference(phis[name], phis["auto"])
         add_row(rows, row)
@@ -244,12 +224,8 @@ def main(argv=None):
     phi = phi_stage(split, W, opts, rows)
     refit_stage(split, W, phi, opts, rows)
     text = report(opts, split, rows, pass_seconds, gram_seconds)
-    print(text)
-    if opts.markdown:
-        write_text_atomic(opts.markdown, text)
-    if opts.output:
-        write_json_atomic(opts.output, dict(settings=vars(opts), pass_seconds=pass_seconds,
-                                            gram_seconds=gram_seconds, rows=rows))
+    write_report(opts, text, dict(settings=vars(opts), pass_seconds=pass_seconds,
+                                  gram_seconds=gram_seconds, rows=rows))
     return 0
 
 

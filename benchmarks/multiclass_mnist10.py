@@ -100,7 +100,8 @@ def one_run(dataset, noise, seed, alphas, data_dir, clean_cache):
     """
     config = run_config(dataset, noise, seed, data_dir)
     split = lr.prepare_data(config)
-    w_full, phi, solver, seconds = lr.fit_and_influence(split, config)
+    fit, phi, solver, seconds = lr.fit_and_influence(split, config)
+    w_full = fit.W
     timing = dict(noise=noise, seed=seed, fit_s=seconds["fit"],
                   influence_s=seconds["influence"], cg_iterations=solver.n_iter_)
     print(f"noise {noise} seed {seed}: fit {seconds['fit']:.1f}s, influence "
@@ -110,14 +111,14 @@ def one_run(dataset, noise, seed, alphas, data_dir, clean_cache):
     problem = lr.training_problem(split, phi, config)
     rows = [dict(method="full", alpha=None, n_selected=0, **score(split, w_full))]
     if "clean" not in clean_cache:
-        w_clean = lr.fit_edit(split, edits.clean(problem, seed), config.C, W0=w_full)
+        w_clean = lr.fit_edit(split, edits.clean(problem, seed), config.C, W0=w_full).W
         clean_cache["clean"] = score(split, w_clean)
     rows.append(dict(method="clean", alpha=None, n_selected=0, **clean_cache["clean"]))
     for method in ("drop", "rdia"):
         candidates = []
         for alpha in alphas:
             edit = edits.EDITS[method](replace(problem, alpha=alpha), seed)
-            w = lr.fit_edit(split, edit, config.C, W0=w_full)
+            w = lr.fit_edit(split, edit, config.C, W0=w_full).W
             precision, recall = edits.selection_quality(edit.selected, split.noisy)
             candidates.append(dict(method=method, alpha=alpha,
                                    n_selected=int(edit.selected.sum()),

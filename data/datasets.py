@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.datasets import load_breast_cancer, load_digits
 
 from .download import ensure_file
 from .errors import DataError
@@ -140,6 +139,8 @@ def load_binary(name_or_path, data_dir=None, test_file=None, seed=0):
     if name == "mnist":
         return _load_mnist_1v7(data_dir)
     if name == "wdbc":
+        from sklearn.datasets import load_breast_cancer  # bundled data: only here
+
         X, y = load_breast_cancer(return_X_y=True)
         return _random_split(name, X.astype(np.float64), y, _n_train(len(y)), seed)
     if Path(name).is_file():
@@ -268,20 +269,29 @@ def _load_mnist_1v7(data_dir):
     kept_digits = np.isin(digits, (POSITIVE_DIGIT, NEGATIVE_DIGIT))
     keep = MNIST_DROPPED + np.flatnonzero(kept_digits[MNIST_DROPPED:])
     keep_test = np.flatnonzero(np.isin(test_digits, (POSITIVE_DIGIT, NEGATIVE_DIGIT)))
+    train_images, kept_test_images = images[keep], test_images[keep_test]
+    n_features = images.shape[1] * images.shape[2]
+    # All 70,000 uint8 images (55 MB) go before the float64 rows exist: a lower peak.
+    del images, test_images
     return Dataset(
         name="mnist",
-        X_train=_pixels(images[keep]),
+        X_train=_pixels(train_images),
         y_train=(digits[keep] == POSITIVE_DIGIT).astype(np.int64),
-        X_test=_pixels(test_images[keep_test]),
+        X_test=_pixels(kept_test_images),
         y_test=(test_digits[keep_test] == POSITIVE_DIGIT).astype(np.int64),
         classes=np.array([NEGATIVE_DIGIT, POSITIVE_DIGIT]),
-        n_features=images.shape[1] * images.shape[2],
+        n_features=n_features,
     )
 
 
 def _pixels(images):
-    """uint8 images (n, h, w) -> float64 rows (n, h * w) in [0, 1]."""
-    return images.reshape(len(images), -1).astype(np.float64) / 255.0
+    """uint8 images (n, h, w) -> float64 rows (n, h * w) in [0, 1].
+
+    Divided in place: one float64 array, not a second one for the quotient.
+    """
+    rows = images.reshape(len(images), -1).astype(np.float64)
+    rows /= 255.0
+    return rows
 
 
 def _n_train(n):
@@ -361,6 +371,8 @@ def load_multiclass(name_or_path, data_dir=None, test_file=None, seed=0):
     if name == "mnist10":
         return _load_mnist10(data_dir)
     if name == "digits":
+        from sklearn.datasets import load_digits  # bundled data: only here
+
         X, y = load_digits(return_X_y=True)
         return _random_split(name, X / DIGITS_MAX_PIXEL, y, _n_train(len(y)), seed,
                              _multiclass_labelled)

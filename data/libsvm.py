@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.datasets import load_svmlight_file
 
 from .errors import DataError, printable
 from .memory import check_memory, format_bytes
@@ -77,6 +76,10 @@ def read_libsvm(path, n_features=None):
         needed = n_values * BYTES_PER_VALUE + n_rows * BYTES_PER_ROW
         check_memory(needed, f"{path}: loading at most {n_values:,} values in "
                              f"{n_rows:,} lines")
+        # scikit-learn's parser, imported only by runs that read LIBSVM files (after
+        # the check, which it does not change).
+        from sklearn.datasets import load_svmlight_file
+
         with _open_binary(path) as f:
             X, y = load_svmlight_file(f, n_features=n_features, dtype=np.float64,
                                       zero_based=False)

@@ -46,6 +46,7 @@ import relabel
 from data.shards import check_totals, read_shard, summarize
 from experiments import sharded
 from experiments.cli import ConfigError
+from models.linear import ranked_pairs
 from models.logreg import Logistic, sample_losses
 
 #: The repository, which a cluster's scheduler and workers must have on PYTHONPATH.
@@ -368,11 +369,7 @@ def pairs_within(*pieces):
     """Mann-Whitney count of one bucket: positive above negative 1, tie 1/2."""
     p1 = np.concatenate([p for p, _ in pieces])
     y = np.concatenate([labels for _, labels in pieces])
-    negatives = np.sort(p1[y == 0])
-    positives = p1[y == 1]
-    below = np.searchsorted(negatives, positives, side="left")
-    at_or_below = np.searchsorted(negatives, positives, side="right")
-    return np.array([below.sum() + 0.5 * (at_or_below - below).sum()])
+    return np.array([ranked_pairs(p1, y == 1)])
 
 
 def peak_rss(dask_worker=None):

@@ -4,14 +4,16 @@
    validation set;
 2. inject label noise: exactly floor(noise * n_train) flips for two classes, or a
    transition matrix (``noise_type``) for K;
-3. fit the model (``models.logreg.Logistic``, liblinear, or ``models.softmax.Softmax``);
+3. fit the model (``models.logreg.Logistic``, trust-region Newton or liblinear, or
+   ``models.softmax.Softmax``);
 4. compute phi of every training sample (``influence.py``);
 5. fit every method's training set (``edits.EDITS``: full, random, drop, uids, rdia,
    clean, cleanlab-*) and evaluate it on validation and test.
 
 ``LRConfig`` holds every setting that changes the numbers; ``run(config)`` returns a
-report dictionary; ``format_table``, ``influence_table`` and ``plot_influence`` render
-it. Sweeps build configs with ``dataclasses.replace``.
+report dictionary, with the seconds (``timings``) and the passes over X (``work``) of
+every stage; ``format_table``, ``influence_table`` and ``plot_influence`` render it.
+Sweeps build configs with ``dataclasses.replace``.
 """
 
 import math
@@ -30,7 +32,7 @@ from data.datasets import (MULTICLASS_DATASETS, load_binary,
 from data.noise import NOISE_TYPES, apply_transition, flip_binary, transition_matrix
 from experiments.cli import ConfigError, check_seed
 from experiments.files import save_figure_atomic
-from models.logreg import Logistic
+from models.logreg import LEARNERS, Logistic
 from models.softmax import Softmax
 
 #: Methods of a run by default (the cleanlab edits are opt-in: they cost 5 fits).
@@ -78,6 +80,9 @@ class LRConfig:
     solver, tol, max_iter
         Inverse-HVP solver (a key of ``influence.SOLVERS``), cg's relative residual
         and iteration limit.
+    learner : {"newton", "liblinear"}
+        The binary model's minimiser (``models.logreg.LEARNERS``): the project's
+        trust-region Newton method, or liblinear, the paper's reference learner.
     data_dir : str or None
         Dataset folder (default: ``$RDIA_DATA_DIR``, else ``datasets/``).
 
@@ -98,8 +103,9 @@ class LRConfig:
     val_ratio: float = 0.3
     methods: tuple = DEFAULT_METHODS
     solver: str = "cg"
-    tol: float = 1e-10
+    tol: float = influence.DEFAULT_TOL
     max_iter: int = 1000
+    learner: str = "newton"
     data_dir: Optional[str] = None
 
     def __post_init__(self):
@@ -138,6 +144,12 @@ def check_config(config):
     if config.model_name == "logreg" and config.dataset in MULTICLASS_DATASETS:
         raise ConfigError(f"--dataset {config.dataset} has 10 classes; binary logreg "
                           f"cannot fit it, use --model softmax")
+    if config.learner not in LEARNERS:
+        raise ConfigError(f"--learner: unknown {config.learner!r}; choose from "
+                          f"{', '.join(LEARNERS)}")
+    if config.model_name == "softmax" and config.learner != "newton":
+        raise ConfigError(f"--learner {config.learner} fits binary logreg only; softmax "
+                          f"runs are fitted by trust-region Newton")
     if config.model_name == "logreg" and config.noise_type is not None:
         raise ConfigError("--noise-type applies to --model softmax; binary runs flip "
                           "exactly floor(noise * n_train) labels")
@@ -169,7 +181,7 @@ NOT_RESULTS = ("data_dir",)
 #: LRConfig's defaults, in the order they are appended.
 NAME_EXTRAS = (("model", "model"), ("test_file", "test"), ("C", "C"),
                ("val_ratio", "val"), ("methods", "methods"), ("solver", "solver"),
-               ("tol", "tol"), ("max_iter", "maxiter"))
+               ("tol", "tol"), ("max_iter", "maxiter"), ("learner", "learner"))
 
 
 def run_name(config):
@@ -266,13 +278,21 @@ class NoisySplit:
         return len(self.dataset.classes)
 
 
-def make_model(model_name, n_classes):
-    """The :class:`models.linear.LinearModel` called ``model_name`` for K = n_classes."""
-    return Logistic() if model_name == "logreg" else Softmax(n_classes)
+def make_model(model_name, n_classes, learner="newton", progress=None):
+    """The :class:`models.linear.LinearModel` called ``model_name`` for K = n_classes.
+
+    ``learner`` is the binary model's minimiser; ``progress`` shows the Newton fits'
+    progress bar (None: on a terminal only).
+    """
+    if model_name == "logreg":
+        return Logistic(learner=learner, progress=progress)
+    return Softmax(n_classes, progress=progress)
 
 
-def prepare_data(config):
+def prepare_data(config, progress=None):
     """Load, split off validation and inject noise, all seeded by ``config.seed``.
+
+    ``progress`` goes to the model's Newton fits (None: a bar on a terminal only).
 
     Returns
     -------
@@ -290,8 +310,8 @@ def prepare_data(config):
                                                       config.val_ratio)
     noise_seed = edits.child_seed(config.seed, edits.NOISE_STREAM)
     y_noisy, noisy = add_label_noise(config, dataset, y_clean, noise_seed)
-    return NoisySplit(dataset=dataset, model=make_model(config.model_name,
-                                                        len(dataset.classes)),
+    model = make_model(config.model_name, len(dataset.classes), config.learner, progress)
+    return NoisySplit(dataset=dataset, model=model,
                       X_train=X_train, y_clean=y_clean, y_noisy=y_noisy, noisy=noisy,
                       X_val=X_val, y_val=y_val, X_test=dataset.X_test,
                       y_test=dataset.y_test)
@@ -328,16 +348,67 @@ def training_problem(split, phi, config):
 
 
 def fit_edit(split, edit, C, W0=None):
-    """Fit the model on the training set of an :class:`edits.Edit`; return the weights.
+    """Fit the model on the training set of an :class:`edits.Edit`.
 
-    ``W0`` is the starting point of the fit (softmax only; liblinear ignores it): the
-    full fit's weights, so that a refit needs fewer iterations (on mnist10 at noise 0.5
-    the RDIA refit took 170 passes over X from them and 184 from zero, to the same
+    The rows are those of ``edits.training_set``: X itself, with the left-out rows
+    weighted 0 when the edit keeps at least half of them, so X is not copied. ``W0``
+    is the starting point of a Newton or L-BFGS fit (liblinear ignores it): the full
+    fit's weights, so that a refit needs fewer iterations (on mnist10 at noise 0.5 the
+    RDIA refit took 170 passes over X from them and 184 from zero, to the same
     minimiser).
+
+    Returns
+    -------
+    result : models.linear.FitResult
+        The weights (``W``) and the passes over X of the fit.
     """
-    keep = edit.keep
-    relabeled = None if edit.relabeled is None else edit.relabeled[keep]
-    return split.model.fit(split.X_train[keep], edit.labels[keep], C, relabeled, W0=W0)
+    rows = edits.training_set(split.X_train, edit)
+    return split.model.minimise(rows.X, rows.labels, C, rows.relabeled, W0=W0,
+                                weights=rows.weights)
+
+
+def score_edit(method, split, edit, W):
+    """Evaluate the weights fitted on one method's training set; its ``results`` row.
+
+    Returns
+    -------
+    row : dict
+        ``method``, ``test_logloss``, ``test_accuracy``, ``test_auc``, ``val_logloss``,
+        ``n_train_used``, ``n_relabeled``, ``n_removed``, ``precision``, ``recall``.
+    """
+    test = split.model.evaluate(W, split.X_test, split.y_test)
+    val = split.model.evaluate(W, split.X_val, split.y_val)
+    precision = recall = None
+    if edit.selected is not None:
+        precision, recall = edits.selection_quality(edit.selected, split.noisy)
+    n = len(split.y_noisy)
+    return dict(method=method,
+                test_logloss=test["logloss"], test_accuracy=test["accuracy"],
+                test_auc=test["auc"], val_logloss=val["logloss"],
+                n_train_used=int(len(edit.keep)),
+                n_relabeled=int(edit.relabeled.sum()) if edit.relabeled is not None else 0,
+                n_removed=n - int(len(edit.keep)),
+                precision=precision, recall=recall)
+
+
+def method_stage(method, split, problem, config, W0=None):
+    """Fit and score one method's training set, timed.
+
+    Returns
+    -------
+    row : dict
+        The ``results`` row of :func:`score_edit`.
+    stage : dict
+        ``fit_seconds`` and ``evaluate_seconds``, and the fit's work
+        (:func:`fit_work`).
+    """
+    edit = edits.EDITS[method](problem, config.seed)
+    start = time.perf_counter()
+    fit = fit_edit(split, edit, config.C, W0)
+    fitted = time.perf_counter()
+    row = score_edit(method, split, edit, fit.W)
+    return row, dict(fit_seconds=fitted - start,
+                     evaluate_seconds=time.perf_counter() - fitted, **fit_work(fit))
 
 
 def run_method(method, split, problem, config, W0=None):
@@ -357,24 +428,25 @@ def run_method(method, split, problem, config, W0=None):
     Returns
     -------
     row : dict
-        ``method``, ``test_logloss``, ``test_accuracy``, ``test_auc``, ``val_logloss``,
-        ``n_train_used``, ``n_relabeled``, ``n_removed``, ``precision``, ``recall``.
+        See :func:`score_edit`.
     """
-    edit = edits.EDITS[method](problem, config.seed)
-    W = fit_edit(split, edit, config.C, W0)
-    test = split.model.evaluate(W, split.X_test, split.y_test)
-    val = split.model.evaluate(W, split.X_val, split.y_val)
-    precision = recall = None
-    if edit.selected is not None:
-        precision, recall = edits.selection_quality(edit.selected, split.noisy)
-    n = len(split.y_noisy)
-    return dict(method=method,
-                test_logloss=test["logloss"], test_accuracy=test["accuracy"],
-                test_auc=test["auc"], val_logloss=val["logloss"],
-                n_train_used=int(len(edit.keep)),
-                n_relabeled=int(edit.relabeled.sum()) if edit.relabeled is not None else 0,
-                n_removed=n - int(len(edit.keep)),
-                precision=precision, recall=recall)
+    return method_stage(method, split, problem, config, W0)[0]
+
+
+def fit_work(result):
+    """The work of a fit as the JSON records it: learner, iterations, Hessian-vector
+    products, passes over X (None for liblinear, which does not count them) and Gram
+    matrices computed."""
+    return dict(learner=result.method, iterations=int(result.n_iter),
+                hvp=int(result.n_hvp), passes=result.passes, grams=int(result.n_gram),
+                preconditioner=result.preconditioner)
+
+
+def phi_work(solver):
+    """The work of the phi stage: CG iterations, passes over X, Gram matrices computed."""
+    return dict(solver=solver.name, iterations=int(solver.n_iter_),
+                passes=influence.influence_passes(solver), grams=int(solver.n_gram_),
+                preconditioner=getattr(solver, "preconditioner_", None))
 
 
 def fit_and_influence(split, config):
@@ -382,8 +454,8 @@ def fit_and_influence(split, config):
 
     Returns
     -------
-    W : ndarray
-        Weights, (n_features,) for logreg, (n_features, K) for softmax.
+    fit : models.linear.FitResult
+        Its ``W``: (n_features,) for logreg, (n_features, K) for softmax.
     phi : ndarray of shape (n_train,)
     solver : influence.InverseHVPSolver
         With ``n_iter_`` and ``residual_`` set.
@@ -391,12 +463,12 @@ def fit_and_influence(split, config):
         ``fit`` and ``influence`` wall times.
     """
     start = time.perf_counter()
-    W = split.model.fit(split.X_train, split.y_noisy, config.C)
+    fit = split.model.minimise(split.X_train, split.y_noisy, config.C)
     fitted = time.perf_counter()
     solver = influence.make_solver(config.solver, tol=config.tol, max_iter=config.max_iter)
-    phi = influence.influence(split.model, W, split.X_train, split.y_noisy, split.X_val,
-                              split.y_val, config.C, solver)
-    return W, phi, solver, dict(fit=fitted - start, influence=time.perf_counter() - fitted)
+    phi = influence.influence(split.model, fit.W, split.X_train, split.y_noisy,
+                              split.X_val, split.y_val, config.C, solver)
+    return fit, phi, solver, dict(fit=fitted - start, influence=time.perf_counter() - fitted)
 
 
 def run(config, progress=None):
@@ -406,44 +478,53 @@ def run(config, progress=None):
     ----------
     config : LRConfig
     progress : bool or None, default=None
-        Progress bar over the refits: None shows it on a terminal only.
+        Progress bars of the refits and of the Newton fits: None shows them on a
+        terminal only.
 
     Returns
     -------
     report : dict
         ``config`` (the settings and the data sizes), ``results`` (one dict per
-        method), ``timings`` (seconds) and ``solver``; also ``phi`` (ndarray,
-        n_train) and ``split`` (:class:`NoisySplit`) for callers that want the
-        samples. The last two are not written to JSON.
+        method), ``timings`` (seconds: ``load``, ``fit``, ``influence``, ``methods``
+        with its parts ``refits`` (per method) and ``evaluation``), ``work`` (per
+        stage: iterations and passes over the training X, :func:`fit_work` and
+        :func:`phi_work`) and ``solver``; also ``phi`` (ndarray, n_train) and ``split``
+        (:class:`NoisySplit`) for callers that want the samples. The last two are not
+        written to JSON.
 
     Raises
     ------
     data.DataError, influence.ConvergenceError, models.linear.DenseHessianTooLarge,
-    models.softmax.FitError
+    models.linear.FitError
     """
     from tqdm import tqdm
 
     timings = {}
     start = time.perf_counter()
-    split = prepare_data(config)
+    split = prepare_data(config, progress)
     timings["load"] = time.perf_counter() - start
     # Refuse before fitting, not after: the dense Hessian has one row per parameter.
     influence.check_solver_size(config.solver,
                                 split.dataset.n_features * split.model.n_columns)
 
-    W_full, phi, solver, seconds = fit_and_influence(split, config)
+    fit, phi, solver, seconds = fit_and_influence(split, config)
     timings.update(seconds)
+    work = dict(fit=fit_work(fit), phi=phi_work(solver), refits={})
 
     start = time.perf_counter()
     problem = training_problem(split, phi, config)
-    results = [run_method(method, split, problem, config, W_full)
-               for method in tqdm(config.methods, desc="refit", unit="method",
-                                  leave=False, disable=None if progress is None
-                                  else not progress)]
+    results, timings["refits"], timings["evaluation"] = [], {}, 0.0
+    for method in tqdm(config.methods, desc="refit", unit="method", leave=False,
+                       disable=None if progress is None else not progress):
+        row, stage = method_stage(method, split, problem, config, fit.W)
+        results.append(row)
+        timings["refits"][method] = stage.pop("fit_seconds")
+        timings["evaluation"] += stage.pop("evaluate_seconds")
+        work["refits"][method] = stage
     timings["methods"] = time.perf_counter() - start
     return dict(config=describe(config, split, phi), results=results, timings=timings,
-                solver=dict(name=solver.name, iterations=int(solver.n_iter_),
-                            residual=float(solver.residual_)),
+                work=work, solver=dict(name=solver.name, iterations=int(solver.n_iter_),
+                                       residual=float(solver.residual_)),
                 phi=phi, split=split)
 
 

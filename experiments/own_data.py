@@ -31,7 +31,6 @@ import numpy as np
 import edits
 import influence
 from data.tables import TableError, file_kind, load_tables
-from estimator import linear_model_for, suggested_labels
 from experiments.cli import ConfigError
 from experiments.files import save_figure_atomic
 from experiments.lr import MODELS, check_fit_settings
@@ -101,7 +100,7 @@ class OwnDataConfig:
     C: float = 0.1
     methods: tuple = DEFAULT_METHODS
     solver: str = "cg"
-    tol: float = 1e-10
+    tol: float = influence.DEFAULT_TOL
     max_iter: int = 1000
 
     def __post_init__(self):
@@ -271,9 +270,8 @@ def method_row(method, W, edit, model, data):
 
 def fit_edit(model, data, edit, C):
     """Fit the model on the training set of an :class:`edits.Edit`; return the weights."""
-    keep = edit.keep
-    relabeled = None if edit.relabeled is None else edit.relabeled[keep]
-    return model.fit(data.X_train[keep], edit.labels[keep], C, relabeled)
+    rows = edits.training_set(data.X_train, edit)
+    return model.fit(rows.X, rows.labels, C, rows.relabeled, weights=rows.weights)
 
 
 def alpha_grid(model, data, phi, C, grid=ALPHA_GRID):
@@ -337,9 +335,11 @@ def run(config, data=None, progress=None):
     Raises
     ------
     data.tables.TableError, experiments.cli.ConfigError, influence.ConvergenceError,
-    models.linear.DenseHessianTooLarge, models.softmax.FitError
+    models.linear.DenseHessianTooLarge, models.linear.FitError
     """
     from tqdm import tqdm
+
+    from estimator import linear_model_for, suggested_labels  # scikit-learn's base classes
 
     timings = {}
     start = time.perf_counter()

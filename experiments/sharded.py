@@ -7,8 +7,8 @@ this module, so both see the same rows, split, noise and sampling edits:
 
 1. read every shard; partition k is split into training, validation and test rows and
    its training labels are flipped, all seeded by ``SeedSequence([seed, k])``;
-2. fit L2 logistic regression on every training row (liblinear, then Newton steps
-   to ``fit_tol``: :func:`fit_tight`);
+2. fit L2 logistic regression on every training row (the model's learner, then
+   Newton steps to ``fit_tol``: :func:`fit_tight`);
 3. phi of every training row (``influence.influence``: CG on the in-memory Hessian);
 4. every method's training set is the union of its edit of each partition
    (:func:`partition_edit`: ``edits.EDITS`` applied to one partition with the
@@ -44,7 +44,7 @@ ENGINES = ("memory", "dask")
 METHODS = ("full", "random", "drop", "uids", "rdia", "clean")
 
 #: Relative gradient norm |grad J(w)| / |grad J(0)| at which both engines stop
-#: fitting. liblinear and a trust region both stop near 1e-7, where the decrease of J
+#: fitting. liblinear and scipy's trust region stop near 1e-7, where the decrease of J
 #: is lost in its rounding; Newton steps (:func:`newton_polish`) go on to this, so
 #: that the two engines meet at the same optimum to ~1e-10.
 FIT_TOL = 1e-10
@@ -94,7 +94,7 @@ class ShardedConfig:
     val_ratio: float = 0.3
     methods: tuple = METHODS
     solver: str = "cg"
-    tol: float = 1e-10
+    tol: float = influence.DEFAULT_TOL
     max_iter: int = 1000
     fit_tol: float = FIT_TOL
     engine: str = "memory"
@@ -417,7 +417,8 @@ def newton_polish(w, gradient_at, hessian_at, gtol):
 
 
 def fit_tight(model, X, y, C, fit_tol):
-    """liblinear's fit of J on (X, y), then Newton steps to |grad J| <= fit_tol |grad J(0)|.
+    """The model's fit of J on (X, y) (trust-region Newton by default, or liblinear),
+    then Newton steps to |grad J| <= fit_tol |grad J(0)|.
 
     Returns
     -------

@@ -41,9 +41,12 @@ H, and two are here behind one small interface (:class:`Preconditioner`, ``solve
 dense X up to MAX_GRAM_FEATURES features, Jacobi otherwise (binary, sparse or wide).
 """
 
+import weakref
+from dataclasses import dataclass
+from typing import Optional
+
 import numpy as np
 import scipy.sparse as sp
-from sklearn.metrics import roc_auc_score
 
 #: Parameter count (d * m) above which the dense Hessian is refused.
 MAX_DENSE_PARAMETERS = 5000
@@ -54,6 +57,37 @@ DIAGONAL_CHUNK = 4096
 #: Feature count d above which no d x d Gram matrix is built for a preconditioner
 #: (its eigendecomposition costs about d^3 operations; d = 784 for MNIST).
 MAX_GRAM_FEATURES = 2048
+
+
+def ranked_pairs(scores, positive):
+    """Mann-Whitney count: pairs (positive, negative) with the positive scored higher.
+
+    A pair with equal scores counts 1/2, as in ``sklearn.metrics.roc_auc_score``.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n,)
+    positive : ndarray of bool, shape (n,)
+
+    Returns
+    -------
+    pairs : float
+    """
+    negatives = np.sort(scores[~positive])
+    positives = scores[positive]
+    below = np.searchsorted(negatives, positives, side="left")
+    at_or_below = np.searchsorted(negatives, positives, side="right")
+    return float(below.sum() + 0.5 * (at_or_below - below).sum())
+
+
+def roc_auc(positive, scores):
+    """Exact ROC AUC of ``scores`` for the bool labels ``positive``, a float.
+
+    ``ranked_pairs`` over the n_pos * n_neg pairs; every sample's class must occur
+    (the caller checks). One sort of the negatives' scores, O(n log n).
+    """
+    n_pos = int(positive.sum())
+    return ranked_pairs(scores, positive) / (n_pos * (len(positive) - n_pos))
 
 
 class DenseHessianTooLarge(ValueError):
@@ -98,8 +132,36 @@ def check_gram_size(n_features):
                            f"{MAX_GRAM_FEATURES} features, use the Jacobi preconditioner")
 
 
+#: Eigenpairs of X^T X of the dense arrays X they were computed for, by id(X), with a
+#: weak reference that tells a live X from a new array at a recycled address. An entry
+#: goes when its X is freed. (No module of this project changes an X in place.)
+_GRAM_CACHE = {}
+
+
+def cached_gram(X):
+    """The eigenpairs of X^T X computed earlier for this very array, or None."""
+    entry = _GRAM_CACHE.get(id(X))
+    return entry[1] if entry is not None and entry[0]() is X else None
+
+
+def _remember_gram(X, eigenpairs):
+    """Keep the eigenpairs of a dense X for as long as X lives."""
+    key = id(X)
+    _GRAM_CACHE[key] = (weakref.ref(X), eigenpairs)
+    weakref.finalize(X, _GRAM_CACHE.pop, key, None)
+
+
+def clear_gram_cache():
+    """Forget every cached Gram matrix (a benchmark timing fits from scratch)."""
+    _GRAM_CACHE.clear()
+
+
 def gram_eigenpairs(X):
     """Eigenvalues and eigenvectors of the Gram matrix X^T X.
+
+    For a dense X they are computed once per array and reused by every later call
+    with the same array (:func:`cached_gram`): the fit, phi and the refits of a run on
+    the same rows share one Gram matrix and one eigendecomposition.
 
     Parameters
     ----------
@@ -121,13 +183,30 @@ def gram_eigenpairs(X):
     """
     check_gram_size(X.shape[1])
     if sp.issparse(X):
-        gram = (X.T @ X).toarray()
-    elif X.dtype.kind == "f":  # in X's own precision: no float64 copy of X
-        gram = X.T @ X
+        return _eigenpairs((X.T @ X).toarray())
+    known = cached_gram(X)
+    if known is not None:
+        return known
+    if X.dtype.kind == "f":  # in X's own precision: no float64 copy of X
+        eigenpairs = _eigenpairs(X.T @ X)
     else:  # integers would overflow
-        X = np.asarray(X, dtype=float)
-        gram = X.T @ X
-    eigenvalues, eigenvectors = np.linalg.eigh(np.asarray(gram, dtype=float))
+        dense = np.asarray(X, dtype=float)
+        eigenpairs = _eigenpairs(dense.T @ dense)
+    _remember_gram(X, eigenpairs)
+    return eigenpairs
+
+
+def _eigenpairs(gram):
+    """Ascending eigenvalues (clipped at 0) and eigenvectors of a Gram matrix.
+
+    With one BLAS thread: the eigendecomposition of a d x d matrix (d <= 2,048) gains
+    little from a second thread, and on a machine whose cores are busy OpenBLAS's
+    threads wait for each other for many times the work itself.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        eigenvalues, eigenvectors = np.linalg.eigh(np.asarray(gram, dtype=float))
     return np.maximum(eigenvalues, 0.0), eigenvectors
 
 
@@ -167,6 +246,47 @@ def squared_columns_product(X, weights):
     return total
 
 
+def weighted_rows(values, weights):
+    """``values`` (n,) or (n, m) with row i multiplied by weights[i]; as is for None."""
+    if weights is None:
+        return values
+    return values * (weights if values.ndim == 1 else weights[:, None])
+
+
+class WeightedCurvature:
+    """The logit curvature of ``curvature`` with sample i's weighted by weights[i].
+
+    The Hessian of J = 1/2 |W|^2 + C sum_i weights_i l_i, in the ``curvature_*``
+    interface that :class:`LinearHessian` reads; rows of weight 0 are left out of J
+    without a copy of X.
+
+    Parameters
+    ----------
+    curvature : object with ``curvature_product``, ``curvature_diagonal`` and
+        ``curvature_block`` (a LinearModel, or softmax's ``RelabeledCurvature``)
+    weights : ndarray of shape (n_samples,)
+        Non-negative row weights.
+    """
+
+    def __init__(self, curvature, weights):
+        self.curvature = curvature
+        self.weights = weights
+
+    def curvature_product(self, P, A):
+        return weighted_rows(self.curvature.curvature_product(P, A), self.weights)
+
+    def curvature_diagonal(self, P):
+        return weighted_rows(self.curvature.curvature_diagonal(P), self.weights)
+
+    def curvature_block(self, P, k, l):
+        return weighted_rows(self.curvature.curvature_block(P, k, l), self.weights)
+
+
+def weighted_curvature(curvature, weights):
+    """``curvature``, or its :class:`WeightedCurvature` when weights are given."""
+    return curvature if weights is None else WeightedCurvature(curvature, weights)
+
+
 class LinearHessian:
     """The training-set Hessian H = I + C sum_i (x_i^T x_i) (x) h_i as an operator.
 
@@ -189,6 +309,8 @@ class LinearHessian:
     ----------
     n_features : int
         Size d * m of the parameter vector vec(W).
+    n_gram : int
+        Gram matrices X^T X this operator computed (0 or 1; 0 when given or cached).
     """
 
     def __init__(self, model, X, P, C, gram=None):
@@ -197,6 +319,7 @@ class LinearHessian:
         self.P = P
         self.C = C
         self.gram = gram
+        self.n_gram = 0
 
     @property
     def n_features(self):
@@ -223,8 +346,10 @@ class LinearHessian:
         return mean
 
     def gram_eigenpairs(self):
-        """Eigenpairs of X^T X (:func:`gram_eigenpairs`), computed once per operator."""
+        """Eigenpairs of X^T X (:func:`gram_eigenpairs`), computed once per operator
+        (and once per dense X: a cached Gram is not counted in ``n_gram``)."""
         if self.gram is None:
+            self.n_gram = int(sp.issparse(self.X) or cached_gram(self.X) is None)
             self.gram = gram_eigenpairs(self.X)
         return self.gram
 
@@ -331,11 +456,14 @@ PRECONDITIONERS = {
 def default_preconditioner(X, n_columns):
     """The preconditioner ``"auto"`` stands for, a key of :data:`PRECONDITIONERS`.
 
-    ``"kronecker"`` for K logit columns (n_columns > 1) on dense X with at most
-    MAX_GRAM_FEATURES features; ``"jacobi"`` for binary models and for sparse or wide
-    X, where no d x d matrix is built.
+    ``"kronecker"`` on dense X with at most MAX_GRAM_FEATURES features, for K logit
+    columns and for one (binary: M = I + C mean_i(p_i (1 - p_i)) X^T X); ``"jacobi"``
+    for sparse or wide X, where no d x d matrix is built. On MNIST 1 vs 7 at noise 0.8
+    (9,088 x 784) phi took 204 CG iterations with Jacobi and 10 with the Kronecker form
+    at tol 1e-10, and the Newton fit 559 passes over X against 45.
     """
-    if n_columns > 1 and not sp.issparse(X) and X.shape[1] <= MAX_GRAM_FEATURES:
+    del n_columns  # the choice is the same for one logit column and for K
+    if not sp.issparse(X) and X.shape[1] <= MAX_GRAM_FEATURES:
         return "kronecker"
     return "jacobi"
 
@@ -370,24 +498,150 @@ def make_preconditioner(hessian, name="auto"):
     return PRECONDITIONERS[name](hessian)
 
 
+@dataclass
+class FitResult:
+    """Fitted weights and the work of the fit, counted in passes over X.
+
+    Attributes
+    ----------
+    W : ndarray of shape (n_features,) or (n_features, n_classes)
+        The weights, in the shape of the model (binary: one vector).
+    method : str
+        "newton", "lbfgs" or "liblinear".
+    n_iter : int
+        Iterations (trust-region steps tried, L-BFGS iterations, or liblinear's
+        Newton iterations).
+    n_value, n_gradient : int or None
+        Products X W (for J) and X^T G (for its gradient); one pass over X each.
+        None where the learner does not report them (liblinear).
+    n_hvp : int
+        Hessian-vector products, two passes over X each.
+    n_diagonal : int
+        Jacobi preconditioners, one pass over X * X each.
+    n_gram : int
+        Gram matrices X^T X (n d^2 multiply-adds each, d / K passes' worth).
+    preconditioner : str or None
+        The preconditioner of the Newton steps.
+    message : str
+    """
+
+    W: np.ndarray
+    method: str
+    n_iter: int
+    n_value: Optional[int]
+    n_gradient: Optional[int]
+    n_hvp: int = 0
+    n_diagonal: int = 0
+    n_gram: int = 0
+    preconditioner: Optional[str] = None
+    message: str = ""
+
+    @property
+    def passes(self):
+        """Passes over X (or X * X) with m columns, the Gram matrices not included;
+        None where the learner does not count them."""
+        if self.n_value is None or self.n_gradient is None:
+            return None
+        return self.n_value + self.n_gradient + 2 * self.n_hvp + self.n_diagonal
+
+
+class FitError(RuntimeError):
+    """A fit (Newton or L-BFGS) ran out of iterations before reaching its tolerance."""
+
+
+def check_newton_result(result, max_iter, tol):
+    """Raise FitError when the Newton fit stopped at its iteration limit above tol.
+
+    A stop because J no longer decreases in floating point is accepted: that is the
+    numerical minimiser.
+    """
+    if not result.converged and result.n_iter == max_iter:
+        raise FitError(f"trust-region Newton reached its limit of {max_iter} iterations "
+                       f"with largest gradient entry {result.gradient_max:.1e} > tol "
+                       f"{tol:.1e}")
+
+
+class NewtonObjective:
+    """What the Newton fits of every linear model share: pass counts and preconditioner.
+
+    A subclass supplies ``evaluate``, ``gradient`` and ``hessian`` for
+    ``models.newton.minimise`` and :meth:`plain_hessian`; it increments
+    ``n_value`` for every product X W (one pass over X) and ``n_gradient`` for every
+    X^T G (one pass). This class builds the preconditioner at each iterate, counting
+    ``n_diagonal`` Jacobi diagonals (one pass over X * X each) and ``n_gram`` Gram
+    matrices X^T X computed (n d^2 multiply-adds; once per dense X, then reused at
+    every iterate and by later fits and solves on the same array).
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    C : float
+    preconditioner : str
+        A name of :func:`make_preconditioner`.
+    """
+
+    def __init__(self, X, C, preconditioner="auto"):
+        self.X, self.C = X, C
+        self.preconditioner_name = preconditioner
+        self.preconditioner_used = None
+        self.gram = None
+        self.n_value = self.n_gradient = self.n_diagonal = self.n_gram = 0
+
+    def plain_hessian(self, point):
+        """The positive semi-definite Hessian the preconditioner approximates, a
+        :class:`LinearHessian` (its ``gram`` is filled in here)."""
+        raise NotImplementedError
+
+    def preconditioner(self, point):
+        """The preconditioner of :meth:`plain_hessian` at the point."""
+        hessian = self.plain_hessian(point)
+        hessian.gram = self.gram
+        preconditioner = make_preconditioner(hessian, self.preconditioner_name)
+        self.n_gram += hessian.n_gram
+        self.gram = hessian.gram
+        if preconditioner.name == "jacobi":
+            self.n_diagonal += 1
+        self.preconditioner_used = preconditioner.name
+        return preconditioner
+
+    def fit_result(self, result, W):
+        """The :class:`FitResult` of a ``models.newton.NewtonResult`` of this objective."""
+        return FitResult(W=W, method="newton", n_iter=result.n_iter,
+                         n_value=self.n_value, n_gradient=self.n_gradient,
+                         n_hvp=result.n_hvp, n_diagonal=self.n_diagonal,
+                         n_gram=self.n_gram, preconditioner=self.preconditioner_used,
+                         message=result.message)
+
+
 class LinearModel:
     """The interface of an L2 linear model, and the parts written once for all.
 
     Subclasses set ``n_classes`` and ``n_columns`` (m, logits per sample) and
-    implement :meth:`fit`, :meth:`log_proba`, :meth:`probability_columns`,
+    implement :meth:`minimise`, :meth:`log_proba`, :meth:`probability_columns`,
     :meth:`logit_gradients` and the three ``curvature_*`` methods. They hold no fitted state: weights are passed in.
     """
 
     n_classes = 2
     n_columns = 1
 
-    def fit(self, X, y, C, relabeled=None, W0=None):
+    def minimise(self, X, y, C, relabeled=None, W0=None, weights=None):
         """Minimise J on (X, y); samples in the bool mask ``relabeled`` train with R.
 
-        ``W0`` is a starting point where the minimiser accepts one (softmax), and is
-        ignored where it does not (liblinear).
+        ``W0`` is a starting point where the learner accepts one (the Newton and
+        L-BFGS fits), and is ignored where it does not (liblinear). ``weights``
+        (n_samples,), non-negative, weigh each sample's loss in J (default 1): a
+        subset of the rows is fitted, without a copy of X, by giving the others 0.
+
+        Returns
+        -------
+        result : FitResult
+            The weights and the passes over X that the fit took.
         """
         raise NotImplementedError
+
+    def fit(self, X, y, C, relabeled=None, W0=None, weights=None):
+        """The weights of :meth:`minimise`, shape (n_features,) or (n_features, K)."""
+        return self.minimise(X, y, C, relabeled, W0, weights).W
 
     def check_labels(self, y, name="y"):
         """Labels as class indices, or a ValueError that names the values found.
@@ -469,7 +723,9 @@ class LinearModel:
         """Mean log-loss (nats), accuracy and ROC AUC of weights W on (X, y).
 
         The AUC is one-vs-rest, macro-averaged over the K classes (the plain AUC for
-        two); None when a class is missing from y. One pass over X gives all three.
+        two; :func:`roc_auc`, equal to scikit-learn's ``roc_auc_score(...,
+        multi_class="ovr")``); None when a class is missing from y. One pass over X
+        gives all three.
 
         Returns
         -------
@@ -481,8 +737,8 @@ class LinearModel:
         P = np.exp(log_p)
         auc = None
         if len(np.unique(y)) == self.n_classes:
-            scores = P[:, 1] if self.n_classes == 2 else P
-            auc = float(roc_auc_score(y, scores, multi_class="ovr"))
+            positive_columns = [1] if self.n_classes == 2 else range(self.n_classes)
+            auc = float(np.mean([roc_auc(y == k, P[:, k]) for k in positive_columns]))
         return dict(logloss=float(-log_p[np.arange(len(y)), y].mean()),
                     accuracy=float(np.mean(P.argmax(axis=1) == y)),
                     auc=auc)

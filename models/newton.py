@@ -43,6 +43,9 @@ ROUNDING = 1e-12
 #: as the numerical minimiser.
 MAX_ROUNDING_REJECTIONS = 5
 
+#: Seconds a fit runs before its progress bar appears: short fits print nothing.
+PROGRESS_DELAY = 1.0
+
 
 @dataclass
 class Step:
@@ -181,7 +184,18 @@ def updated_radius(radius, rho, step):
     return radius
 
 
-def minimise(objective, w0, tol=1e-5, max_iter=1000, max_cg=1000):
+def progress_bar(progress):
+    """A tqdm bar of Newton steps on stderr, shown after PROGRESS_DELAY seconds.
+
+    ``progress`` None shows it only when stderr is a terminal; False never, True always.
+    """
+    from tqdm import tqdm
+
+    return tqdm(desc="Newton fit", unit="step", leave=False, delay=PROGRESS_DELAY,
+                disable=None if progress is None else not progress)
+
+
+def minimise(objective, w0, tol=1e-5, max_iter=1000, max_cg=1000, progress=None):
     """Minimise J from w0 by trust-region Newton until max |grad J| <= tol.
 
     Parameters
@@ -197,6 +211,9 @@ def minimise(objective, w0, tol=1e-5, max_iter=1000, max_cg=1000):
         Trust-region iteration limit.
     max_cg : int, default=1000
         CG iteration limit of one step.
+    progress : bool or None, default=None
+        A progress bar of the steps with max |grad J| (:func:`progress_bar`); None
+        shows it on a terminal only.
 
     Returns
     -------
@@ -207,9 +224,21 @@ def minimise(objective, w0, tol=1e-5, max_iter=1000, max_cg=1000):
     point = objective.evaluate(np.asarray(w0, dtype=float))
     w = np.asarray(w0, dtype=float)
     g = objective.gradient(point)
+    with progress_bar(progress) as bar:
+        w, g, n_iter, n_hvp, message = _iterate(objective, point, w, g, tol, max_iter,
+                                                max_cg, bar)
+    converged = bool(np.abs(g).max() <= tol)
+    return NewtonResult(w=w, converged=converged,
+                        message="converged" if converged else message, n_iter=n_iter,
+                        n_hvp=n_hvp, gradient_max=float(np.abs(g).max()))
+
+
+def _iterate(objective, point, w, g, tol, max_iter, max_cg, bar):
+    """The trust-region loop of :func:`minimise`; returns w, g, n_iter, n_hvp and why it
+    stopped short of tol (when it did)."""
+    message = f"reached the limit of {max_iter} iterations"
     initial_norm = max(np.linalg.norm(g), np.finfo(float).tiny)
     radius, preconditioner, n_iter, n_hvp, rounding_rejections = None, None, 0, 0, 0
-    message = f"reached the limit of {max_iter} iterations"
     while np.abs(g).max() > tol:
         if n_iter == max_iter:
             break
@@ -239,7 +268,6 @@ def minimise(objective, w0, tol=1e-5, max_iter=1000, max_cg=1000):
         radius = updated_radius(radius, rho, step)
         if accept:
             w, point, g, preconditioner = w + step.s, trial, g_trial, None
-    converged = bool(np.abs(g).max() <= tol)
-    return NewtonResult(w=w, converged=converged,
-                        message="converged" if converged else message, n_iter=n_iter,
-                        n_hvp=n_hvp, gradient_max=float(np.abs(g).max()))
+        bar.update()
+        bar.set_postfix_str(f"max|grad J| {np.abs(g).max():.1e} (tol {tol:.0e})")
+    return w, g, n_iter, n_hvp, message

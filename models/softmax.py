@@ -33,26 +33,21 @@ curvature diag(p_i) - p_i p_i^T.
 
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import logsumexp
 from threadpoolctl import threadpool_limits
 
 import relabel
 from models import newton
-from models.linear import LinearHessian, LinearModel, make_preconditioner
+from models.linear import (FitError, FitResult, LinearHessian, LinearModel, NewtonObjective,
+                           check_newton_result, weighted_curvature, weighted_rows)
 
 #: Multiply-adds n * d * K of one pass over X below which a fit runs with one BLAS
 #: thread. Its per-iteration vector updates call BLAS on d * K numbers, and on small
 #: problems thread hand-off dominates: a fit on 300 digits took 0.23 s with two
 #: OpenBLAS threads and 0.03 s with one, on the project's 2-core machine.
 SMALL_PROBLEM = 10**7
-
-
-class FitError(RuntimeError):
-    """L-BFGS ran out of iterations before reaching the gradient tolerance."""
 
 
 def logits(W, X):
@@ -147,12 +142,13 @@ def objective_gradient(W, X, y, C, relabeled=None):
     return W + C * np.asarray(X.T @ G)
 
 
-def _objective_and_gradient(w, X, y, C, relabeled, n_classes):
+def _objective_and_gradient(w, X, y, C, relabeled, n_classes, weights=None):
     """J and its flat gradient at the flat weights w, from one pass over X."""
     W = w.reshape(-1, n_classes)
     log_p = log_proba(W, X)
-    J = 0.5 * float(w @ w) + C * float(losses_from_log_proba(log_p, y, relabeled).sum())
-    G = logit_gradients(np.exp(log_p), y, relabeled)
+    losses = weighted_rows(losses_from_log_proba(log_p, y, relabeled), weights)
+    J = 0.5 * float(w @ w) + C * float(losses.sum())
+    G = weighted_rows(logit_gradients(np.exp(log_p), y, relabeled), weights)
     return J, (W + C * np.asarray(X.T @ G)).ravel()
 
 
@@ -229,13 +225,12 @@ class SoftmaxPoint:
     value: float
 
 
-class SoftmaxObjective:
+class SoftmaxObjective(NewtonObjective):
     """J(W) of softmax regression with R, as ``models.newton.minimise`` sees it.
 
-    It counts its passes over X: ``n_value`` logits X W (one pass each),
-    ``n_gradient`` products X^T G (one pass each), ``n_diagonal`` Jacobi
-    preconditioners (one pass over X * X each) and ``n_gram`` Gram matrices X^T X
-    (n d^2 multiply-adds each; computed once, reused at every iterate).
+    It counts its passes over X (:class:`models.linear.NewtonObjective`): ``n_value``
+    logits X W and ``n_gradient`` products X^T G, one pass each, ``n_diagonal`` Jacobi
+    preconditioners and ``n_gram`` Gram matrices X^T X.
 
     Parameters
     ----------
@@ -249,28 +244,30 @@ class SoftmaxObjective:
         A name of ``models.linear.make_preconditioner``. It is built from the curvature
         h(p_i) of every sample (positive semi-definite; relabeled samples' negative
         part is left out), at every iterate.
+    weights : ndarray of shape (n_samples,), optional
+        Weight of each sample's loss in J (default 1).
     """
 
-    def __init__(self, X, y, C, n_classes, relabeled=None, preconditioner="auto"):
-        self.X, self.y, self.C, self.n_classes = X, y, C, n_classes
+    def __init__(self, X, y, C, n_classes, relabeled=None, preconditioner="auto",
+                 weights=None):
+        super().__init__(X, C, preconditioner)
+        self.y, self.n_classes, self.weights = y, n_classes, weights
         self.relabeled = _relabeled_mask(relabeled, len(y))
-        self.preconditioner_name = preconditioner
-        self.gram = None
-        self.n_value = self.n_gradient = self.n_diagonal = self.n_gram = 0
 
     def evaluate(self, w):
         """J at the flat weights w, as a :class:`SoftmaxPoint` (one pass over X)."""
         self.n_value += 1
         W = w.reshape(-1, self.n_classes)
         log_p = log_proba(W, self.X)
-        losses = losses_from_log_proba(log_p, self.y, self.relabeled)
+        losses = weighted_rows(losses_from_log_proba(log_p, self.y, self.relabeled),
+                               self.weights)
         return SoftmaxPoint(W=W, log_p=log_p, P=np.exp(log_p),
                             value=0.5 * float(w @ w) + self.C * float(losses.sum()))
 
     def gradient(self, point):
         """Flat gradient W + C X^T G of J at the point (one pass over X)."""
         self.n_gradient += 1
-        G = logit_gradients(point.P, self.y, self.relabeled)
+        G = weighted_rows(logit_gradients(point.P, self.y, self.relabeled), self.weights)
         return (point.W + self.C * np.asarray(self.X.T @ G)).ravel()
 
     def hessian(self, point):
@@ -281,86 +278,35 @@ class SoftmaxObjective:
             rows = np.flatnonzero(self.relabeled)
             Q[rows] = np.exp(complement_log_proba(point.log_p[rows], self.y[rows]))
             curvature = RelabeledCurvature(Q)
-        return LinearHessian(curvature, self.X, point.P, self.C)
+        return LinearHessian(weighted_curvature(curvature, self.weights), self.X, point.P,
+                             self.C)
 
-    def preconditioner(self, point):
-        """The preconditioner of the plain softmax Hessian at the point."""
-        hessian = LinearHessian(Softmax(self.n_classes), self.X, point.P, self.C,
-                                gram=self.gram)
-        preconditioner = make_preconditioner(hessian, self.preconditioner_name)
-        if self.gram is None and hessian.gram is not None:
-            self.n_gram += 1
-            self.gram = hessian.gram
-        if preconditioner.name == "jacobi":
-            self.n_diagonal += 1
-        self.preconditioner_used = preconditioner.name
-        return preconditioner
-
-
-@dataclass
-class FitResult:
-    """Fitted weights and the work of the fit, counted in passes over X.
-
-    Attributes
-    ----------
-    W : ndarray of shape (n_features, n_classes)
-    method : str
-        "newton" or "lbfgs".
-    n_iter : int
-        Iterations (trust-region steps tried, or L-BFGS iterations).
-    n_value, n_gradient : int
-        Products X W (for J) and X^T G (for its gradient); one pass over X each.
-    n_hvp : int
-        Hessian-vector products, two passes over X each.
-    n_diagonal : int
-        Jacobi preconditioners, one pass over X * X each.
-    n_gram : int
-        Gram matrices X^T X (n d^2 multiply-adds each, d / K passes' worth).
-    preconditioner : str or None
-        The preconditioner of the Newton steps.
-    message : str
-    """
-
-    W: np.ndarray
-    method: str
-    n_iter: int
-    n_value: int
-    n_gradient: int
-    n_hvp: int = 0
-    n_diagonal: int = 0
-    n_gram: int = 0
-    preconditioner: Optional[str] = None
-    message: str = ""
-
-    @property
-    def passes(self):
-        """Passes over X (or X * X) with K columns, the Gram matrices not included."""
-        return self.n_value + self.n_gradient + 2 * self.n_hvp + self.n_diagonal
+    def plain_hessian(self, point):
+        """The plain softmax Hessian at the point, which the preconditioner approximates."""
+        return LinearHessian(weighted_curvature(Softmax(self.n_classes), self.weights),
+                             self.X, point.P, self.C)
 
 
 #: Default iteration limits of the two methods.
 MAX_ITER = {"newton": 1000, "lbfgs": 20000}
 
 
-def fit_newton(X, y, C, n_classes, relabeled, tol, max_iter, w0, preconditioner="auto"):
+def fit_newton(X, y, C, n_classes, relabeled, tol, max_iter, w0, preconditioner="auto",
+               progress=None, weights=None):
     """Trust-region Newton (``models.newton``) on J; see :func:`minimise`."""
-    objective = SoftmaxObjective(X, y, C, n_classes, relabeled, preconditioner)
-    result = newton.minimise(objective, w0, tol=tol, max_iter=max_iter)
-    if not result.converged and result.n_iter == max_iter:
-        raise FitError(f"trust-region Newton reached its limit of {max_iter} iterations "
-                       f"with largest gradient entry {result.gradient_max:.1e} > tol "
-                       f"{tol:.1e}")
-    return FitResult(W=result.w.reshape(-1, n_classes), method="newton",
-                     n_iter=result.n_iter, n_value=objective.n_value,
-                     n_gradient=objective.n_gradient, n_hvp=result.n_hvp,
-                     n_diagonal=objective.n_diagonal, n_gram=objective.n_gram,
-                     preconditioner=getattr(objective, "preconditioner_used", None),
-                     message=result.message)
+    objective = SoftmaxObjective(X, y, C, n_classes, relabeled, preconditioner, weights)
+    result = newton.minimise(objective, w0, tol=tol, max_iter=max_iter,
+                             progress=progress)
+    check_newton_result(result, max_iter, tol)
+    return objective.fit_result(result, result.w.reshape(-1, n_classes))
 
 
-def fit_lbfgs(X, y, C, n_classes, relabeled, tol, max_iter, w0):
+def fit_lbfgs(X, y, C, n_classes, relabeled, tol, max_iter, w0, weights=None):
     """L-BFGS (scipy) on J; see :func:`minimise`."""
-    result = minimize(_objective_and_gradient, w0, args=(X, y, C, relabeled, n_classes),
+    from scipy.optimize import minimize  # not imported by a Newton fit
+
+    result = minimize(_objective_and_gradient, w0,
+                      args=(X, y, C, relabeled, n_classes, weights),
                       jac=True, method="L-BFGS-B",
                       options={"gtol": tol, "ftol": 0.0, "maxiter": max_iter,
                                "maxfun": 2 * max_iter})
@@ -373,7 +319,7 @@ def fit_lbfgs(X, y, C, n_classes, relabeled, tol, max_iter, w0):
 
 
 def minimise(X, y, C=0.1, n_classes=None, relabeled=None, tol=1e-5, max_iter=None,
-             W0=None, method="newton", preconditioner="auto"):
+             W0=None, method="newton", preconditioner="auto", progress=None, weights=None):
     """Minimise J(W); return the weights and the work it took.
 
     Parameters
@@ -400,6 +346,12 @@ def minimise(X, y, C=0.1, n_classes=None, relabeled=None, tol=1e-5, max_iter=Non
         (:mod:`models.newton`), or scipy's L-BFGS.
     preconditioner : str, default="auto"
         Newton only: a name of ``models.linear.make_preconditioner``.
+    progress : bool or None, default=None
+        Newton only: a progress bar of the iterations and the gradient on stderr
+        (``models.newton.minimise``); None shows it on a terminal only.
+    weights : ndarray of shape (n_samples,), optional
+        Non-negative weight of each sample's loss in J (default 1); 0 leaves a row
+        out without copying X.
 
     Returns
     -------
@@ -423,8 +375,9 @@ def minimise(X, y, C=0.1, n_classes=None, relabeled=None, tol=1e-5, max_iter=Non
     small = X.shape[0] * X.shape[1] * K < SMALL_PROBLEM
     with threadpool_limits(limits=1, user_api="blas") if small else nullcontext():
         if method == "newton":
-            return fit_newton(X, y, C, K, relabeled, tol, max_iter, w0, preconditioner)
-        return fit_lbfgs(X, y, C, K, relabeled, tol, max_iter, w0)
+            return fit_newton(X, y, C, K, relabeled, tol, max_iter, w0, preconditioner,
+                              progress, weights)
+        return fit_lbfgs(X, y, C, K, relabeled, tol, max_iter, w0, weights)
 
 
 def fit(X, y, C=0.1, n_classes=None, relabeled=None, tol=1e-5, max_iter=None, W0=None,
@@ -451,30 +404,36 @@ class Softmax(LinearModel):
         Gradient tolerance of :func:`fit`.
     method : {"newton", "lbfgs"}, default="newton"
         The minimiser of :func:`fit`.
+    progress : bool or None, default=None
+        A progress bar of the Newton fits on stderr; None shows it on a terminal only.
     """
 
-    def __init__(self, n_classes, tol=1e-5, method="newton"):
+    def __init__(self, n_classes, tol=1e-5, method="newton", progress=None):
         self.n_classes = n_classes
         self.tol = tol
         self.method = method
+        self.progress = progress
 
     @property
     def n_columns(self):
         """One logit per class."""
         return self.n_classes
 
-    def fit(self, X, y, C, relabeled=None, W0=None):
+    def minimise(self, X, y, C, relabeled=None, W0=None, weights=None):
         """Fit on (X, y); samples in the bool mask ``relabeled`` train with l_R.
 
         ``W0`` (n_features, n_classes) is the starting point (zeros by default); a
-        refit after relabeling starts best from the full fit's weights.
+        refit after relabeling starts best from the full fit's weights. ``weights``
+        weigh each sample's loss (0 leaves the row out, without a copy of X).
 
         Returns
         -------
-        W : ndarray of shape (n_features, n_classes)
+        result : models.linear.FitResult
+            ``W`` of shape (n_features, n_classes) and the passes over X.
         """
-        return fit(X, self.check_labels(y), C, n_classes=self.n_classes,
-                   relabeled=relabeled, tol=self.tol, W0=W0, method=self.method)
+        return minimise(X, self.check_labels(y), C, n_classes=self.n_classes,
+                        relabeled=relabeled, tol=self.tol, W0=W0, method=self.method,
+                        progress=self.progress, weights=weights)
 
     def log_proba(self, W, X):
         return log_proba(W, X)

@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -219,3 +221,14 @@ def write_run(config, rows):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"config": dataclasses.asdict(config.resolved()),
                                 "epochs": rows}))
+
+
+def module_error(module, *flags):
+    """Run ``python -m module flags`` from the repository root; assert that it exits 2
+    with one line on stderr, and return that line."""
+    done = subprocess.run([sys.executable, "-m", module, *flags], capture_output=True,
+                          text=True, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]

@@ -2,15 +2,11 @@
 methods agree, the counts favour the new ones, and bad flags end in one line."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from benchmarks import kclass_influence
-
-ROOT = Path(__file__).resolve().parents[1]
+from builders import module_error
 
 
 def run(tmp_path, *flags):
@@ -55,8 +51,5 @@ def test_no_baselines_runs_only_the_new_methods(tmp_path):
     (["--baselines", "liblinear"], "invalid choice: 'liblinear'"),
 ])
 def test_bad_flags_exit_2_with_one_line(flags, words):
-    done = subprocess.run([sys.executable, "-m", "benchmarks.kclass_influence",
-                           "--dataset", "digits", *flags], cwd=ROOT, capture_output=True,
-                          text=True)
-    assert done.returncode == 2
-    assert words in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert words in module_error("benchmarks.kclass_influence", "--dataset", "digits",
+                                 *flags)

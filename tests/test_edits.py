@@ -1,5 +1,7 @@
 """edits.py: every training-set edit of the registry, the sampling baselines and cleanlab."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -143,3 +145,43 @@ def test_selection_quality_by_hand():
     assert edits.selection_quality(selected, noisy) == (pytest.approx(2 / 3),
                                                           pytest.approx(2 / 3))
     assert edits.selection_quality(np.zeros(6, bool), noisy) == (None, 0.0)
+
+
+@pytest.mark.parametrize("name, kind", [
+    ("full", "as is"), ("clean", "as is"), ("rdia", "as is"),
+    ("random", "weighted"), ("uids", "weighted"),
+])
+def test_training_set_fits_x_itself_unless_the_edit_keeps_few_rows(name, kind):
+    problem, _ = binary_problem()
+    edit = edits.EDITS[name](problem, seed=0)
+    rows = edits.training_set(problem.X, edit)
+    assert rows.X is problem.X  # never a copy of X
+    if kind == "as is":
+        assert rows.weights is None
+        return
+    expected = np.zeros(problem.n)
+    np.add.at(expected, edit.keep, 1.0)
+    np.testing.assert_array_equal(rows.weights, expected)
+    assert rows.weights.sum() == len(edit.keep)
+
+
+def test_a_drop_of_most_rows_is_fitted_on_a_copy_of_the_kept_ones():
+    problem, _ = binary_problem(noise=0.8)
+    phi = np.ones(problem.n)
+    phi[-10:] = -1.0  # all harmful at alpha 0 but the last ten
+    problem = replace(problem, phi=phi, alpha=0.0)
+    edit = edits.drop(problem, seed=0)
+    rows = edits.training_set(problem.X, edit)
+    assert len(edit.keep) == 10 < edits.COPY_BELOW * problem.n
+    assert rows.weights is None and rows.X.shape[0] == 10
+    np.testing.assert_array_equal(rows.X, problem.X[-10:])
+    np.testing.assert_array_equal(rows.labels, problem.y_noisy[-10:])
+
+
+def test_the_weighted_and_the_copied_training_sets_give_the_same_fit():
+    problem, _ = binary_problem()
+    edit = edits.random(problem, seed=0)
+    rows = edits.training_set(problem.X, edit)
+    weighted = Logistic().fit(rows.X, rows.labels, C, weights=rows.weights)
+    copied = Logistic().fit(problem.X[edit.keep], edit.labels[edit.keep], C)
+    np.testing.assert_allclose(weighted, copied, rtol=1e-8, atol=1e-10)

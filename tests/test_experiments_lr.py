@@ -163,3 +163,44 @@ def test_table_influence_rows_and_plot_render_a_report(tmp_path):
     assert sum(int(r[5]) for r in rows) == report["results"][1]["n_relabeled"]
     lr.plot_influence(tmp_path / "phi.png", report)
     assert (tmp_path / "phi.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_run_records_the_seconds_and_the_passes_of_every_stage():
+    report = report_for(dataset="wdbc", noise=0.3, methods=("full", "random", "rdia"))
+    timings, work = report["timings"], report["work"]
+    assert set(timings) == {"load", "fit", "influence", "refits", "evaluation", "methods"}
+    assert list(timings["refits"]) == ["full", "random", "rdia"]
+    assert sum(timings["refits"].values()) + timings["evaluation"] <= timings["methods"]
+    # wdbc is dense with 30 features: the Kronecker preconditioner, one Gram matrix
+    # for the run (the fit computes it; phi and the refits on the same X reuse it)
+    assert work["fit"]["learner"] == "newton" and work["fit"]["grams"] == 1
+    assert work["fit"]["preconditioner"] == "kronecker"
+    assert work["phi"]["grams"] == 0 and work["phi"]["iterations"] == report["solver"][
+        "iterations"]
+    assert work["phi"]["passes"] == 1 + 2 * work["phi"]["iterations"] + 4
+    assert all(stage["grams"] == 0 for stage in work["refits"].values())
+    # the full refit starts at the full fit's minimiser: no step, J and two gradients
+    assert work["refits"]["full"]["iterations"] == 0
+    assert work["refits"]["full"]["passes"] == 3
+    fit = work["fit"]
+    assert fit["passes"] >= 2 * fit["hvp"] + 2
+
+
+def test_liblinear_is_the_papers_learner_on_request():
+    newton = report_for(dataset="wdbc", noise=0.3, methods=("full", "rdia"))
+    liblinear = report_for(dataset="wdbc", noise=0.3, methods=("full", "rdia"),
+                           learner="liblinear")
+    assert liblinear["work"]["fit"] == dict(learner="liblinear", iterations=liblinear[
+        "work"]["fit"]["iterations"], hvp=0, passes=None, grams=0, preconditioner=None)
+    assert lr.run_name(lr.LRConfig(dataset="wdbc", learner="liblinear")).endswith(
+        "-learnerliblinear")
+    for new, old in zip(newton["results"], liblinear["results"]):
+        assert new["test_logloss"] == pytest.approx(old["test_logloss"], rel=1e-5)
+        assert new["n_relabeled"] == old["n_relabeled"]
+
+
+def test_softmax_runs_are_fitted_by_newton_only():
+    with pytest.raises(ConfigError, match="--learner liblinear fits binary logreg only"):
+        lr.LRConfig(dataset="digits", learner="liblinear")
+    with pytest.raises(ConfigError, match="--learner: unknown 'sag'"):
+        lr.LRConfig(dataset="wdbc", learner="sag")

@@ -51,10 +51,14 @@ def explicit_phi(W, X, y, X_val, y_val):
     return -C * np.sum(residual * (Xd @ S), axis=1)
 
 
+#: The solvers at a tight tol: the formula of phi is checked here, elementwise to 1e-7;
+#: what the default tol (1e-7 relative residual) gives is checked by
+#: test_cg_equals_direct and by the harmful sets on cancer at the end of this file.
 SOLVER_CHOICES = {
-    "cg": lambda: influence.make_solver("cg"),
-    "cg-jacobi": lambda: influence.ConjugateGradient(preconditioner="jacobi"),
-    "cg-kronecker": lambda: influence.ConjugateGradient(preconditioner="kronecker"),
+    "cg": lambda: influence.make_solver("cg", tol=1e-12),
+    "cg-jacobi": lambda: influence.ConjugateGradient(tol=1e-12, preconditioner="jacobi"),
+    "cg-kronecker": lambda: influence.ConjugateGradient(tol=1e-12,
+                                                        preconditioner="kronecker"),
     "direct": lambda: influence.make_solver("direct"),
 }
 
@@ -282,3 +286,25 @@ def test_float_labels_with_integer_values_give_the_same_phi():
     np.testing.assert_array_equal(
         influence.influence(model, W, X, y.astype(float), X_val, y_val.astype(float), C),
         influence.influence(model, W, X, y, X_val, y_val, C))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("noise", [0.8, 0.2])
+def test_the_default_tol_keeps_the_harmful_sets_of_a_1e12_solve_on_cancer(
+        shared_data_dir, noise, seed):
+    """benchmarks/cg_tolerance.py chose DEFAULT_TOL; at the paper's alphas the harmful
+    sets on cancer equal those of a solve to a relative residual of 1e-12."""
+    from experiments import lr
+
+    split = lr.prepare_data(lr.LRConfig(dataset="cancer", noise=noise, seed=seed,
+                                        data_dir=str(shared_data_dir)), progress=False)
+    W = split.model.fit(split.X_train, split.y_noisy, C)
+    phis = {tol: influence.influence(split.model, W, split.X_train, split.y_noisy,
+                                     split.X_val, split.y_val, C,
+                                     influence.ConjugateGradient(tol=tol))
+            for tol in (influence.DEFAULT_TOL, 1e-12)}
+    for alpha in (0.01, 0.002, 0.0002):
+        harmful = phis[1e-12] > alpha
+        assert 0 < harmful.sum() < len(harmful)
+        np.testing.assert_array_equal(phis[influence.DEFAULT_TOL] > alpha, harmful)
+    assert influence.ConjugateGradient().tol == influence.DEFAULT_TOL == 1e-7

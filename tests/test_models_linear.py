@@ -185,7 +185,7 @@ def test_kronecker_preconditioner_is_exact_on_the_softmax_null_direction():
 @pytest.mark.parametrize("kind, sparse, expected", [
     ("softmax", False, "kronecker"),   # K classes on dense X: the Kronecker form
     ("softmax", True, "jacobi"),       # sparse: no d x d matrix by default
-    ("binary", False, "jacobi"),
+    ("binary", False, "kronecker"),    # one logit column on dense X: the same form
     ("binary", True, "jacobi"),
 ])
 def test_auto_preconditioner(kind, sparse, expected):
@@ -225,3 +225,55 @@ def test_products_equal_the_plain_matrix_products(sparse, m):
                                rtol=1e-12, atol=1e-12)
     assert linear.product(X, V).shape == (400, m)
     assert linear.transpose_product(X, B).shape == (30, m)
+
+
+def test_the_gram_eigenpairs_of_an_array_are_computed_once_and_dropped_with_it():
+    X = np.random.default_rng(6).normal(size=(50, 8))
+    first = linear.gram_eigenpairs(X)
+    assert linear.cached_gram(X) is first and linear.gram_eigenpairs(X) is first
+    lam, U = first
+    np.testing.assert_allclose(U @ np.diag(lam) @ U.T, X.T @ X, rtol=1e-10, atol=1e-10)
+    same_values = X.copy()  # another array: its own eigenpairs, not X's
+    assert linear.cached_gram(same_values) is None
+    assert linear.gram_eigenpairs(same_values) is not first
+    key = id(X)
+    del X, first, lam, U
+    import gc
+    gc.collect()
+    assert key not in linear._GRAM_CACHE
+
+
+def test_sparse_gram_eigenpairs_are_not_kept():
+    X = sp.random(40, 6, density=0.3, format="csr", random_state=1)
+    linear.gram_eigenpairs(X)
+    assert linear.cached_gram(X) is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_roc_auc_is_scikit_learns_with_ties(seed):
+    """The exact AUC against sklearn.metrics.roc_auc_score, with many tied scores."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, size=301)
+    scores = np.round(rng.normal(size=301) + y, 1)  # rounded: ties within and across
+    assert linear.roc_auc(y == 1, scores) == pytest.approx(roc_auc_score(y, scores),
+                                                         rel=1e-12)
+
+
+def test_ranked_pairs_counts_ties_as_one_half():
+    scores = np.array([0.1, 0.5, 0.5, 0.9])
+    positive = np.array([False, True, False, True])
+    # pairs (0.5+, 0.1-) 1, (0.5+, 0.5-) 1/2, (0.9+, 0.1-) 1, (0.9+, 0.5-) 1
+    assert linear.ranked_pairs(scores, positive) == 3.5
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_evaluate_gives_scikit_learns_one_vs_rest_auc_for_k_classes(seed):
+    from sklearn.metrics import roc_auc_score
+
+    X, y = softmax_data(n=200, d=5, k=K, seed=seed)
+    W = np.random.default_rng(seed).normal(size=(5, K))
+    auc = Softmax(K).evaluate(W, X, y)["auc"]
+    assert auc == pytest.approx(roc_auc_score(y, softmax.predict_proba(W, X),
+                                              multi_class="ovr"), rel=1e-12)

@@ -149,3 +149,23 @@ def test_minimise_stops_where_J_no_longer_decreases_in_floating_point():
     assert not result.converged and result.n_iter < 100
     assert result.message == "J no longer decreases in floating point"
     np.testing.assert_allclose(result.w, np.linalg.solve(A, b), rtol=1e-8, atol=1e-10)
+
+
+def test_the_progress_bar_shows_steps_and_the_gradient_when_asked(monkeypatch, capsys):
+    monkeypatch.setattr(newton, "PROGRESS_DELAY", 0.0)  # show it from the first step
+    objective = FunctionObjective(rosen, rosen_der, rosen_hess_prod)
+    result = newton.minimise(objective, np.array([-1.2, 1.0]), tol=1e-9, max_iter=200,
+                             progress=True)
+    shown = capsys.readouterr().err
+    assert "Newton fit" in shown and "max|grad J|" in shown and "(tol 1e-09)" in shown
+    assert f"{result.n_iter}step" in shown.replace(" ", "")
+
+
+@pytest.mark.parametrize("progress", [None, False])
+def test_no_progress_bar_off_a_terminal_or_when_turned_off(monkeypatch, capsys, progress):
+    """pytest's stderr is not a terminal: None shows nothing there, False nowhere."""
+    monkeypatch.setattr(newton, "PROGRESS_DELAY", 0.0)
+    objective = FunctionObjective(rosen, rosen_der, rosen_hess_prod)
+    newton.minimise(objective, np.array([-1.2, 1.0]), tol=1e-9, max_iter=200,
+                    progress=progress)
+    assert capsys.readouterr().err == ""
