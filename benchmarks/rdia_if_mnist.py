@@ -562,11 +562,8 @@ def main(argv=None):
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     failed = train_all(args) if args.train else []
-    print(write_outputs(args.out, args.seeds, args.epochs, args.runs_dir))
-    if failed:
-        print(f"{PROG}: {len(failed)} run(s) failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    return ablation.report_and_exit(
+        PROG, write_outputs(args.out, args.seeds, args.epochs, args.runs_dir), failed)
 
 
 if __name__ == "__main__":

@@ -515,9 +515,14 @@ def main(argv=None):
                              args.select_on_val)
 
     failed = run_queue(configs, args.jobs, args.log_dir, on_finish=tables) if args.train else []
-    print(tables())
+    return report_and_exit(PROG, tables(), failed)
+
+
+def report_and_exit(prog, report, failed):
+    """Print a queue's tables and its failed runs; the exit status (1 if any failed)."""
+    print(report)
     if failed:
-        print(f"{PROG}: {len(failed)} run(s) failed: {', '.join(failed)}", file=sys.stderr)
+        print(f"{prog}: {len(failed)} run(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
 

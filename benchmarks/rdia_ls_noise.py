@@ -188,11 +188,7 @@ def main(argv=None):
 
     failed = (ablation.run_queue(configs, args.jobs, args.log_dir, on_finish=tables)
               if args.train else [])
-    print(tables())
-    if failed:
-        print(f"{PROG}: {len(failed)} run(s) failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    return ablation.report_and_exit(PROG, tables(), failed)
 
 
 if __name__ == "__main__":
