@@ -121,7 +121,7 @@ def plot_settings(curves, path):
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
-    axes[0].set_ylabel("test accuracy (%, 10,000 images; band: min-max over seeds)")
+    axes[0].set_ylabel("test accuracy (%; band: min to max over seeds)")
     fig.tight_layout()
     save_figure_atomic(fig, path, dpi=120)
 
