@@ -39,7 +39,8 @@ that two queues never train the same run at once.
 
 Outputs in ``--out`` (default ``results/rdia_if_mnist``): ``table.md``, ``table.csv``,
 ``test_acc.png`` (scored accuracy per epoch, one panel per setting) and
-``harmful.png`` (precision and recall of the harmful set per epoch).
+``harmful.png`` (precision and recall of the harmful set per epoch); ``--time-step``
+and ``--diagnose`` write ``time_step.md`` and ``diagnose.md`` there instead.
 
 ``--time-step`` trains ``rdia-if`` on the full MNIST training set (symmetric 0.8,
 seed 1, alpha 0, one thread) and times each training epoch and each phi step
@@ -67,6 +68,7 @@ import last_layer
 import selection
 from benchmarks import rdia_ls_ablation as ablation
 from experiments import deep
+from data.errors import DataError
 from experiments.cli import ConfigError
 from experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
 from experiments.ls_curves import load_finished
@@ -525,6 +527,9 @@ def build_parser():
                    help="train each treatment of the harmful set for a few epochs instead")
     p.add_argument("--diagnose-epochs", type=int, default=3,
                    help="epochs per treatment of --diagnose")
+    p.add_argument("--subset", type=int, default=None,
+                   help="--time-step and --diagnose train on N seeded training images "
+                        "(default: all 60,000)")
     return p
 
 
@@ -550,11 +555,19 @@ def main(argv=None):
         print(f"{PROG}: error: --jobs, --epochs, --repeat and --diagnose-epochs must be "
               f"at least 1", file=sys.stderr)
         return 2
-    if args.time_step:
-        print(step_markdown(time_influence_step(args.repeat, args.data_dir)))
-        return 0
-    if args.diagnose:
-        print(diagnosis_markdown(diagnose(args.diagnose_epochs, args.data_dir)))
+    if args.time_step or args.diagnose:
+        try:
+            report = (step_markdown(time_influence_step(args.repeat, args.data_dir,
+                                                        args.subset))
+                      if args.time_step else
+                      diagnosis_markdown(diagnose(args.diagnose_epochs, args.data_dir,
+                                                  args.subset)))
+        except (ConfigError, DataError) as exc:
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            return 2
+        write_text_atomic(Path(args.out) / ("time_step.md" if args.time_step
+                                            else "diagnose.md"), report + "\n")
+        print(report)
         return 0
     try:
         queue_configs(args.epochs, args.runs_dir, args.data_dir)

@@ -1,5 +1,6 @@
 """Tests of benchmarks/rdia_if_mnist.py: the choice on validation, the queue and the table."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -138,11 +139,33 @@ def test_diagnose_starts_every_treatment_from_the_same_network(shared_data_dir):
     assert "| oracle: the noisy dropped |" in table and "epoch +1" in table
 
 
-@pytest.mark.parametrize("flags", [["--jobs", "0"], ["--repeat", "0"], ["--epochs", "0"],
-                                   ["--diagnose-epochs", "0"]])
-def test_bad_flags_give_one_line(flags, tmp_path):
+@pytest.mark.parametrize("mode, name", [(["--diagnose", "--diagnose-epochs", "1"], "diagnose.md"),
+                                        (["--time-step", "--repeat", "1"], "time_step.md")])
+def test_time_step_and_diagnose_write_their_table_into_out(shared_data_dir, tmp_path, mode,
+                                                           name):
+    result = subprocess.run([sys.executable, "-m", "benchmarks.rdia_if_mnist", *mode,
+                             "--subset", "300", "--data_dir", str(shared_data_dir),
+                             "--out", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    written = (tmp_path / name).read_text()
+    assert written.startswith("| ") and written.strip() in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--jobs", "0"], "at least 1"), (["--repeat", "0"], "at least 1"),
+    (["--epochs", "0"], "at least 1"), (["--diagnose-epochs", "0"], "at least 1"),
+    (["--diagnose", "--subset", "1"], "subset"),
+    (["--time-step", "--data_dir", "/nonexistent/folder"], "nonexistent")])
+def test_bad_flags_give_one_line(flags, words, tmp_path):
     result = subprocess.run([sys.executable, "-m", "benchmarks.rdia_if_mnist", "--no-train",
                              "--out", str(tmp_path), *flags],
-                            cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "at least 1" in result.stderr
+                            cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "RDIA_DOWNLOAD_TIMEOUT": "1"})
+    assert result.returncode == 2, result.stderr
+    # a missing file is announced before its download is tried; the error is one line
+    *announced, error = result.stderr.strip().splitlines()
+    assert all(line.startswith("downloading ") for line in announced)
+    assert error.startswith(f"{bench.PROG}: error: ") and words in error
+    assert "Traceback" not in result.stderr
