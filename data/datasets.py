@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .download import ensure_file
+from .download import SOURCES, ensure_file
 from .errors import DataError
 from .labels import binary_labels, encode_labels
-from .libsvm import read_libsvm
+from .libsvm import read_libsvm, read_libsvm_cached
 from .mnist import load_mnist
 
 BINARY_DATASETS = ("cancer", "diabetes", "mnist", "adult", "a1a", "wdbc",
@@ -227,9 +227,9 @@ def _keep_columns(X, kept):
 
 
 def _load_named_libsvm(name, spec, data_dir, seed):
-    X, y = read_libsvm(ensure_file(spec.train, data_dir), spec.n_features)
+    X, y = _read_named(spec.train, data_dir, spec.n_features)
     if spec.split == "file":
-        X_test, y_test = read_libsvm(ensure_file(spec.test, data_dir), spec.n_features)
+        X_test, y_test = _read_named(spec.test, data_dir, spec.n_features)
         (X, X_test), dropped = drop_zero_columns([X, X_test], name)
         return replace(_labelled(name, X, y, X_test, y_test), n_dropped_features=dropped)
     if len(y) <= spec.n_train:
@@ -242,6 +242,13 @@ def _load_named_libsvm(name, spec, data_dir, seed):
     else:
         dataset = _random_split(name, X, y, spec.n_train, seed)
     return replace(dataset, n_dropped_features=dropped)
+
+
+def _read_named(relpath, data_dir, n_features):
+    """A known LIBSVM file, downloaded when missing and parsed once (then cached)."""
+    source = SOURCES.get(relpath)
+    return read_libsvm_cached(ensure_file(relpath, data_dir), n_features,
+                              source.md5 if source is not None else None)
 
 
 def _load_libsvm_files(path, test_file, seed, labelled=None):

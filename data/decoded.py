@@ -1,8 +1,9 @@
 """Decoded dataset files, cached so that a run does not decode the same file twice.
 
-Decompressing and decoding MNIST's four gzip IDX files is repeated work on every run.
-:func:`cached_decode` keeps the decoded array of a source file in an uncompressed
-``.npz`` named by the source's MD5:
+Decompressing and decoding MNIST's four gzip IDX files, or parsing a LIBSVM text file,
+is repeated work on every run. :func:`cached_arrays` keeps the decoded arrays of a
+source file in an uncompressed ``.npz`` named by the source's MD5 (:func:`cached_decode`
+does the same for a single array):
 
 - beside the source (``.<name>.<md5>.npz``) when its folder is writable, else in
   ``$RDIA_CACHE_DIR`` (default ``~/.cache/rdia``), so a read-only shared data folder
@@ -12,7 +13,7 @@ Decompressing and decoding MNIST's four gzip IDX files is repeated work on every
 - a cache file that cannot be read, or whose CRC-32 does not match (``zipfile`` checks
   it on every read), is rebuilt from the source, never trusted.
 
-The cache is an optimisation only: when it cannot be written, the decoded array is
+The cache is an optimisation only: when it cannot be written, the decoded arrays are
 returned all the same.
 """
 
@@ -28,7 +29,7 @@ from .checksums import file_md5, folder_is_writable
 #: Environment variable naming the cache folder used when a data folder is read-only.
 CACHE_DIR_ENV = "RDIA_CACHE_DIR"
 
-#: Name of the array inside a cache file.
+#: Name of the array inside the cache file of :func:`cached_decode`.
 KEY = "array"
 
 
@@ -50,13 +51,40 @@ def cached_decode(source, decode, md5=None):
     array : ndarray
         What ``decode`` returns (from the cache: the same values, dtype and shape).
     """
+    return cached_arrays(source, lambda path: {KEY: decode(path)}, md5, names=(KEY,))[KEY]
+
+
+def cached_arrays(source, decode, md5=None, names=None):
+    """The decoded arrays of ``source``, from its cache when that is valid.
+
+    Parameters
+    ----------
+    source : path-like
+        The dataset file.
+    decode : callable
+        ``decode(source) -> dict`` of name -> ndarray (numeric, no objects); called
+        when there is no valid cache.
+    md5 : str, optional
+        The source's MD5 (hex) when already known and verified, e.g. the published
+        one; otherwise it is computed.
+    names : iterable of str, optional
+        The names ``decode`` returns; a cache with other names is decoded again.
+
+    Returns
+    -------
+    arrays : dict of str -> ndarray
+        What ``decode`` returns (from the cache: the same names, values, dtypes and
+        shapes).
+    """
     source = Path(source)
     cache = cache_path(source, (md5 or file_md5(source)).lower())
-    array = _load(cache)
-    if array is None:
-        array = decode(source)
-        _store(cache, array)
-    return array
+    arrays = _load(cache)
+    if arrays is not None and names is not None and set(arrays) != set(names):
+        arrays = None
+    if arrays is None:
+        arrays = decode(source)
+        _store(cache, arrays)
+    return arrays
 
 
 def cache_path(source, md5):
@@ -68,10 +96,10 @@ def cache_path(source, md5):
 
 
 def _load(cache):
-    """The cached array, or None when the file is missing or not a valid cache."""
+    """The cached arrays, or None when the file is missing or not a valid cache."""
     try:
         with np.load(cache, allow_pickle=False) as npz:
-            return npz[KEY]
+            return {name: npz[name] for name in npz.files}
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
@@ -79,14 +107,14 @@ def _load(cache):
         return None
 
 
-def _store(cache, array):
+def _store(cache, arrays):
     """Write the cache atomically and remove older caches of the same source."""
     tmp = None
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".decoding-", suffix=".npz")
         with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **{KEY: array})
+            np.savez(handle, **arrays)
         os.replace(tmp, cache)
         tmp = None
     except OSError:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from .decoded import cached_arrays
 from .errors import DataError, printable
 from .memory import check_memory, format_bytes
 
@@ -98,6 +99,60 @@ def read_libsvm(path, n_features=None):
     if not (np.isfinite(X.data).all() and np.isfinite(y).all()):
         raise _parse_error(path, n_features, ValueError("non-finite number"))
     return sp.csr_matrix(X), np.asarray(y, dtype=np.float64)
+
+
+#: Names of the arrays in the decoded cache of a LIBSVM file: X in CSR form, its
+#: shape (the file's own width) and the raw labels.
+CACHE_NAMES = ("data", "indices", "indptr", "shape", "y")
+
+
+def read_libsvm_cached(path, n_features=None, md5=None):
+    """:func:`read_libsvm` through the decoded cache (``data.decoded``).
+
+    The file is parsed once; later reads load the parsed arrays from a ``.npz`` named
+    by the file's MD5, so a changed file is parsed again and a corrupt cache is
+    rebuilt. The datasets known by name use it; a user's own files are read with
+    :func:`read_libsvm`, which writes nothing beside them.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    n_features : int, optional
+        Width of X, as in :func:`read_libsvm`.
+    md5 : str, optional
+        The file's verified MD5 when known; otherwise it is computed.
+
+    Returns
+    -------
+    X : scipy.sparse.csr_matrix of shape (n_samples, n_features), float64
+    y : ndarray of shape (n_samples,), float64
+
+    Raises
+    ------
+    DataError
+        As :func:`read_libsvm`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; check the path or set RDIA_DATA_DIR")
+    arrays = cached_arrays(path, _parsed_arrays, md5, names=CACHE_NAMES)
+    n_rows, width = (int(n) for n in arrays["shape"])
+    if n_features is not None:
+        if width > n_features:
+            raise _parse_error(path, n_features, ValueError(
+                f"feature index {width} exceeds n_features={n_features}"))
+        width = n_features
+    X = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
+                      shape=(n_rows, width))
+    return X, arrays["y"]
+
+
+def _parsed_arrays(path):
+    """The arrays of :data:`CACHE_NAMES` of a parsed LIBSVM file."""
+    X, y = read_libsvm(path)
+    return {"data": X.data, "indices": X.indices, "indptr": X.indptr,
+            "shape": np.array(X.shape, dtype=np.int64), "y": y}
 
 
 def count_values_and_rows(path):

@@ -144,6 +144,21 @@ def test_random_split_follows_the_seed(tmp_path, write_libsvm, monkeypatch):
     assert not np.array_equal(row_numbers(first.X_train), row_numbers(other.X_train))
 
 
+def test_a_named_dataset_is_parsed_once_and_a_users_file_is_left_alone(tmp_path,
+                                                                       write_libsvm):
+    write_libsvm(tmp_path / "adult/a1a", ["+1", "-1"] * 40, numbered_rows(80))
+    write_libsvm(tmp_path / "adult/a1a.t", ["-1", "+1"] * 10, numbered_rows(20))
+    first, again = (load_binary("a1a", tmp_path) for _ in range(2))
+    np.testing.assert_array_equal(row_numbers(first.X_train), row_numbers(again.X_train))
+    np.testing.assert_array_equal(first.y_test, again.y_test)
+    cached = sorted(p.name for p in (tmp_path / "adult").iterdir() if p.suffix == ".npz")
+    assert [name.split(".")[1] for name in cached] == ["a1a", "a1a"]  # .a1a.<md5>, .a1a.t.<md5>
+    mine = tmp_path / "mine" / "data.libsvm"
+    write_libsvm(mine, ["+1", "-1"] * 40, numbered_rows(80))
+    load_binary(str(mine), seed=0)
+    assert [p.name for p in mine.parent.iterdir()] == ["data.libsvm"]
+
+
 def test_covtype_takes_the_first_rows(tmp_path, write_libsvm, monkeypatch):
     spec = LIBSVM_DATASETS["covtype"]
     assert spec.n_train == 400_000

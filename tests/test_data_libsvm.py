@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 from sklearn.datasets import load_svmlight_file
 
 from data import DataError, read_libsvm
+from data import libsvm
+from data.checksums import file_md5
+from data.decoded import CACHE_DIR_ENV, cache_path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,13 +134,91 @@ SHARED_FILES = [
 ]
 
 
+@pytest.mark.parametrize("read", [read_libsvm, libsvm.read_libsvm_cached])
 @pytest.mark.parametrize("relpath, n_features, shape, counts", SHARED_FILES)
-def test_shared_files_parse_to_the_documented_shapes(shared_data_dir, relpath,
-                                                     n_features, shape, counts):
-    X, y = read_libsvm(shared_data_dir / relpath, n_features=n_features)
-    assert X.shape == shape
-    values, found = np.unique(y, return_counts=True)
-    assert dict(zip(values.tolist(), found.tolist())) == counts
+def test_shared_files_parse_to_the_documented_shapes(shared_data_dir, relpath, n_features,
+                                                     shape, counts, read, tmp_path,
+                                                     monkeypatch):
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path))  # when the shared folder is read-only
+    for _ in range(2):  # the cached reader: parsed, then from its cache
+        X, y = read(shared_data_dir / relpath, n_features=n_features)
+        assert X.shape == shape and X.format == "csr" and X.dtype == np.float64
+        values, found = np.unique(y, return_counts=True)
+        assert dict(zip(values.tolist(), found.tolist())) == counts
+
+
+# ---------------------------------------------------------------------------
+# read_libsvm_cached: the datasets known by name are parsed once
+
+
+class CountingParser:
+    """read_libsvm, counting how often a file is really parsed."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, path, n_features=None):
+        self.calls += 1
+        return read_libsvm(path, n_features)
+
+
+@pytest.fixture
+def counting_parser(monkeypatch):
+    parser = CountingParser()
+    monkeypatch.setattr(libsvm, "read_libsvm", parser)
+    return parser
+
+
+def assert_same_matrix(A, B):
+    assert A.shape == B.shape and A.format == B.format == "csr"
+    np.testing.assert_array_equal(A.indptr, B.indptr)
+    np.testing.assert_array_equal(A.indices, B.indices)
+    np.testing.assert_array_equal(A.data, B.data)
+
+
+@pytest.mark.parametrize("n_features", [None, 4, 123])
+def test_cached_read_equals_the_parse_and_parses_once(tmp_path, counting_parser,
+                                                      n_features):
+    path = tmp_path / "small"
+    path.write_bytes(bz2.compress(GOOD.encode()))
+    expected_X, expected_y = read_libsvm(path, n_features)
+    for _ in range(3):
+        X, y = libsvm.read_libsvm_cached(path, n_features)
+        assert_same_matrix(X, expected_X)
+        np.testing.assert_array_equal(y, expected_y)
+    assert counting_parser.calls == 1
+    assert cache_path(path, file_md5(path)).is_file()
+
+
+def test_a_changed_file_is_parsed_again(tmp_path, counting_parser):
+    path = tmp_path / "small"
+    path.write_text(GOOD)
+    libsvm.read_libsvm_cached(path)
+    path.write_text("-1 2:3\n+1 5:1\n")
+    X, y = libsvm.read_libsvm_cached(path)
+    assert counting_parser.calls == 2
+    np.testing.assert_array_equal(X.toarray(), [[0, 3, 0, 0, 0], [0, 0, 0, 0, 1]])
+    np.testing.assert_array_equal(y, [-1, 1])
+
+
+def test_cached_read_reports_an_index_beyond_n_features_with_its_line(tmp_path):
+    path = tmp_path / "wide"
+    path.write_text("+1 1:1\n-1 7:1\n")
+    libsvm.read_libsvm_cached(path)  # cached at the file's own width, 7
+    with pytest.raises(DataError, match=r":2: malformed LIBSVM line: feature index 7 "
+                                        r"exceeds n_features=5"):
+        libsvm.read_libsvm_cached(path, n_features=5)
+
+
+@pytest.mark.parametrize("content, match", [(None, "no such file"), ("", "no samples"),
+                                            ("+1 1:1\n-1 x:1\n", ":2: malformed")])
+def test_cached_read_of_a_missing_empty_or_malformed_file(tmp_path, content, match):
+    path = tmp_path / "file"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(DataError, match=match):
+        libsvm.read_libsvm_cached(path)
+    assert [p.name for p in tmp_path.iterdir()] == ([] if content is None else ["file"])
 
 
 def test_a_file_of_random_bytes_is_quoted_without_control_characters(tmp_path):
