@@ -16,7 +16,10 @@ iterations there and the relative error ||phi - phi_ref|| / ||phi_ref|| of phi.
 
 Problems: ``cancer`` and ``mnist`` (1 vs 7) as RDIA.py loads them, and
 ``realsim-shape``, the seeded sparse problem of ``benchmarks.influence_speed``
-(42,000 training rows x 20,958 features; ``--realsim-rows`` makes it smaller).
+(42,000 training rows x 20,958 features; ``--realsim-rows`` makes it smaller); and two
+K-class softmax problems as RDIA.py loads them, ``digits`` (scikit-learn's 8 x 8
+digits, offline) and ``mnist10`` (41,930 x 784, K = 10), whose CG is preconditioned
+by the Kronecker factorisation.
 
 The recommended default is the tightest of those loosest tolerances divided by
 ``SAFETY`` (100); the report gives the relative error of phi there on every problem.
@@ -47,7 +50,7 @@ ALPHAS = (0.01, 0.002, 0.0002)
 #: The recommended default is this many times tighter than the loosest safe tol.
 SAFETY = 100
 
-PROBLEMS = ("cancer", "mnist", "realsim-shape")
+PROBLEMS = ("cancer", "mnist", "realsim-shape", "digits", "mnist10")
 
 #: CG iteration limit of every solve (far above what any tol here needs).
 MAX_ITER = 5000
@@ -57,7 +60,8 @@ C = 0.1
 
 @dataclass
 class Problem:
-    """A fitted binary problem: training and validation sets and the full-fit weights."""
+    """A fitted problem (binary or K-class): training and validation sets and the
+    full-fit weights."""
 
     name: str
     noise: float

@@ -62,6 +62,16 @@ def test_on_cancer_the_study_supports_the_default(tmp_path, shared_data_dir):
     assert all(s["harmful"] > 0 for s in record["summary"])
 
 
+def test_a_k_class_study_on_digits_runs_offline_and_supports_the_default(tmp_path):
+    import influence
+
+    record, _ = run(tmp_path, "--problems", "digits")
+    assert {r["preconditioner"] for r in record["rows"]} == {"kronecker"}
+    assert all(s["harmful"] > 0 for s in record["summary"])
+    assert all(s["tol"] >= influence.DEFAULT_TOL * cg_tolerance.SAFETY
+               for s in record["summary"])
+
+
 @pytest.mark.parametrize("flags, words", [
     (["--problems", "news20"], "invalid choice: 'news20'"),
     (["--noises", "x"], "invalid float value: 'x'"),
