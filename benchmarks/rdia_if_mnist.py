@@ -241,6 +241,15 @@ def selection_rows(runs):
     return rows
 
 
+def seed_mean(values):
+    """Mean over seeds (rows) per epoch (column), skipping missing values (NaN); NaN
+    where every seed misses, e.g. the harmful set before the warm-up ends."""
+    present = ~np.isnan(values)
+    total = np.where(present, values, 0.0).sum(axis=0)
+    count = present.sum(axis=0)
+    return np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
+
+
 def plot_curves(curves, path, column, ylabel):
     """Mean of a per-epoch column against epoch, one panel per setting, one line per method."""
     from matplotlib.figure import Figure
@@ -254,7 +263,7 @@ def plot_curves(curves, path, column, ylabel):
             if not values or np.isnan(values).all():
                 continue
             values = np.array(values, dtype=float)
-            ax.plot(np.arange(1, values.shape[1] + 1), np.nanmean(values, axis=0),
+            ax.plot(np.arange(1, values.shape[1] + 1), seed_mean(values),
                     linewidth=1.0, label=f"{candidate_label(method)} ({len(values)} seeds)")
         ax.set_title(f"MNIST, {noise[0]} {deep.format_setting(noise[1])}")
         ax.set_xlabel("epoch")
@@ -280,7 +289,7 @@ def plot_harmful(curves, path):
                 values = np.array([[np.nan if row.get(column) is None else row[column]
                                     for row in r["epochs"]] for r in by_seed.values()],
                                   dtype=float)
-                ax.plot(np.arange(1, values.shape[1] + 1), np.nanmean(values, axis=0),
+                ax.plot(np.arange(1, values.shape[1] + 1), seed_mean(values),
                         style, linewidth=1.0, label=f"{column.split('_')[1]} "
                         f"({len(values)} seeds)")
         ax.set_title(f"MNIST, {noise[0]} {deep.format_setting(noise[1])}")

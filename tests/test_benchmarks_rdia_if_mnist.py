@@ -3,8 +3,10 @@
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -101,6 +103,14 @@ def test_table_compares_the_chosen_candidate_with_the_baselines(tmp_path):
     assert "mnist_coteaching_symmetric_0.8_seed1" in report.split("Missing runs")[1]
     for name in ("table.md", "table.csv", "test_acc.png", "harmful.png"):
         assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+def test_seed_mean_skips_missing_seeds_and_leaves_empty_epochs_missing():
+    values = np.array([[np.nan, 1.0, 2.0], [np.nan, np.nan, 4.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "mean of empty slice"
+        mean = bench.seed_mean(values)
+    np.testing.assert_array_equal(mean, [np.nan, 1.0, 3.0])
 
 
 def test_time_step_times_an_epoch_and_a_phi_step(shared_data_dir):
