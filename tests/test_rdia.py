@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,11 +24,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args, env=None, cwd=None):
-    """Run RDIA.py in a subprocess; return (exit code, stdout, stderr)."""
+    """Run RDIA.py in a subprocess; return (exit code, stdout, stderr).
+
+    Without ``cwd`` it runs in a fresh empty folder, so its default ``runs/`` files
+    neither land in the checkout nor meet those of an earlier run."""
     full_env = dict(os.environ, **(env or {}))
-    done = subprocess.run([sys.executable, str(ROOT / "RDIA.py"), *args],
-                          capture_output=True, text=True, env=full_env,
-                          cwd=cwd or ROOT, timeout=300)
+    with tempfile.TemporaryDirectory() as fresh:
+        done = subprocess.run([sys.executable, str(ROOT / "RDIA.py"), *args],
+                              capture_output=True, text=True, env=full_env,
+                              cwd=cwd or fresh, timeout=300)
     return done.returncode, done.stdout, done.stderr
 
 
@@ -769,12 +774,19 @@ def test_a_binary_mnist_run_imports_neither_scikit_learn_nor_a_heavy_package(
 
 
 def test_a_libsvm_run_imports_scikit_learn_for_its_parser_only(tmp_path, shared_data_dir):
-    """scikit-learn reads the LIBSVM file (and brings pandas); no liblinear, no metrics."""
-    packages = imported_packages(tmp_path, "--dataset", "cancer", "--no-files",
-                                 "--data-dir", str(shared_data_dir))
-    assert "sklearn.datasets" in packages
-    assert not packages & {"sklearn.linear_model", "sklearn.metrics", "dask", "distributed",
-                           "torch", "matplotlib", "cleanlab"}
+    """scikit-learn reads the LIBSVM file (and brings pandas) on the first run, no
+    liblinear and no metrics; the next run loads the parsed file from its cache and
+    imports no scikit-learn at all."""
+    data_dir = tmp_path / "data"
+    (data_dir / "breast-cancer").mkdir(parents=True)
+    relpath = "breast-cancer/breast-cancer_scale"
+    (data_dir / relpath).write_bytes((shared_data_dir / relpath).read_bytes())
+    args = ("--dataset", "cancer", "--no-files", "--data-dir", str(data_dir))
+    first, cached = (imported_packages(tmp_path, *args) for _ in range(2))
+    assert "sklearn.datasets" in first
+    assert not first & {"sklearn.linear_model", "sklearn.metrics", "dask", "distributed",
+                        "torch", "matplotlib", "cleanlab"}
+    assert not cached & set(HEAVY + ("sklearn",))
 
 
 def test_a_plot_imports_matplotlib_and_liblinear_imports_its_solver(tmp_path):
