@@ -39,7 +39,8 @@ that two queues never train the same run at once.
 
 Outputs in ``--out`` (default ``results/rdia_if_mnist``): ``table.md``, ``table.csv``,
 ``test_acc.png`` (scored accuracy per epoch, one panel per setting) and
-``harmful.png`` (precision and recall of the harmful set per epoch); ``--time-step``
+``harmful.png`` (precision and recall of the harmful set per epoch, and the clean
+share of the samples trained with CE); ``--time-step``
 and ``--diagnose`` write ``time_step.md`` and ``diagnose.md`` there instead.
 
 ``--time-step`` trains ``rdia-if`` on the full MNIST training set (symmetric 0.8,
@@ -223,6 +224,7 @@ def comparison_rows(chosen, seeds, epochs, runs_dir):
                 if is_rdia_if(method) else "-",
                 "harmful_recall": spread(results, "harmful_recall", 1)
                 if is_rdia_if(method) else "-",
+                "label_precision": spread(results, "label_precision", 1),
                 "seeds": " ".join(str(s) for s in sorted(by_seed))})
     return rows, curves, missing
 
@@ -275,8 +277,19 @@ def plot_curves(curves, path, column, ylabel):
     save_figure_atomic(fig, path, dpi=120)
 
 
+#: Per-epoch columns of the harmful-set figure and their line styles.
+HARMFUL_CURVES = {"harmful_precision": "-", "harmful_recall": "--", "label_precision": "-."}
+
+HARMFUL_LABELS = {
+    "harmful_precision": "precision of {phi > alpha}",
+    "harmful_recall": "recall of {phi > alpha}",
+    "label_precision": "clean share of the rest, trained with CE",
+}
+
+
 def plot_harmful(curves, path):
-    """Precision and recall (%) of rdia-if's harmful set per epoch, one panel per setting."""
+    """Precision and recall (%) of rdia-if's harmful set per epoch, and the clean share
+    of the samples trained with CE, one panel per setting."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5 * len(curves), 4.5))
@@ -285,19 +298,21 @@ def plot_harmful(curves, path):
         for method, by_seed in runs.items():
             if not is_rdia_if(method) or not by_seed:
                 continue
-            for column, style in (("harmful_precision", "-"), ("harmful_recall", "--")):
+            for column, style in HARMFUL_CURVES.items():
                 values = np.array([[np.nan if row.get(column) is None else row[column]
                                     for row in r["epochs"]] for r in by_seed.values()],
                                   dtype=float)
                 ax.plot(np.arange(1, values.shape[1] + 1), seed_mean(values),
-                        style, linewidth=1.0, label=f"{column.split('_')[1]} "
+                        style, linewidth=1.0, label=f"{HARMFUL_LABELS[column]} "
                         f"({len(values)} seeds)")
+        ax.axhline(100 * noise[1], color="gray", linestyle=":", linewidth=1.0,
+                   label="precision of a random set (the noise rate)")
         ax.set_title(f"MNIST, {noise[0]} {deep.format_setting(noise[1])}")
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, loc="lower right")
-    axes[0].set_ylabel("harmful set {phi > alpha} against the noise mask (%)")
+    axes[0].set_ylabel("against the true noise mask (%)")
     fig.tight_layout()
     save_figure_atomic(fig, path, dpi=120)
 
@@ -308,9 +323,11 @@ def write_outputs(out, seeds, epochs, runs_dir):
     chosen, selection_runs = choose(epochs, runs_dir)
     rows, curves, missing = comparison_rows(chosen, seeds, epochs, runs_dir)
     header = ["setting", "method", "runs", "scored acc, last-10 mean (%, 9,900 images)",
-              "test acc (%, 10,000 images)", "harmful precision (%)", "harmful recall (%)"]
+              "test acc (%, 10,000 images)", "harmful precision (%)", "harmful recall (%)",
+              "clean share of the keep set (%)"]
     cells = [[r["setting"], r["method"], r["runs"], r["scored_acc"], r["test_acc"],
-              r["harmful_precision"], r["harmful_recall"]] for r in rows]
+              r["harmful_precision"], r["harmful_recall"], r["label_precision"]]
+             for r in rows]
     selection_header = ["candidate", "seed",
                         "hold-out acc, last-10 mean (%, 50 images phi never sees)",
                         "val acc (%, all 100)", "scored acc (%, 9,900 images)",
@@ -328,12 +345,16 @@ def write_outputs(out, seeds, epochs, runs_dir):
         f"Mean ± sample std over seeds ({', '.join(map(str, seeds))}) of each run's mean over "
         f"its last 10 of {epochs} epochs. Scored images: the 9,900 test images outside "
         "the 100 held out for validation. Harmful precision and recall: the set "
-        "{phi > alpha} in force, against the true noise mask, last-10 mean.", "",
+        "{phi > alpha} in force, against the true noise mask, last-10 mean. Clean "
+        "share of the keep set: the share of correct labels among the samples the "
+        "method keeps (``label_precision``): for rdia-if those outside {phi > alpha}, "
+        "trained with CE; for rdia-ls and co-teaching the small-loss samples; for CE "
+        "every sample.", "",
         markdown_table(header, cells), "",
         f"Missing runs ({len(missing)}): " + (", ".join(missing) if missing else "none"), ""])
     write_text_atomic(out / "table.md", report)
     columns = ["setting", "method", "runs", "scored_acc", "test_acc", "harmful_precision",
-               "harmful_recall", "seeds"]
+               "harmful_recall", "label_precision", "seeds"]
     write_csv_atomic(out / "table.csv", columns, [[r[c] for c in columns] for r in rows])
     plot_curves(curves, out / "test_acc.png", "scored_acc",
                 "accuracy on the 9,900 scored test images (%)")
