@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from data.decoded import CACHE_DIR_ENV, cache_path, cached_decode
+from data.decoded import CACHE_DIR_ENV, cache_path, cached_arrays, cached_decode
 from data.checksums import file_md5
 from data.mnist import read_idx
 
@@ -103,3 +103,14 @@ def test_the_given_md5_names_the_cache(tmp_path):
     write_idx(source, images(0))
     cached_decode(source, read_idx, md5="ABC123")
     assert cache_path(source, "abc123").is_file()
+
+
+def test_a_cache_with_other_array_names_is_decoded_again(tmp_path):
+    source = tmp_path / "images.gz"
+    write_idx(source, images(0))
+    cached_arrays(source, lambda path: {"other": read_idx(path)[:1]})
+    decode = CountingDecoder()
+    np.testing.assert_array_equal(cached_decode(source, decode), images(0))
+    assert decode.calls == 1
+    np.testing.assert_array_equal(cached_decode(source, decode), images(0))
+    assert decode.calls == 1  # rewritten under the expected name
