@@ -68,9 +68,7 @@ def read_libsvm(path, n_features=None):
         the first malformed line as ``path:LINE``), or if loading it would need more
         memory than is available (checked before parsing; see ``data.memory``).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file; check the path or set RDIA_DATA_DIR")
+    path = _existing_file(path)
     needed = None
     try:
         n_values, n_rows = count_values_and_rows(path)
@@ -133,9 +131,7 @@ def read_libsvm_cached(path, n_features=None, md5=None):
     DataError
         As :func:`read_libsvm`.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file; check the path or set RDIA_DATA_DIR")
+    path = _existing_file(path)
     arrays = cached_arrays(path, _parsed_arrays, md5, names=CACHE_NAMES)
     n_rows, width = (int(n) for n in arrays["shape"])
     if n_features is not None:
@@ -146,6 +142,14 @@ def read_libsvm_cached(path, n_features=None, md5=None):
     X = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
                       shape=(n_rows, width))
     return X, arrays["y"]
+
+
+def _existing_file(path):
+    """``path`` as a Path; DataError when it is not a file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; check the path or set RDIA_DATA_DIR")
+    return path
 
 
 def _parsed_arrays(path):
