@@ -68,8 +68,8 @@ import influence
 import last_layer
 import selection
 from benchmarks import rdia_ls_ablation as ablation
-from experiments import deep
 from data.errors import DataError
+from experiments import deep
 from experiments.cli import ConfigError
 from experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
 from experiments.ls_curves import load_finished
