@@ -1,7 +1,7 @@
 """RDIA-LS: loss-based relabeling for deep models, with the CE and co-teaching baselines.
 
 Trains the paper's MLP (MNIST) or 6-conv CNN (CIFAR-10) on noisy labels with one of
-four methods: ``rdia-ls`` (METHOD.md section 5), ``rdia-if`` (relabeling by the
+four methods: ``rdia-ls`` (docs/method.md section 5), ``rdia-if`` (relabeling by the
 influence of each sample through the last layer, section 6), ``ce`` or
 ``coteaching``. The methods and the schedule are described in ``experiments/deep.py``.
 
@@ -14,7 +14,7 @@ Flags are named as in the published code (``--noise_rate``); the hyphen spelling
 (``--noise-rate``) works too.
 
 The RDIA-LS loss is the published code's by default (``--loss published``), because
-it gives the paper's number; ``--loss method`` is the equation of METHOD.md section 5,
+it gives the paper's number; ``--loss method`` is the equation of docs/method.md section 5,
 and the ablations add one ingredient of the published loss to it (``selection.py``).
 ``--compat official|method`` is an older spelling of ``--loss published|method``.
 
@@ -31,11 +31,11 @@ calls ``experiments.deep.run``, the engine that ``reproduce.py`` and
 
 import sys
 
-import data
-import influence
-import selection
-from experiments import deep
-from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser, run_script
+from rdia import data
+from rdia import influence
+from rdia import selection
+from rdia.experiments import deep
+from rdia.experiments.cli import ConfigError, DefaultsFormatter, OneLineParser, run_script
 
 #: The settings' defaults, shown by ``--help``.
 DEFAULT = deep.LSConfig()

@@ -2,7 +2,7 @@
 
 Two kinds of runs:
 
-- ``--dataset`` (a benchmark, METHOD.md section 4), run by ``experiments.lr``: load a
+- ``--dataset`` (a benchmark, docs/method.md section 4), run by ``experiments.lr``: load a
   dataset, take the last 30% of its training part as clean validation set, flip
   labels, fit L2 logistic regression (C = 0.1), compute the influence phi of every
   training sample on the validation loss, relabel the harmful set
@@ -22,19 +22,19 @@ import argparse
 import os
 import sys
 
-import edits
-import influence
-from data.datasets import BINARY_DATASETS, MULTICLASS_DATASETS
-from data.shards import is_sharded
-from data.errors import DataError
-from data.noise import NOISE_TYPES
-from experiments import lr, own_data, sharded
-from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser, run_script
-from experiments.files import (check_not_replacing, check_output_path, check_output_paths,
+from rdia import edits
+from rdia import influence
+from rdia.data.datasets import BINARY_DATASETS, MULTICLASS_DATASETS
+from rdia.data.shards import is_sharded
+from rdia.data.errors import DataError
+from rdia.data.noise import NOISE_TYPES
+from rdia.experiments import lr, own_data, sharded
+from rdia.experiments.cli import ConfigError, DefaultsFormatter, OneLineParser, run_script
+from rdia.experiments.files import (check_not_replacing, check_output_path, check_output_paths,
                                figure_suffixes, write_csv_atomic, write_json_atomic,
                                write_text_atomic)
-from models.linear import DenseHessianTooLarge, FitError
-from models.logreg import LEARNERS
+from rdia.models.linear import DenseHessianTooLarge, FitError
+from rdia.models.logreg import LEARNERS
 
 
 def build_parser():
@@ -290,7 +290,7 @@ def write_sharded_outputs(report, paths):
 
 def run_sharded(config, args):
     """The body of a run on shards: check the outputs, run the engine, print, write."""
-    from experiments import dask_engine
+    from rdia.experiments import dask_engine
 
     paths = output_paths(sharded.run_name(config), args)
     check_sharded_outputs(config, args, paths)

@@ -14,8 +14,8 @@ subcommand) and ``--data-dir``. This script only parses; the work is done by
 
 import sys
 
-from data.errors import DataError
-from experiments.cli import (ConfigError, DefaultsFormatter, OneLineParser, parse_seeds,
+from rdia.data.errors import DataError
+from rdia.experiments.cli import (ConfigError, DefaultsFormatter, OneLineParser, parse_seeds,
                              run_script)
 
 HELPS = {"alpha-grid": "MNIST 1 vs 7: RDIA test log-loss for alpha x noise, "
@@ -63,7 +63,7 @@ def build_parser():
                              help="torch CPU threads (1 is often fastest on a busy machine)")
             sub.add_argument("--loss", default="published",
                              help="RDIA-LS loss: published (the published code's, which "
-                                  "gives the paper's number), method (METHOD.md's "
+                                  "gives the paper's number), method (docs/method.md's "
                                   "equation), keep-on-softmax, unsure-over-batch or "
                                   "warmup-over-keep")
             sub.add_argument("--runs-dir", default=None,
@@ -93,12 +93,12 @@ def resolve_counts(opts):
 def run_command(opts):
     """Dispatch a parsed subcommand to its engine; return the paths written."""
     if opts.command == "alpha-grid":
-        from experiments.sweeps import alpha_grid_command
+        from rdia.experiments.sweeps import alpha_grid_command
         return alpha_grid_command(opts.seeds, opts.results_dir, opts.quick, opts.data_dir)
     if opts.command == "lr-table":
-        from experiments.sweeps import lr_table_command
+        from rdia.experiments.sweeps import lr_table_command
         return lr_table_command(opts.seeds, opts.results_dir, opts.quick, opts.data_dir)
-    from experiments.ls_curves import ls_curves
+    from rdia.experiments.ls_curves import ls_curves
     return ls_curves(opts.seeds, opts.epochs, opts.results_dir, quick=opts.quick,
                      runs_dir=opts.runs_dir, data_dir=opts.data_dir, subset=opts.subset,
                      gpu=opts.gpu, threads=opts.threads, loss=opts.loss)

@@ -2,7 +2,7 @@
 
 Usage::
 
-    RDIA_DATA_DIR=/work/shared/datasets python -m benchmarks.cg_tolerance
+    RDIA_DATA_DIR=/path/to/datasets python -m benchmarks.cg_tolerance
     python -m benchmarks.cg_tolerance --problems cancer --noises 0.8      # seconds
     python -m benchmarks.cg_tolerance --markdown results/cg_tolerance/table.md \\
         --output results/cg_tolerance/rows.json
@@ -31,12 +31,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import influence
+from rdia import influence
 from benchmarks.work import add_report_arguments, write_report
-from data.errors import DataError
-from data.noise import flip_binary
-from experiments import lr
-from experiments.cli import ConfigError, OneLineParser, run_script
+from rdia.data.errors import DataError
+from rdia.data.noise import flip_binary
+from rdia.experiments import lr
+from rdia.experiments.cli import ConfigError, OneLineParser, run_script
 
 #: Tolerances studied, loosest first; the last is the reference.
 TOLERANCES = tuple(10.0 ** -k for k in range(2, 13))
@@ -44,7 +44,7 @@ TOLERANCES = tuple(10.0 ** -k for k in range(2, 13))
 #: The tolerance of the reference solve.
 REFERENCE_TOL = TOLERANCES[-1]
 
-#: The paper's alphas (METHOD.md section 4).
+#: The paper's alphas (docs/method.md section 4).
 ALPHAS = (0.01, 0.002, 0.0002)
 
 #: The recommended default is this many times tighter than the loosest safe tol.
@@ -99,7 +99,7 @@ def realsim_problem(noise, seed, n_rows):
 
 def fitted_problem(name, noise, seed, data_dir, realsim_rows):
     """:class:`Problem` of one name and noise, fitted with RDIA.py's default learner."""
-    from models.logreg import Logistic
+    from rdia.models.logreg import Logistic
 
     if name == "realsim-shape":
         X, y, X_val, y_val = realsim_problem(noise, seed, realsim_rows)

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from experiments.cli import OneLineParser
+from rdia.experiments.cli import OneLineParser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,7 +96,7 @@ def run_engine(args):
     """Body of the per-engine process: run, print one JSON line of measurements."""
     import resource
 
-    from experiments import dask_engine, sharded
+    from rdia.experiments import dask_engine, sharded
 
     config = sharded.ShardedConfig(dataset=args.data, noise=args.noise, alpha=args.alpha,
                                    methods=tuple(args.methods.split(",")),

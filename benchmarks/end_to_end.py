@@ -2,7 +2,7 @@
 
 Usage::
 
-    RDIA_DATA_DIR=/work/shared/datasets python -m benchmarks.end_to_end
+    RDIA_DATA_DIR=/path/to/datasets python -m benchmarks.end_to_end
     python -m benchmarks.end_to_end --repeat 7 --markdown results/end_to_end/table.md \\
         --output results/end_to_end/runs.json
     python -m benchmarks.end_to_end --repeat 7 --published /work/published/RDIA \\
@@ -40,7 +40,7 @@ files::
     cp -r /work/published/src/RDIA /work/published/RDIA
     python3 -m venv /work/published/venv
     /work/published/venv/bin/pip install "numpy<2" "scipy<1.12" "scikit-learn<1.4"
-    sed -i 's|data_dir = "./data"|data_dir = "/work/shared/datasets/mnist"|' \\
+    sed -i 's|data_dir = "./data"|data_dir = "/path/to/datasets/mnist"|' \\
         /work/published/RDIA/dataset.py
 
 The benchmark then runs, in ``/work/published/RDIA``,
@@ -61,9 +61,9 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.work import add_report_arguments, one_pass_seconds, write_report
-from data.errors import DataError
-from experiments import lr
-from experiments.cli import ConfigError, OneLineParser, run_script
+from rdia.data.errors import DataError
+from rdia.experiments import lr
+from rdia.experiments.cli import ConfigError, OneLineParser, run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 

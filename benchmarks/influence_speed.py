@@ -30,13 +30,13 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 
-import influence
+from rdia import influence
 from benchmarks.work import fastest, liblinear_fit_work, one_pass_seconds
-from experiments.cli import OneLineParser
-from experiments.files import write_text_atomic
-from models import logreg
-from models.linear import clear_gram_cache
-from models.logreg import Logistic
+from rdia.experiments.cli import OneLineParser
+from rdia.experiments.files import write_text_atomic
+from rdia.models import logreg
+from rdia.models.linear import clear_gram_cache
+from rdia.models.logreg import Logistic
 
 C = 0.1
 
@@ -74,8 +74,8 @@ def realsim_shaped(n_rows=REALSIM_ROWS, n_cols=20958, nnz_per_row=51, n_train=No
 
 def mnist_1v7(data_dir=None):
     """MNIST 1 vs 7 with RDIA.py's split; None when the files are missing."""
-    from data.datasets import load_binary, split_validation
-    from data.errors import DataError
+    from rdia.data.datasets import load_binary, split_validation
+    from rdia.data.errors import DataError
     try:
         dataset = load_binary("mnist", data_dir=data_dir)
     except DataError as error:

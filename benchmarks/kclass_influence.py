@@ -2,7 +2,7 @@
 
 Usage::
 
-    RDIA_DATA_DIR=/work/shared/datasets python -m benchmarks.kclass_influence
+    RDIA_DATA_DIR=/path/to/datasets python -m benchmarks.kclass_influence
     python -m benchmarks.kclass_influence --subset 5000 --baselines     # quick, new only
     python -m benchmarks.kclass_influence --dataset digits              # offline, seconds
     python -m benchmarks.kclass_influence --output speed.json --markdown speed.md
@@ -38,13 +38,13 @@ import warnings
 
 import numpy as np
 
-import influence
+from rdia import influence
 from benchmarks.work import add_report_arguments, fastest, one_pass_seconds, write_report
-from data.errors import DataError
-from experiments import lr
-from experiments.cli import ConfigError, OneLineParser, run_script
-from models import softmax
-from models.linear import clear_gram_cache
+from rdia.data.errors import DataError
+from rdia.experiments import lr
+from rdia.experiments.cli import ConfigError, OneLineParser, run_script
+from rdia.models import softmax
+from rdia.models.linear import clear_gram_cache
 
 BASELINES = ("lbfgs", "jacobi", "sklearn")
 

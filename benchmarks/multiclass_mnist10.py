@@ -2,7 +2,7 @@
 
 Usage::
 
-    RDIA_DATA_DIR=/work/shared/datasets python -m benchmarks.multiclass_mnist10
+    RDIA_DATA_DIR=/path/to/datasets python -m benchmarks.multiclass_mnist10
     python -m benchmarks.multiclass_mnist10 --noises 0.5 --seeds 0 --output r.json
     python -m benchmarks.multiclass_mnist10 --runs-dir results/multiclass_mnist10/runs \
         --markdown results/multiclass_mnist10/table.md      # resumable, about 10 min a run
@@ -38,15 +38,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-import edits
-from experiments import lr
-from experiments.cli import OneLineParser
-from experiments.files import write_json_atomic, write_text_atomic
-from experiments.report import mean_std
+from rdia import edits
+from rdia.experiments import lr
+from rdia.experiments.cli import OneLineParser
+from rdia.experiments.files import write_json_atomic, write_text_atomic
+from rdia.experiments.report import mean_std
 
 METHODS = ("full", "drop", "rdia", "clean")
 
-#: The published alpha values (METHOD.md 3); the units of phi are the same here.
+#: The published alpha values (docs/method.md 3); the units of phi are the same here.
 ALPHAS = (0.0002, 0.002, 0.01)
 
 

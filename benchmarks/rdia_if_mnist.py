@@ -7,7 +7,7 @@ Usage, from the repository root::
     python -m benchmarks.rdia_if_mnist --time-step          # one CE epoch against one phi step
     python -m benchmarks.rdia_if_mnist --diagnose           # what the harmful set does
 
-``rdia-if`` (METHOD.md section 6) trains the paper's MLP with cross-entropy for
+``rdia-if`` (docs/method.md section 6) trains the paper's MLP with cross-entropy for
 ``if_warmup`` epochs, then computes phi of every training sample through the last
 layer against the 100 held-out test images, every ``if_every`` epochs, and trains the
 samples with phi > alpha with l_R and the others with cross-entropy.
@@ -24,7 +24,7 @@ torch thread per run):
    trained; the one with the best mean ``holdout_acc`` over the last 10 epochs is
    chosen. Test labels outside the 100 images are never looked at.
 2. **Comparison.** The chosen candidate, with phi against all 100 validation images as
-   METHOD.md section 6 says, at symmetric 0.8, symmetric 0.5 and pairflip 0.45, seeds
+   docs/method.md section 6 says, at symmetric 0.8, symmetric 0.5 and pairflip 0.45, seeds
    1, 2, 3, beside ``rdia-ls`` with the default (published) loss at gamma 0.2,
    ``coteaching`` and ``ce`` on the same settings and seeds. The table gives the
    mean +/- sample std over seeds of the last-10-epoch mean accuracy on the 9,900
@@ -64,16 +64,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import influence
-import last_layer
-import selection
+from rdia import influence
+from rdia import last_layer
+from rdia import selection
 from benchmarks import rdia_ls_ablation as ablation
-from data.errors import DataError
-from experiments import deep
-from experiments.cli import ConfigError
-from experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
-from experiments.ls_curves import load_finished
-from experiments.report import format_mean_std, markdown_table
+from rdia.data.errors import DataError
+from rdia.experiments import deep
+from rdia.experiments.cli import ConfigError
+from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
+from rdia.experiments.ls_curves import load_finished
+from rdia.experiments.report import format_mean_std, markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -53,12 +53,12 @@ from pathlib import Path
 
 import numpy as np
 
-import selection
-from experiments import deep
-from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
-from experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
-from experiments.ls_curves import PAPER_SETTING, load_finished
-from experiments.report import PUBLISHED_RDIA_LS, format_mean_std, markdown_table, mean_std
+from rdia import selection
+from rdia.experiments import deep
+from rdia.experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
+from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
+from rdia.experiments.ls_curves import PAPER_SETTING, load_finished
+from rdia.experiments.report import PUBLISHED_RDIA_LS, format_mean_std, markdown_table, mean_std
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -426,7 +426,7 @@ def write_outputs(out, candidates, seeds, epochs, runs_dir, select=False):
         "(the paper's metric); the validation and scored accuracies split them into 100 "
         "held-out images (10 per class, seeded by the run's seed) and the other 9,900, "
         "for runs trained since the split exists. Setting: the MLP, weight decay 1e-5, "
-        "forget rate 0.8 (METHOD.md section 5).", "",
+        "forget rate 0.8 (docs/method.md section 5).", "",
         markdown_table(header, cells), ""]
     if select:
         rdia_runs = {c: by_seed for c, by_seed in runs.items() if c not in BASELINES}

@@ -6,13 +6,13 @@ Usage, from the repository root::
     python -m benchmarks.rdia_ls_mnist --epochs 20 --seeds 1 --methods rdia-ls-published ce
     python -m benchmarks.rdia_ls_mnist --reuse --threads 1   # keep finished runs, 1 CPU thread
 
-Setting (METHOD.md section 5, ``experiments.ls_curves.PAPER_SETTING``): the 784-256-10
+Setting (docs/method.md section 5, ``experiments.ls_curves.PAPER_SETTING``): the 784-256-10
 MLP, Adam lr 0.001, batch 128, weight decay 1e-5, gamma 0.2, forget rate = noise rate
 0.8 reached over 10 epochs, 10 warm-up epochs, lr decay and beta1 = 0.1 from epoch 80.
 The noise seed is the run's seed (the published code fixes it to 0; pass
 ``--noise_seed 0`` for that).
 
-Variants: ``rdia-ls-method`` (RDIA-LS with the loss of METHOD.md, ``--loss method``),
+Variants: ``rdia-ls-method`` (RDIA-LS with the loss of docs/method.md, ``--loss method``),
 ``rdia-ls-published`` (the same with the published code's loss, ``--loss published``,
 the default of ``RDIA-LS.py``), ``ce`` and ``coteaching``. The loss ablations and the
 gamma sweep are ``benchmarks/rdia_ls_ablation.py``.
@@ -40,19 +40,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data import DataError
-from experiments import deep
-from experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
-from experiments.files import write_csv_atomic, write_text_atomic
-from experiments.ls_curves import PAPER_SETTING, run_or_reuse
-from experiments.report import PUBLISHED_RDIA_LS
+from rdia.data import DataError
+from rdia.experiments import deep
+from rdia.experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
+from rdia.experiments.files import write_csv_atomic, write_text_atomic
+from rdia.experiments.ls_curves import PAPER_SETTING, run_or_reuse
+from rdia.experiments.report import PUBLISHED_RDIA_LS
 
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Name of the benchmark in its usage and error lines (it runs with ``python -m``).
 PROG = "benchmarks.rdia_ls_mnist"
 
-#: The published RDIA-LS figure at symmetric noise 0.8 on MNIST (METHOD.md section 5),
+#: The published RDIA-LS figure at symmetric noise 0.8 on MNIST (docs/method.md section 5),
 #: mean and std (%) over seeds, per variant that the paper's number stands for.
 PUBLISHED = {"rdia-ls-method": PUBLISHED_RDIA_LS["mnist"],
              "rdia-ls-published": PUBLISHED_RDIA_LS["mnist"]}

@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import rdia_ls_ablation as ablation
-from experiments import deep
-from experiments.cli import ConfigError
-from experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
-from experiments.report import format_mean_std, markdown_table
+from rdia.experiments import deep
+from rdia.experiments.cli import ConfigError
+from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
+from rdia.experiments.report import format_mean_std, markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -33,7 +33,7 @@ def add_report_arguments(parser):
 def write_report(opts, text, record):
     """Print the report and write it (``--markdown``) and the record (``--output``),
     each atomically."""
-    from experiments.files import write_json_atomic, write_text_atomic
+    from rdia.experiments.files import write_json_atomic, write_text_atomic
 
     print(text, end="" if text.endswith("\n") else "\n")
     if opts.markdown:

@@ -107,7 +107,7 @@ def digits_train_val(n_train=300, n_val=150, noise=0.3, seed=0):
     """
     from sklearn.datasets import load_digits
 
-    from data.noise import apply_transition, transition_matrix
+    from rdia.data.noise import apply_transition, transition_matrix
 
     X, y = load_digits(return_X_y=True)
     order = np.random.default_rng(seed).permutation(len(y))[:n_train + n_val]

@@ -11,7 +11,7 @@ def shared_data_dir():
     """Folder of the shared datasets from RDIA_DATA_DIR; skips the test when unset."""
     value = os.environ.get("RDIA_DATA_DIR", "")
     if not value:
-        pytest.skip("RDIA_DATA_DIR is not set (CI sets it to ../shared/datasets)")
+        pytest.skip("RDIA_DATA_DIR is not set (CI sets it to the datasets folder beside the checkout)")
     return Path(value)
 
 

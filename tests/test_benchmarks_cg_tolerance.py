@@ -54,8 +54,7 @@ def test_a_small_real_sim_shaped_study_runs_offline(tmp_path):
 
 def test_on_cancer_the_study_supports_the_default(tmp_path, shared_data_dir):
     """The default tol is at least SAFETY times tighter than what cancer needs."""
-    import influence
-
+    from rdia import influence
     record, _ = run(tmp_path, "--problems", "cancer", "--data-dir", str(shared_data_dir))
     assert all(s["tol"] >= influence.DEFAULT_TOL * cg_tolerance.SAFETY
                for s in record["summary"])
@@ -63,8 +62,7 @@ def test_on_cancer_the_study_supports_the_default(tmp_path, shared_data_dir):
 
 
 def test_a_k_class_study_on_digits_runs_offline_and_supports_the_default(tmp_path):
-    import influence
-
+    from rdia import influence
     record, _ = run(tmp_path, "--problems", "digits")
     assert {r["preconditioner"] for r in record["rows"]} == {"kronecker"}
     assert all(s["harmful"] > 0 for s in record["summary"])

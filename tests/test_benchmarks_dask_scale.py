@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from benchmarks.dask_scale import NUMERIC, main, shard_rows, write_data
-from data.shards import list_shards, read_shard
+from rdia.data.shards import list_shards, read_shard
 
 
 def test_rows_have_39_fields_and_are_seeded_by_shard():

@@ -12,7 +12,7 @@ import torch
 
 from benchmarks import rdia_if_mnist as bench
 from builders import epoch_rows, write_run
-from experiments import deep
+from rdia.experiments import deep
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from benchmarks import rdia_ls_ablation as ablation
-from experiments import deep
-from experiments.cli import ConfigError
+from rdia.experiments import deep
+from rdia.experiments.cli import ConfigError
 from builders import epoch_rows, write_run
 
 ROOT = Path(__file__).resolve().parents[1]

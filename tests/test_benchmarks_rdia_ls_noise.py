@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks import rdia_ls_noise as noise_bench
 from builders import epoch_rows, write_run
-from experiments import deep
+from rdia.experiments import deep
 
 ROOT = Path(__file__).resolve().parents[1]
 

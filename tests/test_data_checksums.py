@@ -11,11 +11,11 @@ import shutil
 
 import pytest
 
-from data import DataError, ensure_file, load_mnist
-from data import checksums
-from data.checksums import CACHE_NAME
-from data.download import SOURCES
-from data.mnist import MNIST_FILES
+from rdia.data import DataError, ensure_file, load_mnist
+from rdia.data import checksums
+from rdia.data.checksums import CACHE_NAME
+from rdia.data.download import SOURCES
+from rdia.data.mnist import MNIST_FILES
 
 LABELS = MNIST_FILES["test_labels"]
 

@@ -4,8 +4,8 @@ import socket
 import numpy as np
 import pytest
 
-from data import DataError, load_cifar10, read_cifar_batch
-from data.download import CIFAR10_FOLDER
+from rdia.data import DataError, load_cifar10, read_cifar_batch
+from rdia.data.download import CIFAR10_FOLDER
 
 
 def pattern(n, offset):

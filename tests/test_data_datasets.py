@@ -7,8 +7,8 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_breast_cancer
 
-from data import BINARY_DATASETS, DataError, load_binary, split_validation
-from data.datasets import LIBSVM_DATASETS, load_multiclass
+from rdia.data import BINARY_DATASETS, DataError, load_binary, split_validation
+from rdia.data.datasets import LIBSVM_DATASETS, load_multiclass
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +35,7 @@ def parse_line(line, width):
     return row
 
 
-# name, training file, n_train, n_test, n_features, classes (SOURCES.md and METHOD.md 4)
+# name, training file, n_train, n_test, n_features, classes (SOURCES.md and docs/method.md 4)
 SHARED = [
     ("cancer", "breast-cancer/breast-cancer_scale", 500, 183, 10, [2, 4]),
     ("diabetes", "diabetes/diabetes_scale", 500, 268, 8, [-1, 1]),
@@ -302,7 +302,7 @@ def test_split_validation_rejects_bad_ratios(ratio):
 def test_digits_are_loaded_offline_scaled_and_split_by_the_seed(tmp_path):
     from sklearn.datasets import load_digits
 
-    from data.datasets import load_multiclass
+    from rdia.data.datasets import load_multiclass
     X_all, y_all = load_digits(return_X_y=True)
     first, again, other = (load_multiclass("digits", tmp_path, seed=s) for s in (0, 0, 1))
     assert first.X_train.shape == (1257, 64) and first.X_test.shape == (540, 64)
@@ -317,8 +317,8 @@ def test_digits_are_loaded_offline_scaled_and_split_by_the_seed(tmp_path):
 
 def test_shared_mnist_all_ten_digits(shared_data_dir):
     """mnist10 is load_mnist (tested on its own) minus the first 100 images, / 255."""
-    from data.datasets import load_multiclass
-    from data.mnist import load_mnist
+    from rdia.data.datasets import load_multiclass
+    from rdia.data.mnist import load_mnist
     images, digits, _, test_digits = load_mnist(shared_data_dir)
     ds = load_multiclass("mnist10", shared_data_dir)
     assert ds.X_train.shape == (59900, 784) and ds.X_test.shape == (10000, 784)
@@ -330,7 +330,7 @@ def test_shared_mnist_all_ten_digits(shared_data_dir):
 
 
 def test_multiclass_libsvm_path_maps_labels_in_sorted_order(tmp_path, write_libsvm):
-    from data.datasets import load_multiclass
+    from rdia.data.datasets import load_multiclass
     labels = ["5", "-1", "2"] * 10
     path = write_libsvm(tmp_path / "three.txt", labels, numbered_rows(30))
     ds = load_multiclass(path, seed=4)
@@ -347,7 +347,7 @@ def test_multiclass_libsvm_path_maps_labels_in_sorted_order(tmp_path, write_libs
 
 
 def test_multiclass_libsvm_with_test_file_and_bad_labels(tmp_path, write_libsvm):
-    from data.datasets import load_multiclass
+    from rdia.data.datasets import load_multiclass
     train = write_libsvm(tmp_path / "train.txt", ["1", "2", "3"], [{1: 1.0}, {2: 1.0},
                                                                     {3: 1.0}])
     test = write_libsvm(tmp_path / "test.txt", ["3", "1"], [{4: 1.0}, {1: 2.0}])

@@ -6,9 +6,9 @@ import os
 import numpy as np
 import pytest
 
-from data.decoded import CACHE_DIR_ENV, cache_path, cached_arrays, cached_decode
-from data.checksums import file_md5
-from data.mnist import read_idx
+from rdia.data.decoded import CACHE_DIR_ENV, cache_path, cached_arrays, cached_decode
+from rdia.data.checksums import file_md5
+from rdia.data.mnist import read_idx
 
 
 def write_idx(path, array):

@@ -15,8 +15,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from data import DataError, download_file, ensure_file, load_cifar10, mirror_urls
-from data.download import (CIFAR10_ARCHIVE, CIFAR10_FILES, CIFAR10_FOLDER, CIFAR10_URL,
+from rdia.data import DataError, download_file, ensure_file, load_cifar10, mirror_urls
+from rdia.data.download import (CIFAR10_ARCHIVE, CIFAR10_FILES, CIFAR10_FOLDER, CIFAR10_URL,
                            SOURCES, TIMEOUT_S, Source, download_timeout)
 
 TRUNCATED_PREFIX = "/truncated/"

@@ -1,6 +1,6 @@
 import pytest
 
-from data.errors import EXCERPT_CHARS, printable
+from rdia.data.errors import EXCERPT_CHARS, printable
 
 
 @pytest.mark.parametrize("content, expected", [

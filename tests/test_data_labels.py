@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from data import DataError, binary_labels, encode_labels
+from rdia.data import DataError, binary_labels, encode_labels
 
 
 @pytest.mark.parametrize("raw, expected, classes", [

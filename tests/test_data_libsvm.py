@@ -13,10 +13,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_svmlight_file
 
-from data import DataError, read_libsvm
-from data import libsvm
-from data.checksums import file_md5
-from data.decoded import CACHE_DIR_ENV, cache_path
+from rdia.data import DataError, read_libsvm
+from rdia.data import libsvm
+from rdia.data.checksums import file_md5
+from rdia.data.decoded import CACHE_DIR_ENV, cache_path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -335,8 +335,8 @@ def compression_of_bytes(content):
 #: uses after its imports, then read the file named by argv[1].
 READ_UNDER_ADDRESS_LIMIT = """
 import resource, sys
-from data import DataError, read_libsvm
-from data.memory import address_space_used
+from rdia.data import DataError, read_libsvm
+from rdia.data.memory import address_space_used
 _, hard = resource.getrlimit(resource.RLIMIT_AS)
 resource.setrlimit(resource.RLIMIT_AS, (address_space_used() + 32 * 2**20, hard))
 try:

@@ -2,8 +2,8 @@ import resource
 
 import pytest
 
-from data import DataError
-from data.memory import address_space_used, available_memory, check_memory, format_bytes
+from rdia.data import DataError
+from rdia.data.memory import address_space_used, available_memory, check_memory, format_bytes
 
 
 @pytest.mark.parametrize("n_bytes, text", [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"),

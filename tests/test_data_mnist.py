@@ -5,9 +5,9 @@ import struct
 import numpy as np
 import pytest
 
-from data import DataError, load_mnist, read_idx
-from data.download import SOURCES
-from data.mnist import MNIST_FILES
+from rdia.data import DataError, load_mnist, read_idx
+from rdia.data.download import SOURCES
+from rdia.data.mnist import MNIST_FILES
 
 # IDX type codes of the format description.
 UINT8, INT32, FLOAT32 = 0x08, 0x0C, 0x0D

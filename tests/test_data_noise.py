@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from data import NOISE_TYPES, DataError, apply_transition, flip_binary, transition_matrix
+from rdia.data import NOISE_TYPES, DataError, apply_transition, flip_binary, transition_matrix
 
 
 def binary_labels(n, seed=0):

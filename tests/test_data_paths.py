@@ -1,7 +1,6 @@
 from pathlib import Path
 
-import data
-from data.paths import resolve_data_dir
+from rdia.data.paths import resolve_data_dir
 
 
 def test_explicit_folder_wins_over_environment(monkeypatch, tmp_path):
@@ -14,11 +13,10 @@ def test_environment_variable_used_when_no_folder_given(monkeypatch, tmp_path):
     assert resolve_data_dir() == tmp_path
 
 
-def test_default_is_a_datasets_folder_beside_the_code_not_the_package(monkeypatch):
+def test_default_is_a_datasets_folder_at_the_repository_root(monkeypatch):
     monkeypatch.delenv("RDIA_DATA_DIR", raising=False)
-    package = Path(data.__file__).resolve().parent
-    assert resolve_data_dir() == package.parent / "datasets"
-    assert resolve_data_dir() != package
+    root = Path(__file__).resolve().parents[1]
+    assert resolve_data_dir() == root / "datasets"
 
 
 def test_the_readme_quick_start_gives_the_lookup_order():

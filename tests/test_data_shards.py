@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from data import DataError
-from data.shards import (TEST_RATIO, build_partition, dataset_classes, is_sharded,
+from rdia.data import DataError
+from rdia.data.shards import (TEST_RATIO, build_partition, dataset_classes, is_sharded,
                          list_shards, read_shard, shard_roles, shard_seed, summarize,
                          widen, write_shards)
 

@@ -8,8 +8,8 @@ import pytest
 import scipy.sparse as sp
 
 from builders import mixed_table, write_libsvm
-from data.errors import DataError
-from data.tables import (TableError, align_columns, check_complete, encode_labels,
+from rdia.data.errors import DataError
+from rdia.data.tables import (TableError, align_columns, check_complete, encode_labels,
                          file_kind, labeled_columns, load_tables, make_encoder,
                          numeric_columns, read_table)
 

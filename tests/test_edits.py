@@ -5,12 +5,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-import edits
-import influence
+from rdia import edits
+from rdia import influence
 from builders import digits_train_val, train_val
-from models import logreg
-from models.logreg import Logistic
-from models.softmax import Softmax
+from rdia.models import logreg
+from rdia.models.logreg import Logistic
+from rdia.models.softmax import Softmax
 
 C = 0.1
 ALPHA = 0.0002

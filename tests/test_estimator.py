@@ -13,9 +13,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import influence
+from rdia import influence
 from builders import breast_cancer_noisy, digits_train_val, train_val
-from estimator import RDIAClassifier
+from rdia.estimator import RDIAClassifier
 
 C = 0.1
 
@@ -41,7 +41,7 @@ def test_scikit_learn_estimator_checks(estimator, check):
 
 
 def dense_phi(w, X, y, X_val, y_val):
-    """phi of METHOD.md section 3 from an explicit dense Hessian (small d only)."""
+    """phi of docs/method.md section 3 from an explicit dense Hessian (small d only)."""
     p, p_val = expit(X @ w), expit(X_val @ w)
     H = np.eye(X.shape[1]) + C * X.T @ ((p * (1 - p))[:, None] * X)
     s = np.linalg.solve(H, C * X_val.T @ (p_val - y_val))

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from experiments.cli import (ConfigError, DefaultsFormatter, OneLineParser, Terminated,
+from rdia.experiments.cli import (ConfigError, DefaultsFormatter, OneLineParser, Terminated,
                              check_seed, parse_seeds, printable, run_script)
 
 

@@ -15,9 +15,9 @@ import pytest
 import scipy.sparse as sp
 from sklearn.metrics import roc_auc_score
 
-from data import DataError, read_libsvm
-from data.shards import write_shards
-from experiments import dask_engine, sharded
+from rdia.data import DataError, read_libsvm
+from rdia.data.shards import write_shards
+from rdia.experiments import dask_engine, sharded
 
 distributed = pytest.importorskip("distributed")
 

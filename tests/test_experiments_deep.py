@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-import last_layer
-from experiments import deep
-from experiments.cli import ConfigError
+from rdia import last_layer
+from rdia.experiments import deep
+from rdia.experiments.cli import ConfigError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -326,7 +326,7 @@ def test_plot_draws_several_runs(tmp_path):
 def mnist_run(tmp_path_factory):
     data_dir = os.environ.get("RDIA_DATA_DIR", "")
     if not data_dir:
-        pytest.skip("RDIA_DATA_DIR is not set (CI sets it to ../shared/datasets)")
+        pytest.skip("RDIA_DATA_DIR is not set (CI sets it to the datasets folder beside the checkout)")
     out = tmp_path_factory.mktemp("mnist_run")
     config = mnist_config(data_dir, out / "a", output=str(out / "run.json"))
     return config, deep.run(config)
@@ -520,7 +520,7 @@ def test_harmful_stats_against_the_noise_mask():
 def rdia_if_run(tmp_path_factory):
     data_dir = os.environ.get("RDIA_DATA_DIR", "")
     if not data_dir:
-        pytest.skip("RDIA_DATA_DIR is not set (CI sets it to ../shared/datasets)")
+        pytest.skip("RDIA_DATA_DIR is not set (CI sets it to the datasets folder beside the checkout)")
     config = mnist_config(data_dir, tmp_path_factory.mktemp("rdia-if"), n_epoch=3,
                           method="rdia-if", noise_rate=0.5, if_warmup=1, subset=1000)
     return config, deep.run(config)

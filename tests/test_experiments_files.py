@@ -16,7 +16,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from experiments.files import (OutputError, check_not_replacing, check_output_paths,
+from rdia.experiments.files import (OutputError, check_not_replacing, check_output_paths,
                                save_figure_atomic, write_csv_atomic, write_json_atomic,
                                write_text_atomic)
 
@@ -91,8 +91,8 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.artist import Artist
 from matplotlib.figure import Figure
-from experiments.cli import run_script
-from experiments.files import save_figure_atomic
+from rdia.experiments.cli import run_script
+from rdia.experiments.files import save_figure_atomic
 
 class SendsSigterm(Artist):
     def draw(self, renderer):

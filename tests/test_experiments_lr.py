@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from builders import write_libsvm, write_libsvm_problem, write_multiclass_libsvm
-from experiments import lr
-from experiments.cli import ConfigError
+from rdia.experiments import lr
+from rdia.experiments.cli import ConfigError
 
 DATA_DIR = os.environ.get("RDIA_DATA_DIR")
 needs_data = pytest.mark.skipif(

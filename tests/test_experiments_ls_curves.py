@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments import deep, ls_curves
-from experiments.cli import ConfigError
+from rdia.experiments import deep, ls_curves
+from rdia.experiments.cli import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACKED_RUNS = ROOT / "results" / "rdia_ls_mnist" / "runs"

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from builders import breast_cancer_noisy, digits_train_val, mixed_table
-from data.tables import TableError
-from experiments import own_data
-from experiments.cli import ConfigError
+from rdia.data.tables import TableError
+from rdia.experiments import own_data
+from rdia.experiments.cli import ConfigError
 
 
 def cancer_files(tmp_path, seed=0):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from experiments.report import format_mean_std, markdown_table, mean_std
+from rdia.experiments.report import format_mean_std, markdown_table, mean_std
 
 
 def test_mean_std_uses_the_sample_standard_deviation():

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-import influence
-from data.shards import list_shards, read_shard, shard_roles, write_shards
-from experiments import sharded
-from experiments.cli import ConfigError
-from models.logreg import Logistic, objective_gradient
+from rdia import influence
+from rdia.data.shards import list_shards, read_shard, shard_roles, write_shards
+from rdia.experiments import sharded
+from rdia.experiments.cli import ConfigError
+from rdia.models.logreg import Logistic, objective_gradient
 
 
 def synthetic_shards(folder, n=600, d=80, n_shards=5, seed=0):

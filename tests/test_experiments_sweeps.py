@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments import sweeps
-from experiments.report import PUBLISHED_MNIST_LOGLOSS
+from rdia.experiments import sweeps
+from rdia.experiments.report import PUBLISHED_MNIST_LOGLOSS
 
 DATA_DIR = os.environ.get("RDIA_DATA_DIR")
 needs_data = pytest.mark.skipif(

@@ -6,12 +6,12 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import softmax as softmax_rows
 
-import influence
+from rdia import influence
 from builders import dense, digits_train_val, softmax_data, train_val
-from models import logreg, softmax
-from models.linear import MAX_DENSE_PARAMETERS
-from models.logreg import Logistic
-from models.softmax import Softmax
+from rdia.models import logreg, softmax
+from rdia.models.linear import MAX_DENSE_PARAMETERS
+from rdia.models.logreg import Logistic
+from rdia.models.softmax import Softmax
 
 C = 0.1
 K = 4
@@ -29,7 +29,7 @@ def fitted(kind, sparse=False, n_train=300, d=6, seed=0):
 
 
 def explicit_phi(W, X, y, X_val, y_val):
-    """phi of METHOD.md section 3 with H built and solved densely, independently.
+    """phi of docs/method.md section 3 with H built and solved densely, independently.
 
     Binary weights (d,) use sigmoid residuals p - y; K-class weights (d, K) softmax
     residuals P - Y and the Kronecker-form Hessian.
@@ -294,7 +294,7 @@ def test_the_default_tol_keeps_the_harmful_sets_of_a_1e12_solve_on_cancer(
         shared_data_dir, noise, seed):
     """benchmarks/cg_tolerance.py chose DEFAULT_TOL; at the paper's alphas the harmful
     sets on cancer equal those of a solve to a relative residual of 1e-12."""
-    from experiments import lr
+    from rdia.experiments import lr
 
     split = lr.prepare_data(lr.LRConfig(dataset="cancer", noise=noise, seed=seed,
                                         data_dir=str(shared_data_dir)), progress=False)

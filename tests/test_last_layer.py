@@ -1,4 +1,4 @@
-"""Tests of last_layer.py: phi through a network's last layer (METHOD.md section 6).
+"""Tests of last_layer.py: phi through a network's last layer (docs/method.md section 6).
 
 The body of a seeded MLP is frozen and its penultimate features on real MNIST images
 are the inputs of the last layer; phi is checked against an explicit Hessian solve,
@@ -11,11 +11,11 @@ import pytest
 import torch
 from scipy.stats import pearsonr
 
-import data
-import influence
-import last_layer
-from models import networks
-from models.softmax import Softmax, sample_losses
+from rdia import data
+from rdia import influence
+from rdia import last_layer
+from rdia.models import networks
+from rdia.models.softmax import Softmax, sample_losses
 
 
 def mnist_images(n_train=200, n_val=60, flip=0.2, seed=0):

@@ -7,11 +7,11 @@ import scipy.sparse as sp
 from scipy.special import softmax as softmax_rows
 
 from builders import dense, softmax_data, train_val
-from models import logreg, softmax
-from models import linear
-from models.linear import MAX_DENSE_PARAMETERS, DenseHessianTooLarge, LinearHessian
-from models.logreg import Logistic
-from models.softmax import Softmax
+from rdia.models import logreg, softmax
+from rdia.models import linear
+from rdia.models.linear import MAX_DENSE_PARAMETERS, DenseHessianTooLarge, LinearHessian
+from rdia.models.logreg import Logistic
+from rdia.models.softmax import Softmax
 
 C = 0.1
 K = 4

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from models import logreg
+from rdia.models import logreg
 from builders import logistic_data
 
 C = 0.1
@@ -48,15 +48,15 @@ def test_fit_with_a_single_class_still_minimises_J():
 
 # ------------------------------------------------------------------ the two learners
 
-#: The paper's alphas (METHOD.md section 4).
+#: The paper's alphas (docs/method.md section 4).
 PAPER_ALPHAS = (0.01, 0.002, 0.0002)
 
 
 def paper_problem(name, data_dir):
     """(X, y, X_val, y_val) at noise 0.8: cancer and MNIST 1 vs 7 as RDIA.py splits
     them, or a seeded sparse problem shaped like real-sim (8,000 rows)."""
-    from data.noise import flip_binary
-    from experiments import lr
+    from rdia.data.noise import flip_binary
+    from rdia.experiments import lr
 
     if name == "sparse":
         from benchmarks.influence_speed import realsim_shaped
@@ -74,7 +74,7 @@ def both_learners(request):
 
     data_dir = os.environ.get("RDIA_DATA_DIR", "")
     if request.param != "sparse" and not data_dir:
-        pytest.skip("RDIA_DATA_DIR is not set (CI sets it to ../shared/datasets)")
+        pytest.skip("RDIA_DATA_DIR is not set (CI sets it to the datasets folder beside the checkout)")
     X, y, X_val, y_val = paper_problem(request.param, data_dir)
     newton = logreg.minimise(X, y, C)
     liblinear = logreg.minimise(X, y, C, learner="liblinear")
@@ -98,8 +98,8 @@ def test_newton_weights_agree_with_liblinear_at_the_papers_tol(both_learners):
 
 
 def test_phi_and_the_harmful_sets_are_the_same_with_either_learner(both_learners):
-    import influence
-    from models.logreg import Logistic
+    from rdia import influence
+    from rdia.models.logreg import Logistic
 
     _, X, y, X_val, y_val, newton, liblinear = both_learners
     phis = [influence.influence(Logistic(), fit.W, X, y, X_val, y_val, C,

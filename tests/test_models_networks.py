@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from models import networks
+from rdia.models import networks
 
 
 def test_mlp_is_784_256_10_with_relu():

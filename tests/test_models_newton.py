@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.optimize import rosen, rosen_der, rosen_hess_prod
 
-from models import newton
+from rdia.models import newton
 
 
 def spd_matrix(p, seed, condition=1e3):

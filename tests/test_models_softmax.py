@@ -7,8 +7,8 @@ import pytest
 from scipy.special import softmax as softmax_rows
 from sklearn.linear_model import LogisticRegression
 
-import relabel
-from models import softmax
+from rdia import relabel
+from rdia.models import softmax
 from builders import dense, digits_train_val, softmax_data
 
 C = 0.1

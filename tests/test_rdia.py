@@ -587,7 +587,7 @@ def write_synthetic_shards(folder, n=400, d=40, n_shards=4, seed=0):
     import numpy as np
     import scipy.sparse as sp
 
-    from data.shards import write_shards
+    from rdia.data.shards import write_shards
 
     rng = np.random.default_rng(seed)
     X = sp.random(n, d, density=0.2, format="csr", random_state=rng,
@@ -670,14 +670,31 @@ def test_sharded_flag_errors_are_one_line(tmp_path, args, words):
     one_line_error(*run_cli(*args, "--no-files", cwd=tmp_path), words=words)
 
 
+#: A sitecustomize that hides the installed package rdia, as on a machine where the
+#: project is not installed.
+WITHOUT_RDIA = """
+import sys
+
+class HideRdia:
+    def find_spec(self, name, path=None, target=None):
+        if name == "rdia" or name.startswith("rdia."):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+
+sys.meta_path.insert(0, HideRdia())
+"""
+
+
 @contextlib.contextmanager
-def external_cluster(tmp_path, pythonpath):
+def external_cluster(tmp_path, installed):
     """A scheduler and one worker started with the ``dask scheduler`` and ``dask worker``
-    commands of the README, as separate processes; yields the scheduler's address."""
+    commands of the README, as separate processes; yields the scheduler's address.
+    ``installed=False`` hides the package rdia from both."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    if pythonpath:
-        env["PYTHONPATH"] = str(ROOT)
+    if not installed:
+        (tmp_path / "hide").mkdir()
+        (tmp_path / "hide" / "sitecustomize.py").write_text(WITHOUT_RDIA)
+        env["PYTHONPATH"] = str(tmp_path / "hide")
     scheduler_file = tmp_path / "scheduler.json"
     dask = [sys.executable, "-m", "dask"]
     processes = [subprocess.Popen(
@@ -706,7 +723,7 @@ def test_a_cluster_started_with_the_dask_commands_gives_the_memory_engines_resul
     memory = tmp_path / "memory.json"
     code, _, stderr = run_cli(*common, "--output", str(memory))
     assert code == 0, stderr
-    with external_cluster(tmp_path, pythonpath=True) as address:
+    with external_cluster(tmp_path, installed=True) as address:
         code, _, stderr = run_cli(*common, "--engine", "dask", "--scheduler", address,
                                   "--output", str(tmp_path / "dask.json"))
     assert code == 0, stderr
@@ -718,12 +735,12 @@ def test_a_cluster_started_with_the_dask_commands_gives_the_memory_engines_resul
                                    else value), key
 
 
-def test_a_cluster_without_the_repository_on_its_path_is_one_line(tmp_path):
+def test_a_cluster_without_the_project_installed_is_one_line(tmp_path):
     shards = write_synthetic_shards(tmp_path / "shards", n=40)
-    with external_cluster(tmp_path, pythonpath=False) as address:
+    with external_cluster(tmp_path, installed=False) as address:
         result = run_cli("--dataset", shards, "--engine", "dask", "--scheduler", address,
                          "--no-files")
-    one_line_error(*result, words=("PYTHONPATH",))
+    one_line_error(*result, words=("pip install -r requirement.txt",))
 
 
 # ------------------------------------------------- what a run imports (module lists)

@@ -38,7 +38,7 @@ def test_readme_commands_are_the_documented_ones():
 def test_library_example_runs_and_lowers_validation_loss(capsys):
     namespace = {}
     exec(compile(block_with("influence.influence("), str(README), "exec"), namespace)
-    from models import logreg
+    from rdia.models import logreg
     before = logreg.sample_losses(namespace["w"], namespace["X_val"], namespace["y_val"]).mean()
     after = logreg.sample_losses(namespace["w_rdia"], namespace["X_val"],
                                  namespace["y_val"]).mean()
@@ -65,7 +65,7 @@ def test_your_own_data_examples_run_offline_and_print_what_they_show(tmp_path, m
     assert printed == shown_after(block_with("--train noisy.csv", "bash"))
     assert (tmp_path / "suspects.csv").is_file()
 
-    one_call = block_with("relabel.find_harmful(")
+    one_call = block_with("rdia.find_harmful(")
     exec(compile(one_call, str(README), "exec"), namespace)
     line = capsys.readouterr().out.strip()
     assert f"prints `{line}`" in " ".join(README.read_text().split())

@@ -1,16 +1,17 @@
-"""relabel.py: R, l_R, the harmful set, and the theorem of METHOD.md section 2."""
+"""relabel.py: R, l_R, the harmful set, and the theorem of docs/method.md section 2."""
 
 import numpy as np
 import pytest
 from scipy.special import softmax
 
-import influence
-import relabel
+import rdia
+from rdia import influence
+from rdia import relabel
 from builders import breast_cancer_noisy, digits_train_val, train_val
-from models import logreg
-from models import softmax as softmax_lr
-from models.logreg import Logistic
-from models.softmax import Softmax
+from rdia.models import logreg
+from rdia.models import softmax as softmax_lr
+from rdia.models.logreg import Logistic
+from rdia.models.softmax import Softmax
 
 C = 0.1
 
@@ -45,7 +46,7 @@ def test_binary_complementary_loss_is_the_log_loss_of_the_flipped_label():
 
 
 def test_gradient_of_l_R_is_the_negative_multiple_of_the_ce_gradient():
-    """METHOD.md 2: grad l_R = -(p_y / (1 - p_y)) grad l, checked by finite differences."""
+    """docs/method.md 2: grad l_R = -(p_y / (1 - p_y)) grad l, checked by finite differences."""
     logits, y = random_logits()
     proba = softmax(logits, axis=1)
     grad = relabel.complementary_loss_grad_logits(proba, y)
@@ -82,7 +83,7 @@ def test_relabel_binary_flips_only_the_mask():
 
 @pytest.mark.parametrize("sparse", [False, True])
 def test_relabeling_harmful_samples_beats_removing_them(sparse):
-    """The theorem of METHOD.md 2, checked by refitting.
+    """The theorem of docs/method.md 2, checked by refitting.
 
     For a harmful z_i (phi_i > 0), removing it changes V = C x summed validation
     log-loss by about -phi_i, and relabeling it with R by about -phi_i / (1 - p_y),
@@ -113,7 +114,7 @@ def test_relabeling_harmful_samples_beats_removing_them(sparse):
 
 
 def test_relabeling_beats_removing_with_k_classes_on_digits():
-    """The theorem of METHOD.md 2 for softmax regression, checked by refitting.
+    """The theorem of docs/method.md 2 for softmax regression, checked by refitting.
 
     With K classes R(z) keeps x and y and trains l_R = -log(1 - p_y) ("not y"). Its
     gradient is -(p_y / (1 - p_y)) times that of -log p_y, so relabeling = removing z
@@ -156,13 +157,13 @@ def test_find_harmful_gives_the_same_mask_for_any_labels_and_a_frame(kind):
     import pandas as pd
 
     X, y, X_val, y_val, _ = breast_cancer_noisy(seed=0)
-    reference = relabel.find_harmful(X, y, X_val, y_val)
+    reference = rdia.find_harmful(X, y, X_val, y_val)
     if kind == "frame":
         columns = [f"f{j}" for j in range(X.shape[1])]
-        mask = relabel.find_harmful(pd.DataFrame(X, columns=columns), y,
+        mask = rdia.find_harmful(pd.DataFrame(X, columns=columns), y,
                                     pd.DataFrame(X_val, columns=columns), y_val)
     else:
-        mask = relabel.find_harmful(X, label_kinds(y)[kind], X_val,
+        mask = rdia.find_harmful(X, label_kinds(y)[kind], X_val,
                                     label_kinds(y_val)[kind])
     assert mask.dtype == bool and mask.shape == y.shape
     assert 0 < reference.sum() < len(y)
@@ -176,7 +177,7 @@ def test_find_harmful_finds_flipped_cancer_labels_with_precision_at_least_08(see
     suspects are mostly flipped labels (precision measured here: 0.82 to 0.96 over
     these seeds), and most flipped labels are suspects."""
     X, y, X_val, y_val, flipped = breast_cancer_noisy(n_train=400, noise=0.2, seed=seed)
-    harmful = relabel.find_harmful(X, y, X_val, y_val, alpha=0.01)
+    harmful = rdia.find_harmful(X, y, X_val, y_val, alpha=0.01)
     hits = np.sum(harmful & flipped)
     assert hits / harmful.sum() >= 0.8
     assert hits / flipped.sum() >= 0.75
@@ -184,7 +185,7 @@ def test_find_harmful_finds_flipped_cancer_labels_with_precision_at_least_08(see
 
 def test_find_harmful_returns_phi_of_the_method_on_sparse_input():
     X, y, X_val, y_val, _ = train_val(n_train=200, n_val=80, sparse=True, seed=6)
-    harmful, phi = relabel.find_harmful(X, y, X_val, y_val, alpha=0.0002,
+    harmful, phi = rdia.find_harmful(X, y, X_val, y_val, alpha=0.0002,
                                         return_scores=True)
     w = logreg.fit(X, y, C)
     reference = influence.influence(Logistic(), w, X, y, X_val, y_val, C)
@@ -195,7 +196,7 @@ def test_find_harmful_returns_phi_of_the_method_on_sparse_input():
 def test_find_harmful_with_k_classes_uses_softmax():
     X, y, X_val, y_val, noisy = digits_train_val(n_train=300, n_val=150, noise=0.3)
     words = np.array(list("abcdefghij"), dtype=object)
-    harmful, phi = relabel.find_harmful(X, words[y], X_val, words[y_val], alpha=0.001,
+    harmful, phi = rdia.find_harmful(X, words[y], X_val, words[y_val], alpha=0.001,
                                         return_scores=True)
     reference = influence.influence(Softmax(10), softmax_lr.fit(X, y, C, n_classes=10),
                                     X, y, X_val, y_val, C)
@@ -226,5 +227,5 @@ def test_find_harmful_bad_input_is_a_value_error(change, words):
         value = values.get(value, value) if isinstance(value, str) else value
         (args if key in args else options)[key] = value
     with pytest.raises(ValueError, match=re.escape(words)):
-        relabel.find_harmful(args["X"], args["labels"], args["X_val"], args["labels_val"],
+        rdia.find_harmful(args["X"], args["labels"], args["X_val"], args["labels_val"],
                              **options)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-import relabel
-import selection
-from models.networks import MLP
+from rdia import relabel
+from rdia import selection
+from rdia.models.networks import MLP
 
 
 def seeded_batch(B=12, K=10, seed=0, scale=3.0):
@@ -125,7 +125,7 @@ def test_complementary_loss_gradient_against_relabel_on_logits():
 
 @pytest.mark.parametrize("sample", [0, 1, 2, 3])
 def test_gradient_identity_on_network_parameters(sample):
-    """grad_theta l_R = -(p_y / (1 - p_y)) grad_theta CE (METHOD.md section 2)."""
+    """grad_theta l_R = -(p_y / (1 - p_y)) grad_theta CE (docs/method.md section 2)."""
     torch.manual_seed(sample)
     net = MLP(n_inputs=6, n_hidden=5, n_classes=4).double()
     x = torch.randn(1, 6, dtype=torch.float64) * 2
@@ -229,7 +229,7 @@ def explicit_terms(z, t):
 
 
 def expected_loss(name, z, t, keep, unsure, n_drop, gamma, warmup):
-    """The loss ``name`` of METHOD.md section 5 and the brief, written out in full."""
+    """The loss ``name`` of docs/method.md section 5 and the brief, written out in full."""
     B, n_keep = len(t), len(keep)
     s = explicit_terms(z, t)
     ce_k, ce_p_k, l_r_u = s["ce"][keep].mean(), s["ce_of_p"][keep].mean(), s["l_r"][unsure].mean()

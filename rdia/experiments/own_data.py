@@ -28,12 +28,12 @@ from typing import Optional, Union
 
 import numpy as np
 
-import edits
-import influence
-from data.tables import TableError, file_kind, load_tables
-from experiments.cli import ConfigError
-from experiments.files import save_figure_atomic
-from experiments.lr import MODELS, check_fit_settings
+from rdia import edits
+from rdia import influence
+from rdia.data.tables import TableError, file_kind, load_tables
+from rdia.experiments.cli import ConfigError
+from rdia.experiments.files import save_figure_atomic
+from rdia.experiments.lr import MODELS, check_fit_settings
 
 #: Methods of a run by default: those of the benchmark runs but ``clean``.
 DEFAULT_METHODS = ("full", "random", "drop", "uids", "rdia")
@@ -339,7 +339,7 @@ def run(config, data=None, progress=None):
     """
     from tqdm import tqdm
 
-    from estimator import linear_model_for, suggested_labels  # scikit-learn's base classes
+    from rdia.estimator import linear_model_for, suggested_labels  # scikit-learn's base classes
 
     timings = {}
     start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Loss-based sample selection of RDIA-LS and co-teaching (METHOD.md section 5).
+"""Loss-based sample selection of RDIA-LS and co-teaching (docs/method.md section 5).
 
 Inside each mini-batch of B samples, the per-sample cross-entropy (CE) ranks the
 samples from most to least trustworthy. At epoch e (0-based) with forget rate f(e):
@@ -35,7 +35,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from relabel import EPS
+from rdia.relabel import EPS
 
 #: Guard added before rounding set sizes down, against floating-point error.
 ROUND_GUARD = 1e-9
@@ -134,7 +134,7 @@ def complementary_loss(logits, y):
 
     Computed as logsumexp(z) - logsumexp(z without class y), which equals
     -log(1 - p_y) without the cancellation of 1 - p_y in floating point, then
-    capped at -log(EPS) (the clamp of METHOD.md section 2; the gradient is 0 there).
+    capped at -log(EPS) (the clamp of docs/method.md section 2; the gradient is 0 there).
 
     Parameters
     ----------
@@ -158,7 +158,7 @@ def mean_or_zero(values):
 class LossIngredients(NamedTuple):
     """Switches of the RDIA-LS loss: which quirks of the published code it carries.
 
-    Every switch off is the method's loss (METHOD.md section 5); every switch on is
+    Every switch off is the method's loss (docs/method.md section 5); every switch on is
     the published code's loss. See :func:`rdia_ls_loss` for the formula.
 
     Attributes
@@ -192,7 +192,7 @@ PUBLISHED = LossIngredients(keep_on_softmax=True, unsure_over_batch=True,
                             warmup_over_keep=True, minus_drop=True,
                             lr_from_probabilities=True)
 
-#: The named RDIA-LS losses: ``method`` (METHOD.md section 5), ``published`` (the
+#: The named RDIA-LS losses: ``method`` (docs/method.md section 5), ``published`` (the
 #: published code's loss, quirks included) and the ablations in both directions: the
 #: method's loss plus exactly one ingredient of the published one
 #: (``keep-on-softmax``, ...), and the published loss without exactly one
@@ -269,7 +269,7 @@ def rdia_ls_loss(logits, y, part, gamma, warmup, ingredients=LOSSES["method"], c
     """The RDIA-LS loss of one mini-batch, with the published code's quirks as switches.
 
     With B the batch size, K, U, D the keep, unsure and drop sets, p = softmax(z),
-    and every switch of ``ingredients`` off (the method, METHOD.md section 5):
+    and every switch of ``ingredients`` off (the method, docs/method.md section 5):
 
     - warm-up: mean_K(CE(z, y));
     - afterwards: gamma * mean_K(CE(z, y)) + (1 - gamma) * mean_U(l_R).

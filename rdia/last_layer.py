@@ -1,4 +1,4 @@
-"""Influence of training samples on a network through its last layer (METHOD.md section 6).
+"""Influence of training samples on a network through its last layer (docs/method.md section 6).
 
 A network's logits are z = h(x) W: h(x) are the penultimate features (the
 ``penultimate`` method of ``models/networks.py``), with a constant 1 appended for the
@@ -22,9 +22,9 @@ running statistics), in float64.
 import numpy as np
 import torch
 
-import influence
-from models import networks
-from models.softmax import Softmax
+from rdia import influence
+from rdia.models import networks
+from rdia.models.softmax import Softmax
 
 #: Images per forward pass when computing features (memory only; no effect on phi).
 FEATURE_BATCH = 1000

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.cli import ConfigError
-import selection
-from experiments.deep import LSConfig, result_settings, run, run_name
-from experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
-from experiments.report import PUBLISHED_RDIA_LS, format_mean_std, markdown_table
+from rdia.experiments.cli import ConfigError
+from rdia import selection
+from rdia.experiments.deep import LSConfig, result_settings, run, run_name
+from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
+from rdia.experiments.report import PUBLISHED_RDIA_LS, format_mean_std, markdown_table
 
 #: Methods of the paper's deep-model figure, in drawing order.
 LS_METHODS = ("rdia-ls", "ce", "coteaching")
@@ -30,7 +30,7 @@ PAPER_EPOCHS = 200
 #: Epochs of ``quick=True``.
 QUICK_EPOCHS = 3
 
-#: The paper's MNIST experiment (METHOD.md section 5): symmetric noise 0.8, gamma 0.2,
+#: The paper's MNIST experiment (docs/method.md section 5): symmetric noise 0.8, gamma 0.2,
 #: weight decay 1e-5; the other settings are LSConfig's defaults. Sweeps derive their
 #: runs from it with ``dataclasses.replace``.
 PAPER_SETTING = LSConfig(dataset="mnist", noise_type="symmetric", noise_rate=0.8,
@@ -210,7 +210,7 @@ def ls_report(results, seeds, epochs, subset, runs_dir, seconds, loss=selection.
         "# RDIA-LS, CE and co-teaching on MNIST, symmetric noise 0.8", "",
         f"Mean ± sample std over {len(seeds)} seed(s) ({', '.join(map(str, seeds))}) of "
         "the mean test accuracy of the last 10 epochs. MLP 784-256-10, Adam, gamma 0.2, "
-        f"weight decay 1e-5 (METHOD.md section 5); RDIA-LS with the {loss} loss "
+        f"weight decay 1e-5 (docs/method.md section 5); RDIA-LS with the {loss} loss "
         f"(--loss {loss}).", ""] + notes + ["",
         ls_table(results, epochs), "",
         f"Took {seconds:.0f} s on this machine (finished runs in {runs_dir} are reused). "
@@ -257,7 +257,7 @@ def ls_curves(seeds, epochs, results_dir, *, quick=False, runs_dir=None, data_di
         torch CPU threads.
     loss : str, default=selection.DEFAULT_LOSS
         The RDIA-LS loss: ``published`` (the published code's, which gives the
-        paper's number), ``method`` (METHOD.md's equation) or an ablation.
+        paper's number), ``method`` (docs/method.md's equation) or an ablation.
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""The RDIA experiment for L2 logistic regression (METHOD.md section 4), as an engine.
+"""The RDIA experiment for L2 logistic regression (docs/method.md section 4), as an engine.
 
 1. load a dataset and take the last ``val_ratio`` of its training part as a clean
    validation set;
@@ -24,16 +24,16 @@ from typing import Optional
 
 import numpy as np
 
-import edits
-import influence
-import relabel
-from data.datasets import (MULTICLASS_DATASETS, load_binary,
+from rdia import edits
+from rdia import influence
+from rdia import relabel
+from rdia.data.datasets import (MULTICLASS_DATASETS, load_binary,
                            load_multiclass, split_validation)
-from data.noise import NOISE_TYPES, apply_transition, flip_binary, transition_matrix
-from experiments.cli import ConfigError, check_seed
-from experiments.files import save_figure_atomic
-from models.logreg import LEARNERS, Logistic
-from models.softmax import Softmax
+from rdia.data.noise import NOISE_TYPES, apply_transition, flip_binary, transition_matrix
+from rdia.experiments.cli import ConfigError, check_seed
+from rdia.experiments.files import save_figure_atomic
+from rdia.models.logreg import LEARNERS, Logistic
+from rdia.models.softmax import Softmax
 
 #: Methods of a run by default (the cleanlab edits are opt-in: they cost 5 fits).
 DEFAULT_METHODS = ("full", "random", "drop", "uids", "rdia", "clean")
@@ -328,7 +328,7 @@ def add_label_noise(config, dataset, y_clean, seed):
     """Noisy training labels and the mask of changed ones.
 
     Exact flips of floor(noise * n) labels for two classes without a noise type (the
-    paper's convention, METHOD.md 4); otherwise each label is resampled from the
+    paper's convention, docs/method.md 4); otherwise each label is resampled from the
     transition matrix of the noise type (symmetric by default) at rate ``noise``.
     """
     n_classes = len(dataset.classes)

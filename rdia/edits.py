@@ -1,6 +1,6 @@
 """Every training-set edit that RDIA is compared with, in one registry.
 
-An edit turns the noisy training set into the one a method fits on (METHOD.md
+An edit turns the noisy training set into the one a method fits on (docs/method.md
 section 4). Each is one small function ``edit(problem, seed) -> Edit``:
 
 - ``full``: every sample with its observed label (ERM on noisy data);
@@ -25,8 +25,7 @@ from typing import Optional
 import numpy as np
 from scipy.special import expit
 
-import relabel
-
+from rdia import relabel
 #: Fraction of the training set kept by the Random and UIDS baselines.
 SUBSAMPLE_RATIO = 0.95
 

@@ -36,21 +36,18 @@ import logging
 import resource
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
 
-import influence
-import relabel
-from data.shards import check_totals, read_shard, summarize
-from experiments import sharded
-from experiments.cli import ConfigError
-from models.linear import ranked_pairs
-from models.logreg import Logistic, sample_losses
+from rdia import influence
+from rdia import relabel
+from rdia.data.shards import check_totals, read_shard, summarize
+from rdia.experiments import sharded
+from rdia.experiments.cli import ConfigError
+from rdia.models.linear import ranked_pairs
+from rdia.models.logreg import Logistic, sample_losses
 
-#: The repository, which a cluster's scheduler and workers must have on PYTHONPATH.
-ROOT = Path(__file__).resolve().parents[1]
 
 #: Seconds to reach a scheduler given with --scheduler.
 CONNECT_TIMEOUT = 10
@@ -703,8 +700,8 @@ def _run(config, client, on_matvec):
 def environment_errors():
     """A scheduler or worker that cannot import this project's modules: ConfigError.
 
-    A cluster started elsewhere deserialises the tasks, whose functions live in this
-    repository; without it on their ``PYTHONPATH`` they fail with a
+    A cluster started elsewhere deserialises the tasks, whose functions live in the
+    package rdia; where it is not installed they fail with a
     ModuleNotFoundError, or the scheduler with a RuntimeError about deserialisation.
     """
     try:
@@ -715,8 +712,9 @@ def environment_errors():
                 and "deserializ" not in str(error):
             raise
         raise ConfigError(f"the Dask cluster cannot load this project's code "
-                          f"({' '.join(str(cause or error).split())[:120]}); start the "
-                          f"scheduler and the workers with PYTHONPATH={ROOT}") from None
+                          f"({' '.join(str(cause or error).split())[:120]}); install it on "
+                          f"the scheduler and every worker: pip install -r "
+                          f"requirement.txt in a clone of the same version") from None
 
 
 def cluster_bytes(cluster):

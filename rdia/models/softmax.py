@@ -38,9 +38,9 @@ import numpy as np
 from scipy.special import logsumexp
 from threadpoolctl import threadpool_limits
 
-import relabel
-from models import newton
-from models.linear import (FitError, FitResult, LinearHessian, LinearModel, NewtonObjective,
+from rdia import relabel
+from rdia.models import newton
+from rdia.models.linear import (FitError, FitResult, LinearHessian, LinearModel, NewtonObjective,
                            check_newton_result, weighted_curvature, weighted_rows)
 
 #: Multiply-adds n * d * K of one pass over X below which a fit runs with one BLAS
@@ -114,7 +114,7 @@ def logit_gradients(proba, y, relabeled=None):
     -------
     G : ndarray of shape (n_samples, n_classes)
         p_i - e_{y_i} for ordinary samples and
-        -(p_y / (1 - p_y)) (p_i - e_{y_i}) for relabeled ones (METHOD.md 2); the
+        -(p_y / (1 - p_y)) (p_i - e_{y_i}) for relabeled ones (docs/method.md 2); the
         gradient of l_i with respect to W is the outer product x_i^T G_i.
     """
     y = np.asarray(y)

@@ -1,6 +1,6 @@
 """What every L2-regularised linear model of RDIA shares, written once.
 
-Both models minimise, with no intercept (METHOD.md section 3),
+Both models minimise, with no intercept (docs/method.md section 3),
 
     J(W) = 1/2 ||W||^2 + C * sum_i l(x_i W; y_i),
 

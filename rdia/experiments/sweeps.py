@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from data.datasets import BINARY_DATASETS, LIBSVM_DATASETS
-from data.errors import DataError
-from data.paths import resolve_data_dir
-from experiments import lr
-from experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
-from experiments.report import (PUBLISHED_MNIST_LOGLOSS, format_mean_std, markdown_table,
+from rdia.data.datasets import BINARY_DATASETS, LIBSVM_DATASETS
+from rdia.data.errors import DataError
+from rdia.data.paths import resolve_data_dir
+from rdia.experiments import lr
+from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
+from rdia.experiments.report import (PUBLISHED_MNIST_LOGLOSS, format_mean_std, markdown_table,
                                 mean_std)
 
 NOISES = (0.0, 0.2, 0.5, 0.8)
@@ -103,7 +103,7 @@ def alpha_grid_report(rows, seeds, seconds):
         "",
         f"Test log-loss of RDIA, mean ± sample std over {len(seeds)} seed(s) "
         f"({', '.join(map(str, seeds))}); the published value in brackets "
-        "(METHOD.md section 4). C = 0.1, validation = last 30% of the training part.",
+        "(docs/method.md section 4). C = 0.1, validation = last 30% of the training part.",
         "",
         markdown_table(header, table),
         "",
@@ -222,7 +222,7 @@ def select_rows(rows, chosen):
 
 def lr_table_report(rows, chosen, seeds, seconds, skipped):
     """Markdown with the log-loss table, the accuracy table and precision / recall."""
-    from edits import CLEANLAB_FOLDS
+    from rdia.edits import CLEANLAB_FOLDS
 
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     noises = sorted({r["noise"] for r in rows})

@@ -27,15 +27,15 @@ from typing import Optional
 import numpy as np
 import scipy.sparse as sp
 
-import edits
-import influence
-import relabel
-from data.shards import (build_partition, check_totals, dataset_classes, list_shards,
+from rdia import edits
+from rdia import influence
+from rdia import relabel
+from rdia.data.shards import (build_partition, check_totals, dataset_classes, list_shards,
                          read_shard, summarize)
-from experiments import lr
-from experiments.cli import ConfigError
-from experiments.files import save_figure_atomic, write_csv_atomic
-from models.logreg import Logistic, objective_gradient
+from rdia.experiments import lr
+from rdia.experiments.cli import ConfigError
+from rdia.experiments.files import save_figure_atomic, write_csv_atomic
+from rdia.models.logreg import Logistic, objective_gradient
 
 #: Engines of a sharded dataset.
 ENGINES = ("memory", "dask")

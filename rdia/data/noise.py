@@ -1,6 +1,6 @@
 """Synthetic label noise.
 
-Binary experiments (METHOD.md section 4) flip exactly floor(noise * n) labels chosen
+Binary experiments (docs/method.md section 4) flip exactly floor(noise * n) labels chosen
 uniformly at random. Deep-model experiments (section 5) resample each label
 independently from a row-stochastic transition matrix T, where T[i, j] is the
 probability that true class i is observed as class j.

@@ -20,7 +20,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from experiments.cli import ConfigError
+from rdia.experiments.cli import ConfigError
 
 class OutputError(ConfigError):
     """An output path that cannot be written; the message is one line."""

@@ -7,7 +7,7 @@ from pathlib import Path
 DATA_DIR_ENV = "RDIA_DATA_DIR"
 
 #: Default folder: ``datasets/`` at the repository root (ignored by git).
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "datasets"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "datasets"
 
 
 def resolve_data_dir(data_dir=None):

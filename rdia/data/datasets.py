@@ -1,6 +1,6 @@
 """The binary datasets of the RDIA logistic-regression experiments.
 
-Conventions (METHOD.md section 4): each named dataset has a fixed train / test split,
+Conventions (docs/method.md section 4): each named dataset has a fixed train / test split,
 labels are mapped to {0, 1} by sorted unique value (MNIST: digit 1 -> 1, digit 7 -> 0),
 and the last 30% of the training part is the validation set (``split_validation``).
 
@@ -161,7 +161,7 @@ def split_validation(X, y, val_ratio=0.3):
     val_ratio : float, default 0.3
         The last val_ratio * n rows, rounded to the nearest integer with ties down,
         become the validation set. This gives the published code's MNIST 1 vs 7 split
-        (9,088 training and 3,895 validation rows, METHOD.md section 4); for every
+        (9,088 training and 3,895 validation rows, docs/method.md section 4); for every
         other shipped dataset it equals floor(val_ratio * n).
 
     Returns

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-#: Published RDIA test log-loss on MNIST 1 vs 7 (METHOD.md section 4): alpha -> noise -> value.
+#: Published RDIA test log-loss on MNIST 1 vs 7 (docs/method.md section 4): alpha -> noise -> value.
 PUBLISHED_MNIST_LOGLOSS = {
     0.01: {0.0: 0.0235, 0.2: 0.0443, 0.5: 0.0903, 0.8: 0.1009},
     0.002: {0.0: 0.0207, 0.2: 0.0315, 0.5: 0.0519, 0.8: 0.0465},
@@ -10,7 +10,7 @@ PUBLISHED_MNIST_LOGLOSS = {
 }
 
 #: Published RDIA-LS last-10-epoch mean test accuracy (%, mean and std over seeds) at
-#: symmetric noise 0.8 (METHOD.md section 5): dataset -> (mean, std).
+#: symmetric noise 0.8 (docs/method.md section 5): dataset -> (mean, std).
 PUBLISHED_RDIA_LS = {"mnist": (87.85, 0.21), "cifar10": (25.35, 0.17)}
 
 

@@ -1,6 +1,6 @@
 """L2-regularised binary logistic regression in the liblinear form.
 
-The objective (METHOD.md section 3) has no intercept:
+The objective (docs/method.md section 3) has no intercept:
 
     J(w) = 1/2 ||w||^2 + C * sum_i l(w; x_i, y_i),
     l    = -y log p - (1 - y) log(1 - p),   p = sigmoid(w . x),   y in {0, 1}.
@@ -27,7 +27,7 @@ X may be a dense ndarray or a scipy CSR matrix; it is never densified.
 
 :class:`Logistic` is the model as ``influence.py`` and the experiments use it (the
 interface of ``linear.py``): one logit per sample, logit gradient p_i - y_i, logit
-curvature p_i (1 - p_i), and R flips a relabeled label to 1 - y (METHOD.md section 2).
+curvature p_i (1 - p_i), and R flips a relabeled label to 1 - y (docs/method.md section 2).
 """
 
 import warnings
@@ -36,9 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-import relabel
-from models import newton
-from models.linear import (FitResult, LinearHessian, LinearModel, NewtonObjective,
+from rdia import relabel
+from rdia.models import newton
+from rdia.models.linear import (FitResult, LinearHessian, LinearModel, NewtonObjective,
                            check_newton_result, weighted_curvature, weighted_rows)
 
 #: The learners of :func:`minimise`, and the tolerance each uses by default: Newton's

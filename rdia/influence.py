@@ -1,4 +1,4 @@
-"""Influence of each training sample on the validation loss (METHOD.md section 3).
+"""Influence of each training sample on the validation loss (docs/method.md section 3).
 
 For an L2 linear model fitted at W (``models.logreg.Logistic`` or
 ``models.softmax.Softmax``; both have the interface of ``models/linear.py``):
@@ -32,7 +32,7 @@ told otherwise.
 
 import numpy as np
 
-from models.linear import (DenseHessianTooLarge, GramTooLarge, check_dense_size, product,
+from rdia.models.linear import (DenseHessianTooLarge, GramTooLarge, check_dense_size, product,
                            make_preconditioner)
 
 

@@ -1,6 +1,6 @@
 """RDIA as a scikit-learn classifier: fit on noisy labels, relabel the harmful ones, refit.
 
-:class:`RDIAClassifier` runs the method of METHOD.md sections 2-4 on any numeric data
+:class:`RDIAClassifier` runs the method of docs/method.md sections 2-4 on any numeric data
 (dense, CSR or an all-numeric DataFrame) with labels of any type::
 
     clf = RDIAClassifier(C=0.1, alpha=0.0002).fit(X, y, X_val=X_val, y_val=y_val)
@@ -39,7 +39,7 @@ scikit-learn's metadata routing switched on (``sklearn.set_config(
 enable_metadata_routing=True)``) request the mask with
 ``RDIAClassifier().set_fit_request(val_mask=True)``.
 
-The module-level functions are the steps, shared with ``relabel.find_harmful`` and
+The module-level functions are the steps, shared with :func:`find_harmful` and
 ``RDIA.py --train``.
 """
 
@@ -53,10 +53,10 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-import influence
-from data.tables import encode_labels
-from models.logreg import Logistic
-from models.softmax import Softmax
+from rdia import influence, relabel
+from rdia.data.tables import encode_labels
+from rdia.models.logreg import Logistic
+from rdia.models.softmax import Softmax
 
 #: Values of the ``model`` parameter: "auto" is logreg for two classes, else softmax.
 MODELS = ("auto", "logreg", "softmax")
@@ -306,7 +306,7 @@ def suggested_labels(linear, W, X, y, harmful):
 
 
 def training_influence(X, labels, X_val, labels_val, *, C=0.1, model="auto"):
-    """phi of every training row, from raw input; what ``relabel.find_harmful`` computes.
+    """phi of every training row, from raw input; what :func:`find_harmful` computes.
 
     Parameters
     ----------
@@ -391,7 +391,7 @@ def _finite_number(value):
 class RDIAClassifier(ClassifierMixin, BaseEstimator):
     """L2 linear classifier that relabels its harmful training samples (RDIA).
 
-    Read more in the module docstring and in METHOD.md sections 2-4.
+    Read more in the module docstring and in docs/method.md sections 2-4.
 
     Parameters
     ----------
@@ -439,7 +439,7 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
 
     See Also
     --------
-    relabel.find_harmful : the harmful mask in one call, without the refit.
+    find_harmful : the harmful mask in one call, without the refit.
 
     Examples
     --------
@@ -617,3 +617,54 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def find_harmful(X, labels, X_val, labels_val, *, C=0.1, alpha=0.0002, model="auto",
+                 return_scores=False):
+    """The harmful training samples of your own data, in one call.
+
+    Fits the L2 linear model on the observed labels, computes phi for every training
+    sample against the trusted validation set, and returns {i : phi_i > alpha}
+    (docs/method.md sections 3-4). Nothing is refitted; :class:`RDIAClassifier` also
+    relabels and refits.
+
+    Parameters
+    ----------
+    X : array-like, sparse matrix or all-numeric pandas.DataFrame of shape
+        (n_train, n_features)
+        Training features, used as they are (standardise them first; the model has
+        no intercept). Sparse input is never densified.
+    labels : array-like of shape (n_train,)
+        Observed, possibly noisy labels of any type: {0, 1}, {-1, +1}, {2, 4},
+        strings, ... (mapped to classes by sorted value with ``LabelEncoder``).
+    X_val : array-like, sparse matrix or DataFrame of shape (n_val, n_features)
+        Trusted validation features, transformed as X.
+    labels_val : array-like of shape (n_val,)
+        Trusted validation labels; each must occur in ``labels``.
+    C : float, default=0.1
+        Weight of the summed log-loss in J(W) = 1/2 ||W||^2 + C sum_i l_i.
+    alpha : float, default=0.0002
+        Threshold >= 0 in the units of phi, C x (summed validation log-loss).
+    model : {"auto", "logreg", "softmax"}, default="auto"
+        "auto": binary logistic regression for two classes, softmax for more.
+    return_scores : bool, default=False
+        Also return phi.
+
+    Returns
+    -------
+    harmful : ndarray of bool, shape (n_train,)
+        True for the training samples with phi_i > alpha, in the order of X.
+    phi : ndarray of shape (n_train,)
+        Only with ``return_scores``: the influence of every training sample.
+
+    Raises
+    ------
+    ValueError
+        For input that does not fit, named in the message: a non-numeric column,
+        NaN, widths that differ, a single class, a validation label that the
+        training labels lack, or a parameter out of range.
+    """
+    check_parameters(C=C, alpha=alpha, model=model)
+    phi = training_influence(X, labels, X_val, labels_val, C=C, model=model)
+    harmful = relabel.harmful_mask(phi, alpha)
+    return (harmful, phi) if return_scores else harmful

@@ -1,4 +1,4 @@
-"""The networks of the RDIA-LS experiments (METHOD.md section 5).
+"""The networks of the RDIA-LS experiments (docs/method.md section 5).
 
 - MNIST: a multilayer perceptron 784-256-10 with a ReLU hidden layer.
 - CIFAR-10: a 6-convolution network. Three blocks of two 3x3 convolutions (64, 64 |
@@ -9,7 +9,7 @@
 Both take image batches of shape (B, C, H, W) with pixel values in [0, 1] and return
 logits of shape (B, n_classes). Both split into a body and a last layer: ``forward(x)``
 is ``last_layer(penultimate(x))``, where ``penultimate`` gives the features h(x) of
-METHOD.md section 6 and ``last_layer`` is the final ``nn.Linear``.
+docs/method.md section 6 and ``last_layer`` is the final ``nn.Linear``.
 """
 
 import torch

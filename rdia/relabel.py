@@ -9,7 +9,7 @@ where p_y is the model's probability of the observed label y. For binary labels 
 is the cross-entropy of the flipped label 1 - y, so R(z) = (x, 1 - y). For K classes
 R(z) means "not class y" and needs a learner that accepts l_R.
 
-The gradient identity behind the method (METHOD.md section 2) is
+The gradient identity behind the method (docs/method.md section 2) is
 
     grad l_R(z) = -(p_y / (1 - p_y)) * grad l(z),
 
@@ -19,17 +19,16 @@ it, 1 / (1 - p_y) times as far as removing it.
 The harmful set is {i : phi_i > alpha}, where phi_i is the influence of sample i on the
 validation loss (see ``influence.py``) and alpha >= 0 is a threshold in the same units.
 
-This module is the method. :func:`find_harmful` applies it to your own data in one
-call; the steps it orchestrates (checking the input, encoding labels of any type,
-choosing and fitting the model, phi) live in ``estimator.py`` beside the scikit-learn
-estimator that shares them. The training-set edits that RDIA is compared with (Drop,
-UIDS, Random, cleanlab) are in ``edits.py``.
+This module is pure mathematics: R, l_R and its gradient, and the harmful set. It
+imports no model. ``estimator.find_harmful`` applies the method to your own data in one
+call. The training-set edits that RDIA is compared with (Drop, UIDS, Random,
+cleanlab) are in ``edits.py``.
 """
 
 import numpy as np
 from scipy.special import expit
 
-#: Lower clamp of 1 - p_y inside l_R, as in METHOD.md section 2.
+#: Lower clamp of 1 - p_y inside l_R, as in docs/method.md section 2.
 EPS = 1e-7
 
 
@@ -137,57 +136,3 @@ def relabel_binary(y, mask):
     y_new = np.array(y, copy=True)
     y_new[mask] = 1 - y_new[mask]
     return y_new
-
-
-def find_harmful(X, labels, X_val, labels_val, *, C=0.1, alpha=0.0002, model="auto",
-                 return_scores=False):
-    """The harmful training samples of your own data, in one call.
-
-    Fits the L2 linear model on the observed labels, computes phi for every training
-    sample against the trusted validation set, and returns {i : phi_i > alpha}
-    (METHOD.md sections 3-4). Nothing is refitted; ``estimator.RDIAClassifier`` also
-    relabels and refits.
-
-    Parameters
-    ----------
-    X : array-like, sparse matrix or all-numeric pandas.DataFrame of shape
-        (n_train, n_features)
-        Training features, used as they are (standardise them first; the model has
-        no intercept). Sparse input is never densified.
-    labels : array-like of shape (n_train,)
-        Observed, possibly noisy labels of any type: {0, 1}, {-1, +1}, {2, 4},
-        strings, ... (mapped to classes by sorted value with ``LabelEncoder``).
-    X_val : array-like, sparse matrix or DataFrame of shape (n_val, n_features)
-        Trusted validation features, transformed as X.
-    labels_val : array-like of shape (n_val,)
-        Trusted validation labels; each must occur in ``labels``.
-    C : float, default=0.1
-        Weight of the summed log-loss in J(W) = 1/2 ||W||^2 + C sum_i l_i.
-    alpha : float, default=0.0002
-        Threshold >= 0 in the units of phi, C x (summed validation log-loss).
-    model : {"auto", "logreg", "softmax"}, default="auto"
-        "auto": binary logistic regression for two classes, softmax for more.
-    return_scores : bool, default=False
-        Also return phi.
-
-    Returns
-    -------
-    harmful : ndarray of bool, shape (n_train,)
-        True for the training samples with phi_i > alpha, in the order of X.
-    phi : ndarray of shape (n_train,)
-        Only with ``return_scores``: the influence of every training sample.
-
-    Raises
-    ------
-    ValueError
-        For input that does not fit, named in the message: a non-numeric column,
-        NaN, widths that differ, a single class, a validation label that the
-        training labels lack, or a parameter out of range.
-    """
-    # Deferred: estimator imports the models, which import this module.
-    from estimator import check_parameters, training_influence
-
-    check_parameters(C=C, alpha=alpha, model=model)
-    phi = training_influence(X, labels, X_val, labels_val, C=C, model=model)
-    harmful = harmful_mask(phi, alpha)
-    return (harmful, phi) if return_scores else harmful

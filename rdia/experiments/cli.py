@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 
-from data.errors import printable as escape_unprintable
+from rdia.data.errors import printable as escape_unprintable
 
 #: Seeds are integers in [0, SEED_LIMIT): the range of NumPy's and torch's 32-bit seeds.
 SEED_LIMIT = 2 ** 32

@@ -2,7 +2,7 @@
 
 Trains the paper's MLP (MNIST) or 6-conv CNN (CIFAR-10) on training labels corrupted
 by a seeded transition matrix, with one of four methods in the same loop and under
-the same schedule (METHOD.md sections 5 and 6):
+the same schedule (docs/method.md sections 5 and 6):
 
 - ``rdia-ls``: keep / unsure / drop sets by per-sample CE inside each mini-batch, CE
   on the keep set and the complementary loss l_R on the unsure set (``selection.py``);
@@ -38,13 +38,13 @@ import torch
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-import data
-import last_layer
-import selection
-from experiments.cli import ConfigError, check_seed
-from experiments.files import (check_not_replacing, check_output_paths, save_figure_atomic,
+from rdia import data
+from rdia import last_layer
+from rdia import selection
+from rdia.experiments.cli import ConfigError, check_seed
+from rdia.experiments.files import (check_not_replacing, check_output_paths, save_figure_atomic,
                                write_csv_atomic, write_json_atomic)
-from models import networks
+from rdia.models import networks
 
 DATASETS = ("mnist", "cifar10")
 METHODS = ("rdia-ls", "rdia-if", "ce", "coteaching")
@@ -127,7 +127,7 @@ class LSConfig:
     loss : str
         The RDIA-LS loss, a key of ``selection.LOSSES``: ``published`` (default: the
         published code's loss, which gives the paper's number), ``method`` (the
-        equation of METHOD.md section 5) or an ablation. Only ``rdia-ls`` reads it.
+        equation of docs/method.md section 5) or an ablation. Only ``rdia-ls`` reads it.
     noise_type : {"symmetric", "pairflip", "asymmetric"}
     noise_rate : float in [0, 1)
         r, the corruption rate of the training labels.
@@ -169,7 +169,7 @@ class LSConfig:
         Show a progress bar over epochs on stderr.
     alpha : float >= 0
         ``rdia-if``: samples with phi > alpha train with l_R (phi in the units of
-        METHOD.md section 3, C x summed validation loss).
+        docs/method.md section 3, C x summed validation loss).
     if_warmup : int >= 1
         ``rdia-if``: epochs of plain CE before the first phi (default
         :data:`IF_WARMUP`); phi is first computed at the end of this epoch.
