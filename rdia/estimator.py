@@ -43,7 +43,6 @@ The module-level functions are the steps, shared with :func:`find_harmful` and
 ``RDIA.py --train``.
 """
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,16 +52,13 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from rdia import influence, relabel
+from rdia import influence, relabel, settings
 from rdia.data.tables import encode_labels
 from rdia.models.logreg import Logistic
 from rdia.models.softmax import Softmax
 
 #: Values of the ``model`` parameter: "auto" is logreg for two classes, else softmax.
-MODELS = ("auto", "logreg", "softmax")
-
-#: Range of C where the fit is well posed in double precision (as RDIA.py's --C).
-C_RANGE = (1e-8, 1e8)
+MODEL_CHOICES = ("auto",) + settings.MODELS
 
 
 def linear_model_for(model, n_classes):
@@ -85,8 +81,7 @@ def linear_model_for(model, n_classes):
     ValueError
         For an unknown name, or "logreg" with more than two classes.
     """
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
+    settings.check_choice(model, MODEL_CHOICES, "model")
     if model == "auto":
         model = "logreg" if n_classes == 2 else "softmax"
     if model == "logreg" and n_classes > 2:
@@ -365,27 +360,14 @@ def check_same_columns(columns, val_columns):
 
 def check_parameters(C=0.1, alpha=0.0002, model="auto", solver="cg",
                      tol=influence.DEFAULT_TOL, max_iter=1000):
-    """Raise a ValueError naming the first parameter out of range."""
-    if not _finite_number(C) or not C_RANGE[0] <= C <= C_RANGE[1]:
-        raise ValueError(f"C must be in [{C_RANGE[0]:g}, {C_RANGE[1]:g}]; got {C!r}")
-    if not _finite_number(alpha) or alpha < 0:
-        raise ValueError(f"alpha must be a finite number >= 0 (units of C x summed "
-                         f"validation log-loss); got {alpha!r}")
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
-    if solver not in influence.SOLVERS:
-        raise ValueError(f"solver must be one of {', '.join(influence.SOLVERS)}; "
-                         f"got {solver!r}")
-    if not _finite_number(tol) or not 0 < tol < 1:
-        raise ValueError(f"tol must be in (0, 1); got {tol!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) \
-            or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1; got {max_iter!r}")
-
-
-def _finite_number(value):
-    return (isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, bool) and math.isfinite(value))
+    """Raise a ValueError (``settings.ConfigError``) naming the first parameter out of
+    range, as Python spells it."""
+    settings.check_C(C, "C")
+    settings.check_alpha(alpha, "alpha")
+    settings.check_choice(model, MODEL_CHOICES, "model")
+    settings.check_choice(solver, tuple(influence.SOLVERS), "solver")
+    settings.check_tol(tol, "tol")
+    settings.check_max_iter(max_iter, "max_iter")
 
 
 class RDIAClassifier(ClassifierMixin, BaseEstimator):

@@ -96,7 +96,7 @@ def partition_sizes(batch_size, f, noise_rate, warmup):
     return n_keep, batch_size - n_keep - n_drop, n_drop
 
 
-class Partition(NamedTuple):
+class BatchSplit(NamedTuple):
     """Indices (into the batch) of the keep, unsure and drop sets, as long tensors."""
 
     keep: torch.Tensor
@@ -116,11 +116,11 @@ def rank_partition(losses, n_keep, n_unsure):
 
     Returns
     -------
-    partition : Partition
+    partition : BatchSplit
         keep: the n_keep smallest losses; unsure: the next n_unsure; drop: the rest.
     """
     order = torch.argsort(losses.detach(), stable=True)
-    return Partition(order[:n_keep], order[n_keep:n_keep + n_unsure],
+    return BatchSplit(order[:n_keep], order[n_keep:n_keep + n_unsure],
                      order[n_keep + n_unsure:])
 
 
@@ -244,7 +244,7 @@ def keep_loss(p, y, part, ce):
         softmax(z) to take the CE on as if it were logits (-log softmax(p)_y, a loss
         bounded by log(1 + (K - 1) e)); None takes the CE of the logits.
     y : Tensor of shape (B,), int64
-    part : Partition
+    part : BatchSplit
     ce : Tensor of shape (B,)
         Per-sample CE of the logits.
     """
@@ -290,7 +290,7 @@ def rdia_ls_loss(logits, y, part, gamma, warmup, ingredients=LOSSES["method"], c
     logits : Tensor of shape (B, K)
     y : Tensor of shape (B,), int64
         Observed (possibly noisy) labels.
-    part : Partition
+    part : BatchSplit
         Keep, unsure and drop sets of the batch.
     gamma : float
         Weight of the keep term, in [0, 1].

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rdia.data import DataError, binary_labels, encode_labels
+from rdia.data import DataError, binary_labels, encode_numeric_labels
 
 
 @pytest.mark.parametrize("raw, expected, classes", [
@@ -25,7 +25,7 @@ def test_binary_labels_reject_other_than_two_values(raw, count):
 
 def test_encode_labels_round_trips_multiclass():
     raw = np.array([10.0, 3.0, 7.0, 3.0, 10.0])
-    y, classes = encode_labels(raw)
+    y, classes = encode_numeric_labels(raw)
     np.testing.assert_array_equal(y, [2, 0, 1, 0, 2])
     np.testing.assert_array_equal(classes[y], raw)
 
@@ -33,4 +33,4 @@ def test_encode_labels_round_trips_multiclass():
 @pytest.mark.parametrize("raw", [[1.0, np.nan], [], [[1, 2], [1, 2]]])
 def test_encode_labels_reject_non_finite_or_misshapen(raw):
     with pytest.raises(DataError):
-        encode_labels(np.array(raw))
+        encode_numeric_labels(np.array(raw))

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from rdia.data import DataError
 from rdia.data.shards import (TEST_RATIO, build_partition, dataset_classes, is_sharded,
-                         list_shards, read_shard, shard_roles, shard_seed, summarize,
+                         list_shards, read_shard, shard_roles, shard_seed, describe_shard,
                          widen, write_shards)
 
 
@@ -116,12 +116,12 @@ def test_a_test_shard_is_all_test_rows_without_noise():
 
 def test_dataset_needs_exactly_two_labels_over_all_shards():
     X, _ = small_rows(4)
-    two = dataset_classes([summarize(X, np.array([2.0, 2, 2, 2])),
-                           summarize(X, np.array([4.0, 2, 4, 4]))], "s")
+    two = dataset_classes([describe_shard(X, np.array([2.0, 2, 2, 2])),
+                           describe_shard(X, np.array([4.0, 2, 4, 4]))], "s")
     np.testing.assert_array_equal(two, [2.0, 4.0])
     with pytest.raises(DataError, match=r"s: the shards hold 3 distinct label\(s\) "
                                         r"\(1, 2, 3\)"):
-        dataset_classes([summarize(X, np.array([1.0, 2, 3, 1]))], "s")
+        dataset_classes([describe_shard(X, np.array([1.0, 2, 3, 1]))], "s")
 
 
 def test_parquet_shards_read_as_their_libsvm_twins(tmp_path):

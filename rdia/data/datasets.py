@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from .download import SOURCES, ensure_file
 from .errors import DataError
-from .labels import binary_labels, encode_labels
+from .labels import binary_labels, encode_numeric_labels
 from .libsvm import read_libsvm, read_libsvm_cached
 from .mnist import load_mnist
 
@@ -402,7 +402,7 @@ def _load_mnist10(data_dir):
 
 def _multiclass_labelled(name, X_train, y_train_raw, X_test, y_test_raw):
     """Dataset with labels mapped to 0 .. K-1 by sorted unique value of both parts."""
-    y_all, classes = encode_labels(np.concatenate([y_train_raw, y_test_raw]), name)
+    y_all, classes = encode_numeric_labels(np.concatenate([y_train_raw, y_test_raw]), name)
     if len(classes) < 2:
         raise DataError(f"{name}: found a single label ({classes[0]:g}); a classification "
                         f"dataset needs at least 2")

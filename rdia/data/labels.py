@@ -33,7 +33,7 @@ def binary_labels(y_raw, source):
     DataError
         If there are not exactly two distinct labels.
     """
-    y, classes = encode_labels(y_raw, source)
+    y, classes = encode_numeric_labels(y_raw, source)
     if len(classes) != 2:
         shown = ", ".join(f"{c:g}" for c in classes[:SHOWN_LABELS])
         more = ", ..." if len(classes) > SHOWN_LABELS else ""
@@ -44,7 +44,7 @@ def binary_labels(y_raw, source):
     return y, classes
 
 
-def encode_labels(y_raw, source="labels"):
+def encode_numeric_labels(y_raw, source="labels"):
     """Map K distinct label values to 0 .. K-1 in sorted order.
 
     Parameters

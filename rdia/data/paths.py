@@ -32,3 +32,7 @@ def resolve_data_dir(data_dir=None):
     if from_env:
         return Path(from_env).expanduser()
     return DEFAULT_DATA_DIR
+
+
+#: File names read as Parquet (tables and shards); anything else by its own rule.
+PARQUET_SUFFIXES = (".parquet", ".pq")

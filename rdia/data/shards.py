@@ -32,12 +32,11 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from .datasets import TEST_RATIO
 from .errors import DataError
 from .libsvm import read_libsvm
 from .noise import flip_binary
-
-#: Share of each shard that becomes test rows when no test shards are given.
-TEST_RATIO = 0.3
+from .paths import PARQUET_SUFFIXES
 
 #: Streams of a partition's seed (words of ``SeedSequence([seed, k])``).
 SPLIT_STREAM, NOISE_STREAM, EDIT_STREAM = 0, 1, 2
@@ -143,9 +142,6 @@ def read_shard(path):
     return read_libsvm(path)
 
 
-#: File suffixes read as Parquet shards.
-PARQUET_SUFFIXES = (".parquet", ".pq")
-
 #: Columns of a Parquet shard.
 PARQUET_COLUMNS = ("label", "indices", "values")
 
@@ -239,7 +235,7 @@ class ShardSummary:
     labels: np.ndarray
 
 
-def summarize(X, y):
+def describe_shard(X, y):
     """The :class:`ShardSummary` of a read shard."""
     return ShardSummary(int(X.shape[0]), int(X.shape[1]), np.unique(y))
 

@@ -35,12 +35,11 @@ import scipy.sparse as sp
 from .datasets import drop_zero_columns
 from .errors import DataError, printable
 from .libsvm import read_libsvm
+from .paths import PARQUET_SUFFIXES
 
 #: Name endings of CSV files (pandas decompresses the compressed ones).
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
 
-#: Name endings of Parquet files.
-PARQUET_SUFFIXES = (".parquet", ".pq")
 
 #: Distinct values quoted in a message.
 SHOWN_VALUES = 5

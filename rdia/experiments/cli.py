@@ -17,17 +17,12 @@ import signal
 import sys
 
 from rdia.data.errors import printable as escape_unprintable
+from rdia.settings import SEED_LIMIT, ConfigError, check_seed  # noqa: F401 (the scripts' names)
 
-#: Seeds are integers in [0, SEED_LIMIT): the range of NumPy's and torch's 32-bit seeds.
-SEED_LIMIT = 2 ** 32
 
 #: Exit statuses: bad input, Ctrl-C, SIGTERM and a closed pipe (128 + signal number).
 EXIT_ERROR, EXIT_INTERRUPTED = 2, 128 + signal.SIGINT
 EXIT_TERMINATED, EXIT_BROKEN_PIPE = 128 + signal.SIGTERM, 128 + signal.SIGPIPE
-
-
-class ConfigError(ValueError):
-    """A bad setting; the message is one line that says what to change."""
 
 
 class Terminated(BaseException):
@@ -193,8 +188,3 @@ def parse_seeds(text):
             f"seeds must be distinct; {', '.join(map(str, repeated))} is repeated")
     return values
 
-
-def check_seed(seed, flag="--seed"):
-    """Raise ConfigError unless ``seed`` is an integer in [0, 2^32)."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
-        raise ConfigError(f"{flag} must be an integer in [0, 2^32), got {seed}")

@@ -42,7 +42,7 @@ from scipy.optimize import minimize
 
 from rdia import influence
 from rdia import relabel
-from rdia.data.shards import check_totals, read_shard, summarize
+from rdia.data.shards import check_totals, read_shard, describe_shard
 from rdia.experiments import sharded
 from rdia.experiments.cli import ConfigError
 from rdia.models.linear import ranked_pairs
@@ -234,8 +234,8 @@ def _nbytes(value):
 # ----------------------------------------------------------------- partition tasks
 
 def shard_summary(shard):
-    """``data.shards.summarize`` of a read shard (X, y)."""
-    return summarize(*shard)
+    """``data.shards.describe_shard`` of a read shard (X, y)."""
+    return describe_shard(*shard)
 
 
 def build(shard, index, plan, config):

@@ -16,7 +16,6 @@ every stage; ``format_table``, ``influence_table`` and ``plot_influence`` render
 Sweeps build configs with ``dataclasses.replace``.
 """
 
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,7 +29,8 @@ from rdia import relabel
 from rdia.data.datasets import (MULTICLASS_DATASETS, load_binary,
                            load_multiclass, split_validation)
 from rdia.data.noise import NOISE_TYPES, apply_transition, flip_binary, transition_matrix
-from rdia.experiments.cli import ConfigError, check_seed
+from rdia.settings import (MODELS, ConfigError, check_alpha, check_fit_settings,
+                           is_finite_number)
 from rdia.experiments.files import save_figure_atomic
 from rdia.models.logreg import LEARNERS, Logistic
 from rdia.models.softmax import Softmax
@@ -38,12 +38,6 @@ from rdia.models.softmax import Softmax
 #: Methods of a run by default (the cleanlab edits are opt-in: they cost 5 fits).
 DEFAULT_METHODS = ("full", "random", "drop", "uids", "rdia", "clean")
 
-MODELS = ("logreg", "softmax")
-
-#: Range of C where the fit is well posed in double precision: at C = 1e-300 the
-#: gradient underflows and liblinear never meets its stopping test; at 1e300 the loss
-#: overflows. Large C (weak regularisation) is slow on nearly separable data.
-C_RANGE = (1e-8, 1e8)
 
 #: Datasets whose asymmetric noise uses the class pairs that data.noise defines for
 #: another name (digits are digits: the MNIST pairs 7->1, 2->7, 5<->6, 3->8).
@@ -122,11 +116,10 @@ class LRConfig:
 
 def check_config(config):
     """Raise ConfigError with a one-line message for the first bad setting."""
-    if not _finite(config.noise) or not 0.0 <= config.noise < 1.0:
+    if not is_finite_number(config.noise) or not 0.0 <= config.noise < 1.0:
         raise ConfigError(f"--noise must be a number in [0, 1), got {config.noise}")
-    if not _finite(config.alpha) or not config.alpha >= 0.0:
-        raise ConfigError(f"--alpha must be a finite number >= 0, got {config.alpha}")
-    if not _finite(config.val_ratio) or not 0.0 < config.val_ratio < 1.0:
+    check_alpha(config.alpha)
+    if not is_finite_number(config.val_ratio) or not 0.0 < config.val_ratio < 1.0:
         raise ConfigError(f"--val-ratio must be in (0, 1), got {config.val_ratio}")
     check_fit_settings(config)
     unknown = [m for m in config.methods if m not in edits.EDITS]
@@ -153,24 +146,6 @@ def check_config(config):
     if config.model_name == "logreg" and config.noise_type is not None:
         raise ConfigError("--noise-type applies to --model softmax; binary runs flip "
                           "exactly floor(noise * n_train) labels")
-
-
-def check_fit_settings(config):
-    """Raise ConfigError for a bad C, tol, max_iter or seed: the settings of the fit and
-    of the solve that every RDIA.py config has (benchmark and own-data runs)."""
-    if not _finite(config.C) or not C_RANGE[0] <= config.C <= C_RANGE[1]:
-        raise ConfigError(f"--C must be in [{C_RANGE[0]:g}, {C_RANGE[1]:g}], got "
-                          f"{config.C}: outside it the fit under- or overflows in "
-                          f"double precision")
-    if not _finite(config.tol) or not 0.0 < config.tol < 1.0:
-        raise ConfigError(f"--tol must be in (0, 1), got {config.tol}")
-    if config.max_iter < 1:
-        raise ConfigError(f"--max-iter must be >= 1, got {config.max_iter}")
-    check_seed(config.seed)
-
-
-def _finite(value):
-    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 #: Settings that never change the numbers of a run (left out of its name and of the

@@ -19,7 +19,6 @@ files, ``run`` returns a report dictionary; ``format_report``, ``relabeled_table
 ``plot_phi`` render it.
 """
 
-import math
 import re
 import time
 from dataclasses import asdict, dataclass
@@ -31,9 +30,8 @@ import numpy as np
 from rdia import edits
 from rdia import influence
 from rdia.data.tables import TableError, file_kind, load_tables
-from rdia.experiments.cli import ConfigError
 from rdia.experiments.files import save_figure_atomic
-from rdia.experiments.lr import MODELS, check_fit_settings
+from rdia.settings import MODELS, ConfigError, check_alpha, check_fit_settings
 
 #: Methods of a run by default: those of the benchmark runs but ``clean``.
 DEFAULT_METHODS = ("full", "random", "drop", "uids", "rdia")
@@ -111,8 +109,7 @@ class OwnDataConfig:
 
 def check_config(config):
     """Raise ConfigError with a one-line message for the first bad setting."""
-    if config.alpha != "auto" and (not _finite(config.alpha) or not config.alpha >= 0.0):
-        raise ConfigError(f"--alpha must be a number >= 0 or 'auto', got {config.alpha}")
+    check_alpha(config.alpha, auto=True)
     check_fit_settings(config)
     clean = [m for m in config.methods if m in NEEDS_CLEAN_LABELS]
     if clean:
@@ -149,11 +146,6 @@ def check_file_flags(config):
 def offered_methods():
     """The methods of ``edits.EDITS`` that a run on your own data can compute."""
     return tuple(m for m in edits.EDITS if m not in NEEDS_CLEAN_LABELS)
-
-
-def _finite(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value)
 
 
 #: Settings appended to a run name as ``-<short><value>`` when off their default.

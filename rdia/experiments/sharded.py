@@ -31,7 +31,7 @@ from rdia import edits
 from rdia import influence
 from rdia import relabel
 from rdia.data.shards import (build_partition, check_totals, dataset_classes, list_shards,
-                         read_shard, summarize)
+                         read_shard, describe_shard)
 from rdia.experiments import lr
 from rdia.experiments.cli import ConfigError
 from rdia.experiments.files import save_figure_atomic, write_csv_atomic
@@ -204,7 +204,7 @@ def shard_paths(config):
 
 
 def make_plan(train_paths, test_paths, summaries, source):
-    """The :class:`ShardPlan` from the shards' summaries (``data.shards.summarize``)."""
+    """The :class:`ShardPlan` from the shards' summaries (``data.shards.describe_shard``)."""
     return ShardPlan(paths=tuple(train_paths) + tuple(test_paths),
                      n_train_shards=len(train_paths),
                      width=max(s.width for s in summaries),
@@ -236,7 +236,7 @@ def read_partitions(config):
     """
     train, test = shard_paths(config)
     shards = [read_shard(path) for path in train + test]
-    plan = make_plan(train, test, [summarize(X, y) for X, y in shards], config.dataset)
+    plan = make_plan(train, test, [describe_shard(X, y) for X, y in shards], config.dataset)
     partitions = [partition_of(X, y, k, plan, config) for k, (X, y) in enumerate(shards)]
     check_totals([partition_sizes(p)[:3] for p in partitions], config.dataset)
     return plan, partitions
