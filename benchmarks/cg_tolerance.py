@@ -35,7 +35,8 @@ from rdia import influence
 from benchmarks.work import add_report_arguments, write_report
 from rdia.data.errors import DataError
 from rdia.data.noise import flip_binary
-from rdia.experiments import lr
+from rdia.experiments.config import RunConfig
+from rdia.experiments.pipeline import load_in_memory
 from rdia.experiments.cli import ConfigError, OneLineParser, run_script
 
 #: Tolerances studied, loosest first; the last is the reference.
@@ -105,10 +106,9 @@ def fitted_problem(name, noise, seed, data_dir, realsim_rows):
         X, y, X_val, y_val = realsim_problem(noise, seed, realsim_rows)
         model = Logistic()
     else:
-        split = lr.prepare_data(lr.LRConfig(dataset=name, noise=noise, seed=seed,
-                                            data_dir=data_dir), progress=False)
-        X, y, X_val, y_val, model = (split.X_train, split.y_noisy, split.X_val,
-                                     split.y_val, split.model)
+        part, model, _ = load_in_memory(RunConfig(dataset=name, noise=noise, seed=seed,
+                                                  data_dir=data_dir))
+        X, y, X_val, y_val = part.X_train, part.y_noisy, part.X_val, part.y_val
     return Problem(name, noise, X, y, X_val, y_val, model, model.fit(X, y, C))
 
 

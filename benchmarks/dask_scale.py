@@ -13,7 +13,7 @@ categorical fields hashed into the other columns with a power-law popularity (va
 written as ``--shards`` LIBSVM files (8), shard k drawn from ``SeedSequence([seed, k])``,
 so a smaller ``--rows`` gives the head of each shard.
 
-The same shards then go through the in-memory engine (``experiments.sharded``) and the
+The same shards then go through the in-memory engine (``experiments.engines``) and the
 Dask engine on a LocalCluster of ``--workers`` one-thread worker processes (2), each
 engine in a process of its own so that peak memory is its own. Reported:
 
@@ -92,26 +92,31 @@ def write_data(folder, n_rows, n_features, n_shards, seed):
     return folder
 
 
+def peak_rss(dask_worker=None):
+    """Peak resident memory of this process, bytes (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def run_engine(args):
     """Body of the per-engine process: run, print one JSON line of measurements."""
     import resource
 
-    from rdia.experiments import dask_engine, sharded
+    from rdia.experiments import pipeline
+    from rdia.experiments.config import RunConfig
+    from rdia.experiments.engines import open_engine
 
-    config = sharded.ShardedConfig(dataset=args.data, noise=args.noise, alpha=args.alpha,
-                                   methods=tuple(args.methods.split(",")),
-                                   engine=args.engine, workers=args.workers)
+    config = RunConfig(dataset=args.data, noise=args.noise, alpha=args.alpha,
+                       methods=tuple(args.methods.split(",")), engine=args.engine,
+                       workers=args.workers if args.engine == "dask" else None).resolved()
     record = {}
-    if args.engine == "memory":
-        report = sharded.run(config)
-        phi = np.concatenate(report["partitions"].phi)
-    else:
-        with dask_engine.session(config) as client:
-            report = dask_engine.run(config, client)
-            phi = np.concatenate(client.gather(report["partitions"].phi))
-            record["worker_peak_bytes"] = sorted(
-                dask_engine.worker_peak_memory(client).values())
-            record["traffic"] = report["traffic"]
+    with open_engine(config) as engine:
+        report = pipeline.run_on(engine, config, progress=False)
+        phi = np.concatenate([rows["phi"] for rows in report["rows"]])
+        if args.engine == "dask":
+            record["worker_peak_bytes"] = sorted(engine.client.run(peak_rss).values())
+            record["traffic"] = engine.describe()
     np.save(args.phi_out, phi)
     record.update(timings=report["timings"], solver=report["solver"],
                   n_train=report["config"]["n_train"],

@@ -62,7 +62,8 @@ from pathlib import Path
 
 from benchmarks.work import add_report_arguments, one_pass_seconds, write_report
 from rdia.data.errors import DataError
-from rdia.experiments import lr
+from rdia.experiments.config import RunConfig
+from rdia.experiments.pipeline import load_in_memory
 from rdia.experiments.cli import ConfigError, OneLineParser, run_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -242,9 +243,9 @@ def stage_record(opts):
 
 def pass_seconds(opts):
     """Seconds of one plain pass X @ v over the task's training X (loaded here)."""
-    config = lr.LRConfig(dataset="mnist", noise=0.8, alpha=0.0002, data_dir=opts.data_dir)
-    split = lr.prepare_data(config, progress=False)
-    return one_pass_seconds(split.X_train, repeat=max(opts.repeat, 5)), split.X_train.shape
+    part, _, _ = load_in_memory(RunConfig(dataset="mnist", noise=0.8, alpha=0.0002,
+                                          data_dir=opts.data_dir))
+    return one_pass_seconds(part.X_train, repeat=max(opts.repeat, 5)), part.X_train.shape
 
 
 def stage_rows(record, one_pass, process_seconds):

@@ -35,13 +35,15 @@ they take most of the time. ``--subset N`` keeps the first N training rows.
 
 import sys
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 
 from rdia import influence
 from benchmarks.work import add_report_arguments, fastest, one_pass_seconds, write_report
 from rdia.data.errors import DataError
-from rdia.experiments import lr
+from rdia.experiments.config import RunConfig
+from rdia.experiments.pipeline import load_in_memory
 from rdia.experiments.cli import ConfigError, OneLineParser, run_script
 from rdia.models import softmax
 from rdia.models.linear import clear_gram_cache
@@ -74,15 +76,15 @@ def parse_args(argv=None):
 
 
 def noisy_split(opts):
-    """The run's :class:`experiments.lr.NoisySplit`, cut to ``--subset`` training rows."""
-    config = lr.LRConfig(dataset=opts.dataset, noise=opts.noise, seed=opts.seed,
-                         noise_type="symmetric", C=opts.C, data_dir=opts.data_dir)
-    split = lr.prepare_data(config)
-    if opts.subset is not None:
-        keep = slice(0, opts.subset)
-        split.X_train, split.y_noisy = split.X_train[keep], split.y_noisy[keep]
-        split.y_clean, split.noisy = split.y_clean[keep], split.noisy[keep]
-    return split
+    """The run's training and validation rows (cut to ``--subset`` training rows), K and
+    the model, as attributes."""
+    part, model, source = load_in_memory(RunConfig(
+        dataset=opts.dataset, noise=opts.noise, seed=opts.seed, noise_type="symmetric",
+        C=opts.C, data_dir=opts.data_dir))
+    keep = slice(0, opts.subset)
+    return SimpleNamespace(X_train=part.X_train[keep], y_noisy=part.y_noisy[keep],
+                           X_val=part.X_val, y_val=part.y_val, model=model,
+                           n_classes=source.n_classes)
 
 
 def unit_costs(X, n_classes, repeat):

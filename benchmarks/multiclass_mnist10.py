@@ -33,13 +33,13 @@ resumes where it was.
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
 
-from rdia import edits
-from rdia.experiments import lr
+from rdia.experiments import pipeline
+from rdia.experiments.config import RunConfig
+from rdia.experiments.engines import MemoryEngine
 from rdia.experiments.cli import OneLineParser
 from rdia.experiments.files import write_json_atomic, write_text_atomic
 from rdia.experiments.report import mean_std
@@ -70,21 +70,18 @@ def parse_args(argv=None):
 
 
 def run_config(dataset, noise, seed, data_dir):
-    """The :class:`experiments.lr.LRConfig` of one run with symmetric noise."""
-    return lr.LRConfig(dataset=dataset, noise=noise, seed=seed, noise_type="symmetric",
-                       data_dir=data_dir)
+    """The :class:`experiments.config.RunConfig` of one run with symmetric noise."""
+    return RunConfig(dataset=dataset, noise=noise, seed=seed, noise_type="symmetric",
+                     data_dir=data_dir)
 
 
 #: The metrics of :func:`score`.
 SCORES = ("val_accuracy", "val_logloss", "test_accuracy", "test_logloss")
 
 
-def score(split, w):
-    """Validation and test metrics of weights w (the keys of SCORES)."""
-    val = split.model.evaluate(w, split.X_val, split.y_val)
-    test = split.model.evaluate(w, split.X_test, split.y_test)
-    return dict(val_accuracy=val["accuracy"], val_logloss=val["logloss"],
-                test_accuracy=test["accuracy"], test_logloss=test["logloss"])
+def score(row):
+    """The metrics of SCORES from a ``pipeline.refit`` row."""
+    return {key: row[key] for key in SCORES}
 
 
 def best_on_validation(rows):
@@ -99,30 +96,27 @@ def one_run(dataset, noise, seed, alphas, data_dir, clean_cache):
     of a dataset whose split does not depend on the seed (mnist10).
     """
     config = run_config(dataset, noise, seed, data_dir)
-    split = lr.prepare_data(config)
-    fit, phi, solver, seconds = lr.fit_and_influence(split, config)
-    w_full = fit.W
+    fitted = pipeline.prepare(MemoryEngine(), config.resolved())
+    seconds, solver = fitted.timings, fitted.solver
     timing = dict(noise=noise, seed=seed, fit_s=seconds["fit"],
                   influence_s=seconds["influence"], cg_iterations=solver.n_iter_)
     print(f"noise {noise} seed {seed}: fit {seconds['fit']:.1f}s, influence "
           f"{seconds['influence']:.1f}s ({solver.n_iter_} CG iterations)",
           file=sys.stderr, flush=True)
 
-    problem = lr.training_problem(split, phi, config)
-    rows = [dict(method="full", alpha=None, n_selected=0, **score(split, w_full))]
+    rows = [dict(method="full", alpha=None, n_selected=0,
+                 **score(pipeline.refit(fitted, "full", config.alpha)[0]))]
     if "clean" not in clean_cache:
-        w_clean = lr.fit_edit(split, edits.clean(problem, seed), config.C, W0=w_full).W
-        clean_cache["clean"] = score(split, w_clean)
+        clean_cache["clean"] = score(pipeline.refit(fitted, "clean", config.alpha)[0])
     rows.append(dict(method="clean", alpha=None, n_selected=0, **clean_cache["clean"]))
     for method in ("drop", "rdia"):
         candidates = []
         for alpha in alphas:
-            edit = edits.EDITS[method](replace(problem, alpha=alpha), seed)
-            w = lr.fit_edit(split, edit, config.C, W0=w_full).W
-            precision, recall = edits.selection_quality(edit.selected, split.noisy)
+            row = pipeline.refit(fitted, method, alpha)[0]
             candidates.append(dict(method=method, alpha=alpha,
-                                   n_selected=int(edit.selected.sum()),
-                                   precision=precision, recall=recall, **score(split, w)))
+                                   n_selected=row["n_relabeled"] + row["n_removed"],
+                                   precision=row["precision"], recall=row["recall"],
+                                   **score(row)))
             print(f"  {method} alpha {alpha:g}: val acc {candidates[-1]['val_accuracy']:.4f}",
                   file=sys.stderr, flush=True)
         rows.append(dict(best_on_validation(candidates), candidates=candidates))

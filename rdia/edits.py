@@ -358,29 +358,3 @@ def cleanlab_flags(problem, seed):
         proba = out_of_sample_proba(problem.model, problem.X, y, problem.C, seed)
         problem.cache["cleanlab"] = find_label_issues(y, proba, n_jobs=1)
     return problem.cache["cleanlab"]
-
-
-# --------------------------------------------------------------------------- quality
-
-def selection_quality(selected, noisy):
-    """Precision and recall of a selected set against the true noise mask.
-
-    Parameters
-    ----------
-    selected : ndarray of bool, shape (n_samples,)
-        Samples that a method relabeled or removed.
-    noisy : ndarray of bool, shape (n_samples,)
-        Samples whose label was corrupted.
-
-    Returns
-    -------
-    precision, recall : float or None
-        Fraction of the selected set that is noisy, and of the noisy set that is
-        selected; None where the denominator is zero.
-    """
-    selected = np.asarray(selected, dtype=bool)
-    noisy = np.asarray(noisy, dtype=bool)
-    hits = int(np.sum(selected & noisy))
-    precision = hits / selected.sum() if selected.any() else None
-    recall = hits / noisy.sum() if noisy.any() else None
-    return precision, recall

@@ -53,6 +53,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdia import influence, relabel, settings
+from rdia.relabel import suggested_labels  # noqa: F401 (part of this module's API)
 from rdia.data.tables import encode_labels
 from rdia.models.logreg import Logistic
 from rdia.models.softmax import Softmax
@@ -269,35 +270,6 @@ def influence_scores(X, y, X_val, y_val, *, C=0.1, model="auto", solver="cg",
     phi = influence.influence(linear, W, X, y_enc, X_val, y_val_enc, C, inverse_hvp)
     return InfluenceFit(classes=classes, linear=linear, y=y_enc, y_val=y_val_enc, W=W,
                         phi=phi, n_iter=int(inverse_hvp.n_iter_))
-
-
-def suggested_labels(linear, W, X, y, harmful):
-    """The class RDIA suggests for every training row.
-
-    Parameters
-    ----------
-    linear : models.linear.LinearModel
-    W : ndarray of shape (n_features,) or (n_features, n_classes)
-        Weights of the RDIA refit (harmful rows relabeled).
-    X : ndarray or CSR matrix of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,), int64
-        Given class indices.
-    harmful : ndarray of bool, shape (n_samples,)
-
-    Returns
-    -------
-    suggested : ndarray of shape (n_samples,), int64
-        ``y`` where the row is not harmful. For a harmful row, the class other than
-        the given one that the refitted model finds most probable: the flipped
-        label for two classes.
-    """
-    suggested = np.array(y, dtype=np.int64, copy=True)
-    rows = np.flatnonzero(harmful)
-    if rows.size:
-        log_p = linear.log_proba(W, X[rows])
-        log_p[np.arange(rows.size), suggested[rows]] = -np.inf
-        suggested[rows] = np.argmax(log_p, axis=1)
-    return suggested
 
 
 def training_influence(X, labels, X_val, labels_val, *, C=0.1, model="auto"):

@@ -136,3 +136,32 @@ def relabel_binary(y, mask):
     y_new = np.array(y, copy=True)
     y_new[mask] = 1 - y_new[mask]
     return y_new
+
+
+def suggested_labels(linear, W, X, y, harmful):
+    """The class RDIA suggests for every training row.
+
+    Parameters
+    ----------
+    linear : models.linear.LinearModel
+    W : ndarray of shape (n_features,) or (n_features, n_classes)
+        Weights of the RDIA refit (harmful rows relabeled).
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,), int64
+        Given class indices.
+    harmful : ndarray of bool, shape (n_samples,)
+
+    Returns
+    -------
+    suggested : ndarray of shape (n_samples,), int64
+        ``y`` where the row is not harmful. For a harmful row, the class other than
+        the given one that the refitted model finds most probable: the flipped
+        label for two classes.
+    """
+    suggested = np.array(y, dtype=np.int64, copy=True)
+    rows = np.flatnonzero(harmful)
+    if rows.size:
+        log_p = linear.log_proba(W, X[rows])
+        log_p[np.arange(rows.size), suggested[rows]] = -np.inf
+        suggested[rows] = np.argmax(log_p, axis=1)
+    return suggested

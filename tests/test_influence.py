@@ -294,12 +294,13 @@ def test_the_default_tol_keeps_the_harmful_sets_of_a_1e12_solve_on_cancer(
         shared_data_dir, noise, seed):
     """benchmarks/cg_tolerance.py chose DEFAULT_TOL; at the paper's alphas the harmful
     sets on cancer equal those of a solve to a relative residual of 1e-12."""
-    from rdia.experiments import lr
+    from rdia.experiments.config import RunConfig
+    from rdia.experiments.pipeline import load_in_memory
 
-    split = lr.prepare_data(lr.LRConfig(dataset="cancer", noise=noise, seed=seed,
-                                        data_dir=str(shared_data_dir)), progress=False)
-    W = split.model.fit(split.X_train, split.y_noisy, C)
-    phis = {tol: influence.influence(split.model, W, split.X_train, split.y_noisy,
+    split, model, _ = load_in_memory(RunConfig(dataset="cancer", noise=noise, seed=seed,
+                                               data_dir=str(shared_data_dir)))
+    W = model.fit(split.X_train, split.y_noisy, C)
+    phis = {tol: influence.influence(model, W, split.X_train, split.y_noisy,
                                      split.X_val, split.y_val, C,
                                      influence.ConjugateGradient(tol=tol))
             for tol in (influence.DEFAULT_TOL, 1e-12)}

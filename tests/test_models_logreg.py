@@ -56,15 +56,16 @@ def paper_problem(name, data_dir):
     """(X, y, X_val, y_val) at noise 0.8: cancer and MNIST 1 vs 7 as RDIA.py splits
     them, or a seeded sparse problem shaped like real-sim (8,000 rows)."""
     from rdia.data.noise import flip_binary
-    from rdia.experiments import lr
+    from rdia.experiments.config import RunConfig
+    from rdia.experiments.pipeline import load_in_memory
 
     if name == "sparse":
         from benchmarks.influence_speed import realsim_shaped
 
         X, y, X_val, y_val = realsim_shaped(n_rows=8000, n_train=7000, seed=1)
         return X, flip_binary(y.astype(np.int64), 0.8, 0)[0], X_val, y_val.astype(np.int64)
-    split = lr.prepare_data(lr.LRConfig(dataset=name, noise=0.8, data_dir=str(data_dir)))
-    return split.X_train, split.y_noisy, split.X_val, split.y_val
+    part, _, _ = load_in_memory(RunConfig(dataset=name, noise=0.8, data_dir=str(data_dir)))
+    return part.X_train, part.y_noisy, part.X_val, part.y_val
 
 
 @pytest.fixture(scope="module", params=["cancer", "mnist", "sparse"])

@@ -88,4 +88,4 @@ def test_shards_example_writes_shards_that_rdia_reads(tmp_path, monkeypatch, sha
                            "cancer-shards", "--test-file", "cancer-test", "--noise", "0.4",
                            "--no-files"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "dataset cancer-shards: train 350, val 150, test 183, features 10" in done.stdout
+    assert "data cancer-shards: train 350, val 150, test 183, features 10" in done.stdout

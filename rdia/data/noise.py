@@ -150,3 +150,34 @@ def _check_transition(T):
     if not np.isfinite(T).all() or (T < 0).any() or \
             np.abs(T.sum(axis=1) - 1.0).max() > ROW_SUM_TOL:
         raise DataError("transition matrix rows must be probabilities summing to 1")
+
+
+#: Datasets whose asymmetric noise uses the class pairs defined for another name
+#: (digits are digits: the MNIST pairs 7->1, 2->7, 5<->6, 3->8).
+SAME_PAIRS_AS = {"mnist10": "mnist", "digits": "mnist"}
+
+
+def applied_noise_type(noise_type, n_classes):
+    """The transition-matrix noise of a run, or None for exact binary flips."""
+    if noise_type is None and n_classes == 2:
+        return None
+    return noise_type or "symmetric"
+
+
+def add_noise(y, n_classes, rate, noise_type, seed, dataset=None):
+    """Noisy labels and the mask of changed ones, as every logistic-regression run adds
+    them (docs/method.md section 4): exact flips of floor(rate * n) labels for two
+    classes without a noise type, else each label resampled from the transition matrix
+    of ``noise_type`` (symmetric by default).
+
+    Returns
+    -------
+    y_noisy : ndarray of shape (n,), int64
+    noisy : ndarray of bool, shape (n,)
+    """
+    applied = applied_noise_type(noise_type, n_classes)
+    if applied is None:
+        return flip_binary(y, rate, seed)
+    T = transition_matrix(applied, n_classes, rate,
+                          dataset=SAME_PAIRS_AS.get(dataset, dataset))
+    return apply_transition(y, T, seed)

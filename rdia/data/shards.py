@@ -1,10 +1,10 @@
 """A dataset written as shards: a folder or a glob of LIBSVM or Parquet files, one
 partition each.
 
-The Dask engine (``experiments/dask_engine.py``) lets every worker read its own shards;
-the in-memory engine on the same shards (``experiments/sharded.py``) reads them all in
-one process. Both build every partition with the functions of this module, so they see
-the same rows, the same split and the same noise.
+On the Dask engine (``experiments/engines.py``) every worker reads its own shards; the
+in-memory engine reads them all in one process. Both build every partition with the
+functions of this module (``experiments/sources.py``), so they see the same rows, the
+same split and the same noise.
 
 Conventions, which make every result independent of the number of workers:
 
@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from .datasets import TEST_RATIO
 from .errors import DataError
 from .libsvm import read_libsvm
-from .noise import flip_binary
+from .noise import add_noise
 from .paths import PARQUET_SUFFIXES
 
 #: Streams of a partition's seed (words of ``SeedSequence([seed, k])``).
@@ -313,13 +313,13 @@ class Partition:
 
 
 def encode(y_raw, classes):
-    """Raw labels as 0 / 1 by their place in the two sorted ``classes``."""
+    """Raw labels as 0 .. K - 1 by their place in the sorted ``classes``."""
     return np.searchsorted(classes, y_raw).astype(np.int64)
 
 
 def build_partition(X, y_raw, *, index, width, classes, seed, val_ratio, noise,
-                    is_test_shard, has_test_shards):
-    """Split a read shard and flip its training labels.
+                    is_test_shard, has_test_shards, noise_type=None):
+    """Split a read shard and make its training labels noisy.
 
     Parameters
     ----------
@@ -329,18 +329,21 @@ def build_partition(X, y_raw, *, index, width, classes, seed, val_ratio, noise,
         k, the partition.
     width : int
         d, the width of every partition (the largest d_k).
-    classes : ndarray of shape (2,)
-        The two raw label values of the dataset, sorted.
+    classes : ndarray of shape (K,)
+        The raw label values of the dataset, sorted.
     seed : int
         The run's seed.
     val_ratio : float
     noise : float
-        Share of the partition's training labels flipped: exactly
-        floor(noise * n_train_k), drawn with ``shard_seed(seed, k, NOISE_STREAM)``.
+        Noise rate of the partition's training labels (``data.noise.add_noise``:
+        exactly floor(noise * n_train_k) flips for two classes), drawn with
+        ``shard_seed(seed, k, NOISE_STREAM)``.
     is_test_shard : bool
         All rows are test rows.
     has_test_shards : bool
         The dataset has test shards, so training shards have no test rows.
+    noise_type : str, optional
+        A transition matrix of ``data.noise`` (symmetric for K > 2 by default).
 
     Returns
     -------
@@ -351,20 +354,21 @@ def build_partition(X, y_raw, *, index, width, classes, seed, val_ratio, noise,
         train, val, test = (np.arange(0),) * 2 + (np.arange(len(y)),)
     else:
         train, val, test = shard_roles(len(y), seed, index, val_ratio, has_test_shards)
-    y_noisy, noisy = flip_binary(y[train], noise, shard_seed(seed, index, NOISE_STREAM))
+    y_noisy, noisy = add_noise(y[train], len(classes), noise, noise_type,
+                               shard_seed(seed, index, NOISE_STREAM))
     return Partition(index=index, X_train=X[train], y_clean=y[train], y_noisy=y_noisy,
                      noisy=noisy, X_val=X[val], y_val=y[val], X_test=X[test],
                      y_test=y[test], edit_seed=shard_seed(seed, index, EDIT_STREAM))
 
 
 def dataset_classes(summaries, source):
-    """The two sorted raw labels of all shards; DataError unless there are exactly two."""
+    """The sorted raw labels of all shards; DataError unless there are at least two."""
     labels = np.unique(np.concatenate([s.labels for s in summaries]))
-    if len(labels) != 2:
+    if len(labels) < 2:
         shown = ", ".join(f"{value:g}" for value in labels[:5])
         raise DataError(f"{source}: the shards hold {len(labels)} distinct label(s) "
-                        f"({shown}{', ...' if len(labels) > 5 else ''}); the sharded "
-                        f"engines need exactly 2")
+                        f"({shown}{', ...' if len(labels) > 5 else ''}); a classifier "
+                        f"needs at least 2")
     return labels
 
 

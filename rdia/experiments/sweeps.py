@@ -7,7 +7,7 @@
 
 phi depends on the noise and the seed but not on alpha, so each (dataset, noise, seed)
 is fitted and scored once and every alpha reuses it. Settings change with
-``dataclasses.replace`` on an :class:`experiments.lr.LRConfig`.
+``dataclasses.replace`` on an :class:`experiments.config.RunConfig`.
 """
 
 import time
@@ -19,7 +19,9 @@ import numpy as np
 from rdia.data.datasets import BINARY_DATASETS, LIBSVM_DATASETS
 from rdia.data.errors import DataError
 from rdia.data.paths import resolve_data_dir
-from rdia.experiments import lr
+from rdia.experiments import pipeline
+from rdia.experiments.config import RunConfig
+from rdia.experiments.engines import MemoryEngine
 from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
 from rdia.experiments.report import (PUBLISHED_MNIST_LOGLOSS, format_mean_std, markdown_table,
                                 mean_std)
@@ -41,16 +43,10 @@ LR_METHODS = ("full", "random", "drop", "uids", "rdia", "clean",
 ALPHA_METHODS = ("drop", "rdia")
 
 
-def scored_split(config):
-    """Split, noise, full fit and phi of one run: (split, problem) for the edits."""
-    split = lr.prepare_data(config)
-    _, phi, _, _ = lr.fit_and_influence(split, config)
-    return split, lr.training_problem(split, phi, config)
-
-
-def at_alpha(problem, alpha):
-    """The same training problem at another alpha (phi and cached flags are shared)."""
-    return replace(problem, alpha=alpha)
+def fitted_run(config):
+    """Split, noise, full fit and phi of one run, in memory: every method and alpha
+    refits from it (``pipeline.refit``)."""
+    return pipeline.prepare(MemoryEngine(), config.resolved(), progress=False)
 
 
 # --------------------------------------------------------------------------- alpha-grid
@@ -66,15 +62,14 @@ def alpha_grid(seeds, data_dir=None, noises=NOISES, alphas=GRID_ALPHAS, progress
     """
     from tqdm import tqdm
 
-    base = lr.LRConfig(dataset="mnist", methods=("rdia",), data_dir=data_dir)
+    base = RunConfig(dataset="mnist", methods=("rdia",), data_dir=data_dir)
     rows = []
     jobs = [(noise, seed) for noise in noises for seed in seeds]
     for noise, seed in tqdm(jobs, desc="alpha-grid", unit="run", disable=not progress):
         config = replace(base, noise=noise, seed=seed)
-        split, problem = scored_split(config)
+        fitted = fitted_run(config)
         for alpha in alphas:
-            row = lr.run_method("rdia", split, at_alpha(problem, alpha),
-                                replace(config, alpha=alpha))
+            row = pipeline.refit(fitted, "rdia", alpha)[0]
             rows.append(dict(alpha=alpha, noise=noise, seed=seed,
                              test_logloss=row["test_logloss"],
                              test_accuracy=row["test_accuracy"],
@@ -189,14 +184,13 @@ def lr_runs(dataset, noise, seed, data_dir=None):
     rdia and drop are evaluated at every alpha of ``SELECTION_ALPHAS``; the others
     once. Every row carries ``alpha`` (None where it does not apply).
     """
-    config = lr.LRConfig(dataset=dataset, noise=noise, seed=seed, data_dir=data_dir)
-    split, problem = scored_split(config)
+    config = RunConfig(dataset=dataset, noise=noise, seed=seed, data_dir=data_dir)
+    fitted = fitted_run(config)
     rows = []
     for method in LR_METHODS:
         alphas = SELECTION_ALPHAS if method in ALPHA_METHODS else (None,)
         for alpha in alphas:
-            at = problem if alpha is None else at_alpha(problem, alpha)
-            row = lr.run_method(method, split, at, config)
+            row = pipeline.refit(fitted, method, config.alpha if alpha is None else alpha)[0]
             rows.append(dict(row, alpha=alpha, dataset=dataset, noise=noise, seed=seed))
     return rows
 

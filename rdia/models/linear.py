@@ -719,6 +719,16 @@ class LinearModel:
         """The training Hessian of J at W as a :class:`LinearHessian` operator."""
         return LinearHessian(self, X, self.probability_columns(W, X), C)
 
+    def objective(self, X, y, C, relabeled=None, weights=None):
+        """J on (X, y) as ``models.newton.minimise`` sees it (a :class:`NewtonObjective`),
+        R applied to the rows in ``relabeled``; the engines sum it over partitions."""
+        raise NotImplementedError
+
+    def newton_tolerance(self, gradient_at_zero):
+        """The bound on max |grad J| at which the Newton fit of :meth:`minimise` stops,
+        given grad J(0) (the binary model's tolerance is relative to it)."""
+        raise NotImplementedError
+
     def evaluate(self, W, X, y):
         """Mean log-loss (nats), accuracy and ROC AUC of weights W on (X, y).
 
@@ -732,8 +742,11 @@ class LinearModel:
         scores : dict
             ``logloss``, ``accuracy`` (floats) and ``auc`` (float or None).
         """
+        return self.scores(self.log_proba(W, X), y)
+
+    def scores(self, log_p, y):
+        """The scores of :meth:`evaluate` from log-probabilities (n, K) and labels."""
         y = np.asarray(y, dtype=np.int64)
-        log_p = self.log_proba(W, X)
         P = np.exp(log_p)
         auc = None
         if len(np.unique(y)) == self.n_classes:

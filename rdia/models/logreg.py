@@ -318,6 +318,17 @@ class Logistic(LinearModel):
         return minimise(X, labels, C, tol=self.tol, w0=W0, learner=self.learner,
                         progress=self.progress, weights=weights)
 
+    def objective(self, X, y, C, relabeled=None, weights=None):
+        y = self.check_labels(y)
+        labels = y if relabeled is None else relabel.relabel_binary(y, relabeled)
+        return LogisticObjective(X, labels, C, weights)
+
+    def newton_tolerance(self, gradient_at_zero):
+        """``tol`` (LEARNERS["newton"] by default) times max |grad J(0)|, as
+        :func:`fit_newton` stops."""
+        tol = LEARNERS["newton"] if self.tol is None else self.tol
+        return tol * float(np.abs(gradient_at_zero).max())
+
     def log_proba(self, W, X):
         return log_proba(W, X)
 

@@ -435,6 +435,14 @@ class Softmax(LinearModel):
                         relabeled=relabeled, tol=self.tol, W0=W0, method=self.method,
                         progress=self.progress, weights=weights)
 
+    def objective(self, X, y, C, relabeled=None, weights=None):
+        return SoftmaxObjective(X, self.check_labels(y), C, self.n_classes, relabeled,
+                                weights=weights)
+
+    def newton_tolerance(self, gradient_at_zero):
+        """The absolute bound ``tol`` on every gradient entry, as :func:`minimise`."""
+        return self.tol
+
     def log_proba(self, W, X):
         return log_proba(W, X)
 

@@ -1,0 +1,375 @@
+"""The engines of a run: where the partitions live and how a step runs over them.
+
+An engine holds the partitions of a source and offers one small interface, so that
+the pipeline (``experiments/pipeline.py``) is written once:
+
+- ``put(values)``: client objects as handles; ``map(f, *columns, args=())``: f on
+  every partition, where it lives; ``gather(handles)``: small results to the client;
+  ``reduce(handles)``: their sum, in a fixed tree over the partition order (so any
+  number of workers gives the same numbers); ``send(array)``: an array for the tasks;
+- ``fit(model, blocks, C, W0)``: minimise J over the training blocks of an edit;
+- ``phi(model, W, parts, C, solver)``: the influence of every training row.
+
+:class:`MemoryEngine` keeps the partitions in this process and fits and solves on their
+rows stacked, with the model's own minimiser and ``influence.influence``.
+:class:`DaskEngine` keeps them on a Dask cluster: the fit is the model's trust-region
+Newton (``models.newton``) on J summed over partitions, phi the same CG on the summed
+Hessian; only weight-sized vectors and per-partition numbers travel.
+"""
+
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from rdia import influence
+from rdia.edits import TrainingSet
+from rdia.models import newton
+from rdia.models.linear import FitResult, JacobiPreconditioner, check_newton_result
+from rdia.settings import ConfigError
+
+#: Partial results added by one task of the reduction tree.
+TREE_FANIN = 8
+
+#: Seconds to reach a scheduler given with --scheduler.
+CONNECT_TIMEOUT = 10
+
+#: Largest array sent inside each task instead of through a task of its own.
+EMBED_BYTES = 64 * 1024
+
+#: Trust-region iteration limit of the distributed Newton fit.
+NEWTON_MAX_ITER = 1000
+
+
+def add_all(*parts):
+    """The sum of partial results in the order given (arrays, or tuples of them)."""
+    total = parts[0]
+    for part in parts[1:]:
+        total = tuple(a + b for a, b in zip(total, part)) if isinstance(total, tuple) \
+            else total + part
+    return total
+
+
+def combine_tree(parts, combine=add_all):
+    """``parts`` combined in groups of TREE_FANIN, level by level, in their order."""
+    level = list(parts)
+    while len(level) > 1:
+        level = [combine(*level[i:i + TREE_FANIN]) for i in range(0, len(level), TREE_FANIN)]
+    return level[0]
+
+
+def stack(blocks):
+    """Row blocks (CSR or dense) stacked in order."""
+    return sp.vstack(blocks, format="csr") if sp.issparse(blocks[0]) else np.concatenate(blocks)
+
+
+def stacked_set(blocks):
+    """One ``edits.TrainingSet`` of several partitions' training sets, rows in order."""
+    if len(blocks) == 1:
+        return blocks[0]
+    sizes = [b.X.shape[0] for b in blocks]
+    relabeled = weights = None
+    if any(b.relabeled is not None for b in blocks):
+        relabeled = np.concatenate([np.zeros(n, bool) if b.relabeled is None
+                                    else b.relabeled for b, n in zip(blocks, sizes)])
+    if any(b.weights is not None for b in blocks):
+        weights = np.concatenate([np.ones(n) if b.weights is None else b.weights
+                                  for b, n in zip(blocks, sizes)])
+    return TrainingSet(stack([b.X for b in blocks]), np.concatenate([b.labels for b in blocks]),
+                       relabeled, weights)
+
+
+class MemoryEngine:
+    """Every partition in this process; fits and solves on the stacked rows."""
+
+    name = "memory"
+
+    def put(self, values):
+        return list(values)
+
+    def send(self, array):
+        return array
+
+    def map(self, function, *columns, args=()):
+        return [function(*row, *args) for row in zip(*columns)]
+
+    def gather(self, handles):
+        return list(handles)
+
+    def reduce(self, handles, combine=add_all):
+        return combine_tree(handles, combine)
+
+    def fit(self, model, blocks, C, W0=None):
+        """The model's minimiser on the blocks' rows stacked; a FitResult."""
+        rows = stacked_set(blocks)
+        return model.minimise(rows.X, rows.labels, C, rows.relabeled, W0=W0,
+                              weights=rows.weights)
+
+    def phi(self, model, W, parts, C, solver):
+        """``influence.influence`` on the stacked rows, split back by partition."""
+        phi = influence.influence(model, W, stack([p.X_train for p in parts]),
+                                  np.concatenate([p.y_noisy for p in parts]),
+                                  stack([p.X_val for p in parts]),
+                                  np.concatenate([p.y_val for p in parts]), C, solver)
+        return np.split(phi, np.cumsum([p.n_train for p in parts])[:-1])
+
+    def describe(self):
+        return {}
+
+
+# ------------------------------------------------------------------- Dask engine
+
+def hold(value):
+    """The task that carries a value to the workers: it returns its argument."""
+    return value
+
+
+class DaskEngine:
+    """The partitions on a Dask cluster, one task per partition and step.
+
+    Attributes
+    ----------
+    bytes_sent, bytes_received : int
+        Arrays the client sent to and received from the cluster.
+    on_matvec : callable or None
+        Called as ``on_matvec(client, calls)`` before each Hessian-vector product of
+        the phi solve (tests kill a worker there).
+    """
+
+    name = "dask"
+
+    def __init__(self, client):
+        self.client = client
+        self.bytes_sent = self.bytes_received = 0
+        self.on_matvec = None
+
+    def put(self, values):
+        """Client objects as tasks that hold them, so a lost copy is recomputed."""
+        return [self.client.submit(hold, value, pure=False) for value in values]
+
+    def send(self, array):
+        """A small array travels inside each task; a larger one as a task of its own."""
+        array = np.asarray(array)
+        self.bytes_sent += int(array.nbytes)
+        return array if array.nbytes <= EMBED_BYTES else self.client.submit(hold, array)
+
+    def map(self, function, *columns, args=()):
+        return [self.client.submit(function, *row, *args) for row in zip(*columns)]
+
+    def gather(self, handles):
+        results = self.client.gather(handles)
+        self.bytes_received += sum(_nbytes(r) for r in results)
+        return results
+
+    def reduce(self, handles, combine=add_all):
+        """The tree of :func:`combine_tree` run on the workers; only its root returns."""
+        level = list(handles)
+        while len(level) > 1:
+            level = [self.client.submit(combine, *level[i:i + TREE_FANIN])
+                     for i in range(0, len(level), TREE_FANIN)]
+        return self.gather(level)[0]
+
+    def fit(self, model, blocks, C, W0):
+        """Trust-region Newton on J summed over the blocks, from W0; a FitResult."""
+        objective = SummedObjective(self, model, blocks, C)
+        w0 = np.asarray(np.ravel(W0), dtype=float)
+        gtol = model.newton_tolerance(objective.gradient(objective.evaluate(0.0 * w0)))
+        result = newton.minimise(objective, w0, tol=gtol,
+                                 max_iter=NEWTON_MAX_ITER, progress=False)
+        check_newton_result(result, NEWTON_MAX_ITER, gtol)
+        W = result.w if model.n_columns == 1 else result.w.reshape(-1, model.n_columns)
+        return FitResult(W=W, method="newton", n_iter=result.n_iter,
+                         n_value=objective.n_value, n_gradient=objective.n_gradient,
+                         n_hvp=result.n_hvp, n_diagonal=objective.n_diagonal,
+                         preconditioner="jacobi", message=result.message)
+
+    def phi(self, model, W, parts, C, solver):
+        """CG on the summed Hessian at W, then phi per partition, kept on the workers."""
+        blocks = self.map(observed_rows, parts)
+        objective = SummedObjective(self, model, blocks, C)
+        hessian = objective.hessian(objective.evaluate(np.ravel(W)), self)
+        held = self.send(W)
+        g_val = self.reduce(self.map(validation_gradient, parts, args=(model, held, C)))
+        s = solver.inverse_hvp(hessian, g_val)
+        return self.map(partition_phi, parts, args=(model, held, self.send(s), C))
+
+    def describe(self):
+        return dict(n_workers=len(self.client.scheduler_info()["workers"]),
+                    bytes_sent=self.bytes_sent, bytes_received=self.bytes_received)
+
+
+def _nbytes(value):
+    if isinstance(value, (tuple, list)):
+        return sum(_nbytes(v) for v in value)
+    return int(getattr(value, "nbytes", 8))
+
+
+def observed_rows(part):
+    """The partition's training rows with their observed labels, as a TrainingSet."""
+    return TrainingSet(part.X_train, part.y_noisy, None, None)
+
+
+def validation_gradient(part, model, W, C):
+    return model.validation_gradient(W, part.X_val, part.y_val, C)
+
+
+def partition_phi(part, model, W, s, C):
+    return influence.sample_influence(model, W, part.X_train, part.y_noisy, s, C)
+
+
+# ------------------------------------------- J summed over partitions, for Newton
+
+def block_objective(block, model, C):
+    """The model's J on one block's rows (R applied), with its L2 term."""
+    return model.objective(block.X, block.labels, C, block.relabeled, block.weights)
+
+
+def evaluate_block(objective, w):
+    """(objective, point, its value less the L2 term) at w."""
+    point = objective.evaluate(w)
+    return objective, point, np.array([point.value - 0.5 * float(w @ w)])
+
+
+def block_value(state):
+    return state[2]
+
+
+def block_gradient(state, w):
+    return state[0].gradient(state[1]) - w
+
+
+def block_hvp(state, v):
+    return state[0].hessian(state[1]).matvec(v) - v
+
+
+def block_diagonal(state, plain):
+    hessian = state[0].plain_hessian(state[1]) if plain else state[0].hessian(state[1])
+    return hessian.diagonal() - 1.0
+
+
+@dataclass
+class SummedPoint:
+    w: np.ndarray
+    states: list
+    value: float
+
+
+class SummedObjective:
+    """J(w) = 1/2 |w|^2 + sum_k C L_k(w) over the engine's blocks, as
+    ``models.newton.minimise`` sees it: each partition evaluates the model's own
+    objective on its rows, and the client adds the parts without their L2 terms.
+    """
+
+    def __init__(self, engine, model, blocks, C):
+        self.engine = engine
+        self.objectives = engine.map(block_objective, blocks, args=(model, C))
+        self.n_value = self.n_gradient = self.n_diagonal = 0
+        self.model, self.blocks = model, blocks
+
+    def evaluate(self, w):
+        self.n_value += 1
+        held = self.engine.send(w)
+        states = self.engine.map(evaluate_block, self.objectives, args=(held,))
+        value = 0.5 * float(w @ w) + float(self.engine.reduce(
+            self.engine.map(block_value, states))[0])
+        return SummedPoint(w, states, value)
+
+    def gradient(self, point):
+        self.n_gradient += 1
+        held = self.engine.send(point.w)
+        return point.w + self.engine.reduce(self.engine.map(block_gradient, point.states,
+                                                            args=(held,)))
+
+    def hessian(self, point, engine=None):
+        return SummedHessian(self.engine, point.states, len(point.w))
+
+    def preconditioner(self, point):
+        """Jacobi: the diagonal of the plain Hessian (l_R's negative part left out)."""
+        self.n_diagonal += 1
+        return JacobiPreconditioner(1.0 + self.engine.reduce(
+            self.engine.map(block_diagonal, point.states, args=(True,))))
+
+
+class SummedHessian:
+    """H v = v + sum_k (H_k v - v) over partitions, for CG (``matvec``, ``diagonal``)."""
+
+    def __init__(self, engine, states, n_features):
+        self.engine, self.states, self.n_features = engine, states, n_features
+        self.calls = 0
+
+    def matvec(self, v):
+        self.calls += 1
+        hook = getattr(self.engine, "on_matvec", None)
+        if hook is not None:
+            hook(self.engine.client, self.calls)
+        held = self.engine.send(v)
+        return v + self.engine.reduce(self.engine.map(block_hvp, self.states, args=(held,)))
+
+    def diagonal(self):
+        return 1.0 + self.engine.reduce(self.engine.map(block_diagonal, self.states,
+                                                        args=(False,)))
+
+    def dense(self):
+        raise ConfigError("the Dask engine never builds the dense Hessian; use cg")
+
+
+# --------------------------------------------------------------------- sessions
+
+def quiet_logs():
+    """Keep Dask's log lines (connection retries, worker restarts) off stderr."""
+    for name in ("distributed", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+@contextlib.contextmanager
+def open_engine(config):
+    """The engine of a resolved config: in memory, or a Dask client to
+    ``config.scheduler`` or to a new LocalCluster of ``config.workers`` one-thread
+    processes (closed on exit). Errors of a cluster that cannot load the package
+    become one ConfigError line."""
+    if config.engine == "memory":
+        yield MemoryEngine()
+        return
+    from distributed import Client, LocalCluster
+
+    quiet_logs()
+    with contextlib.ExitStack() as stack:
+        if config.scheduler is None:
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=config.workers, threads_per_worker=1, processes=True,
+                dashboard_address=":0", silence_logs=logging.CRITICAL))
+            client = stack.enter_context(Client(cluster, set_as_default=False))
+        else:
+            client = stack.enter_context(connect(config.scheduler))
+        with environment_errors():
+            yield DaskEngine(client)
+
+
+def connect(address):
+    """A client of the scheduler at ``address``; ConfigError after CONNECT_TIMEOUT s."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as error:
+        detail = " ".join(str(error).split()) or type(error).__name__
+        raise ConfigError(f"--scheduler {address}: cannot reach a Dask scheduler within "
+                          f"{CONNECT_TIMEOUT} s ({detail}); start one with 'dask "
+                          f"scheduler' and workers with 'dask worker ADDRESS'") from None
+
+
+@contextlib.contextmanager
+def environment_errors():
+    """A scheduler or worker that cannot import the package rdia: one ConfigError."""
+    try:
+        yield
+    except (ModuleNotFoundError, RuntimeError) as error:
+        cause = error if isinstance(error, ModuleNotFoundError) else error.__cause__
+        if not isinstance(cause, ModuleNotFoundError) and "deserializ" not in str(error):
+            raise
+        raise ConfigError(f"the Dask cluster cannot load this project's code "
+                          f"({' '.join(str(cause or error).split())[:120]}); install it on "
+                          f"the scheduler and every worker: pip install -r "
+                          f"requirement.txt in a clone of the same version") from None

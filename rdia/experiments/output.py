@@ -1,0 +1,230 @@
+"""What a logistic-regression run prints and writes, for every source and engine.
+
+- :func:`format_report`: the summary printed at the end of a run;
+- :func:`influence_table`: phi of every training row (CSV, or Parquet per partition);
+- :func:`relabeled_table`: your training file's rows with phi, harmful and the
+  suggested label;
+- :func:`plot_phi`: the histogram of phi, clean and flipped rows apart where known;
+- :func:`record`: the run's JSON, which lists the files it wrote.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from rdia.experiments.files import save_figure_atomic, write_csv_atomic
+
+#: Columns of the summary table: (header, key of a results row, width).
+TABLE_COLUMNS = (("test_logloss", "test_logloss", 12), ("test_acc", "test_accuracy", 9),
+                 ("test_auc", "test_auc", 9), ("val_logloss", "val_logloss", 11),
+                 ("val_acc", "val_accuracy", 8), ("n_used", "n_train_used", 7),
+                 ("relabeled", "n_relabeled", 9), ("removed", "n_removed", 8),
+                 ("precision", "precision", 9), ("recall", "recall", 7))
+
+#: Columns of the per-row influence table.
+INFLUENCE_COLUMNS = ("index", "observed_label", "clean_label", "noisy", "phi", "relabeled")
+
+#: Columns that the relabeled table adds to your training table.
+OUTPUT_COLUMNS = ("phi", "harmful", "suggested_label")
+
+#: Bins of the phi histogram.
+HISTOGRAM_BINS = 60
+
+
+def format_report(report):
+    """The summary printed at the end of a run, as a string."""
+    cfg = report["config"]
+    lines = [data_line(cfg)]
+    if cfg.get("n_dropped_features"):
+        lines.append(f"dropped {cfg['n_dropped_features']} feature columns that are zero "
+                     f"in every row of the dataset's files")
+    if report["alpha_grid"]:
+        lines += format_alpha_grid(report["alpha_grid"], cfg["alpha_used"])
+    if cfg["n_flipped"] is None:
+        lines.append(f"suspects: {cfg['n_harmful']} of {cfg['n_train']} training rows "
+                     f"({cfg['n_harmful'] / cfg['n_train']:.1%}) have phi > alpha "
+                     f"{cfg['alpha_used']:g}; the true noise is unknown, so there is no "
+                     f"precision or recall")
+    lines += format_table(report["results"], cfg)
+    if cfg["n_flipped"] is None:
+        lines.append(before_after(report["summary"]))
+    t, s = report["timings"], report["solver"]
+    lines.append(f"time: load {t['load']:.2f}s, fit {t['fit']:.2f}s, influence "
+                 f"{t['influence']:.2f}s ({s['name']}: {s['iterations']} iterations, "
+                 f"relative residual {s['residual']:.1e}), refits {t['methods']:.2f}s")
+    return "\n".join(lines)
+
+
+def data_line(cfg):
+    """What the data is, the noise or the labels, alpha, C and the seed, in one line."""
+    if cfg.get("kind") == "table":
+        features = (f"{cfg['n_numeric'] + cfg['n_categorical']} feature columns "
+                    f"({cfg['n_numeric']} numeric, {cfg['n_categorical']} categorical) -> "
+                    f"{cfg['n_features']} features")
+    else:
+        features = f"features {cfg['n_features']}"
+    test = f", test {cfg['n_test']}" if cfg["n_test"] else ""
+    if cfg["n_flipped"] is None:
+        shown = ", ".join(str(c) for c in cfg["classes"][:5]) \
+            + (", ..." if cfg["n_classes"] > 5 else "")
+        labels = f"{cfg['n_classes']} labels ({shown}): {cfg['model_used']}"
+    else:
+        kind = f"{cfg['noise_type']} " if cfg["noise_type"] else ""
+        labels = (f"{cfg['n_classes']} classes ({cfg['model_used']}) | noise {kind}"
+                  f"{cfg['noise']:g} ({cfg['n_flipped']} flipped) | alpha "
+                  f"{cfg['alpha_used']:g}: {cfg['n_harmful']} harmful")
+    return (f"data {cfg['dataset_name']}: train {cfg['n_train']}, val {cfg['n_val']}"
+            f"{test}, {features} | {labels} | C {cfg['C']:g} | seed {cfg['seed']}")
+
+
+def format_table(results, cfg):
+    """The methods' table: accuracy first for K classes; test columns only with test
+    rows, precision and recall only where the noise is known."""
+    columns = [c for c in TABLE_COLUMNS
+               if (cfg["n_test"] or not c[0].startswith("test"))
+               and (cfg["n_flipped"] is not None or c[0] not in ("precision", "recall"))]
+    if cfg["n_classes"] > 2 and columns[0][0] == "test_logloss":
+        columns[0], columns[1] = columns[1], columns[0]
+    width = max([8] + [len(row["method"]) for row in results])
+    header = " ".join([f"{'method':<{width}}"] + [f"{name:>{w}}" for name, _, w in columns])
+    lines = [header, "-" * len(header)]
+    for row in results:
+        lines.append(" ".join([f"{row['method']:<{width}}"]
+                              + [cell(row[key], w) for _, key, w in columns]))
+    return lines
+
+
+def cell(value, width):
+    """A table cell: '-' for None, an integer as is, a float to 4 decimals."""
+    if value is None:
+        return f"{'-':>{width}}"
+    if isinstance(value, (int, np.integer)):
+        return f"{value:>{width}d}"
+    return f"{value:>{width}.4f}"
+
+
+def format_alpha_grid(rows, chosen):
+    """Lines of the alpha grid: alpha, suspects, validation log-loss and accuracy."""
+    lines = ["alpha auto: RDIA refitted at each alpha, scored on the validation rows",
+             f"{'alpha':>8} {'suspects':>8} {'val_logloss':>11} {'val_acc':>8}"]
+    for row in rows:
+        mark = "  <- chosen" if row["alpha"] == chosen else ""
+        lines.append(f"{row['alpha']:>8g} {row['n_harmful']:>8d} "
+                     f"{row['val_logloss']:>11.4f} {row['val_accuracy']:>8.4f}{mark}")
+    return lines
+
+
+def before_after(summary):
+    before, after = summary["before"], summary["after"]
+    line = (f"validation: log-loss {before['val_logloss']:.4f} -> {after['val_logloss']:.4f}"
+            f", accuracy {before['val_accuracy']:.4f} -> {after['val_accuracy']:.4f}")
+    if before["test_logloss"] is not None:
+        line += (f" | test: log-loss {before['test_logloss']:.4f} -> "
+                 f"{after['test_logloss']:.4f}, accuracy {before['test_accuracy']:.4f} "
+                 f"-> {after['test_accuracy']:.4f}")
+    return line + " (before: fit on the given labels; after: RDIA)"
+
+
+# ----------------------------------------------------------------------- tables
+
+def influence_table(report):
+    """One row per training row, partitions in order (columns INFLUENCE_COLUMNS)."""
+    offset = 0
+    for rows in report["rows"]:
+        n = len(rows["phi"])
+        clean = rows["y_clean"] if rows["y_clean"] is not None else [""] * n
+        noisy = rows["noisy"].astype(int) if rows["noisy"] is not None else [""] * n
+        yield from zip(range(offset, offset + n), rows["y_noisy"], clean, noisy,
+                       (f"{v:.10g}" for v in rows["phi"]), rows["harmful"].astype(int))
+        offset += n
+
+
+def write_influence(path, report):
+    """The influence table as one CSV, or as a folder of Parquet files (one per
+    partition, ``part-KKKKK.parquet``); the paths written."""
+    if Path(path).suffix.lower() == ".csv":
+        write_csv_atomic(path, INFLUENCE_COLUMNS, influence_table(report))
+        return [str(path)]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    written, offset = [], 0
+    for k, rows in enumerate(report["rows"]):
+        n = len(rows["phi"])
+        known = rows["noisy"] is not None
+        columns = dict(index=np.arange(offset, offset + n), observed_label=rows["y_noisy"],
+                       clean_label=rows["y_clean"] if known else None,
+                       noisy=rows["noisy"].astype(np.int8) if known else None,
+                       phi=rows["phi"], relabeled=rows["harmful"].astype(np.int8))
+        columns = {key: value for key, value in columns.items() if value is not None}
+        target = Path(path) / f"part-{k:05d}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.tmp")
+        pq.write_table(pa.table(columns), temporary)
+        os.replace(temporary, target)
+        written.append(str(target))
+        offset += n
+    return written
+
+
+def relabeled_table(report):
+    """Your training rows with ``phi``, ``harmful`` and ``suggested_label``.
+
+    Returns
+    -------
+    table : pandas.DataFrame of shape (n_train, n_columns + 3)
+        A table's columns as read, in file order (a LIBSVM file: its ``label``), then
+        phi (float), harmful (bool) and suggested_label: the given label where the row
+        is not harmful; else the other label for two classes and, for K, the most
+        probable other label under the RDIA refit; labels in their original type.
+    """
+    import pandas as pd
+
+    data, (rows,) = report["source"].data, report["rows"]
+    table = data.train_frame.copy() if data.train_frame is not None \
+        else pd.DataFrame({"label": data.train_labels})
+    table["phi"] = rows["phi"]
+    table["harmful"] = rows["harmful"]
+    table["suggested_label"] = data.classes[rows["suggested"]]
+    return table
+
+
+# ---------------------------------------------------------------------- figure
+
+def plot_phi(path, report):
+    """Histogram of phi, clean and flipped rows apart where the noise is known, with
+    alpha marked."""
+    from matplotlib.figure import Figure
+
+    cfg, rows = report["config"], report["rows"]
+    phi = np.concatenate([r["phi"] for r in rows])
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    bins = np.linspace(phi.min(), phi.max(), HISTOGRAM_BINS + 1) \
+        if len(phi) and phi.max() > phi.min() else 10
+    if cfg["n_flipped"] is None:
+        ax.hist(phi, bins=bins, label=f"training rows ({len(phi)})")
+        title = f"{cfg['dataset_name']}: {cfg['n_harmful']} suspects (phi > alpha)"
+    else:
+        noisy = np.concatenate([r["noisy"] for r in rows])
+        ax.hist(phi[~noisy], bins=bins, alpha=0.6, label=f"clean label ({(~noisy).sum()})")
+        ax.hist(phi[noisy], bins=bins, alpha=0.6, label=f"flipped label ({noisy.sum()})")
+        title = f"{cfg['dataset_name']}, noise {cfg['noise']:g}: harmful = phi > alpha"
+    ax.axvline(cfg["alpha_used"], color="k", linestyle="--",
+               label=f"alpha = {cfg['alpha_used']:g}")
+    ax.set_yscale("log")
+    ax.set_xlabel("phi (influence on C x summed validation log-loss)")
+    ax.set_ylabel("training rows")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    save_figure_atomic(fig, path, dpi=120)
+
+
+def record(report, files):
+    """The run's JSON: its settings, results and timings, and the files it wrote."""
+    keys = ("config", "alpha_grid", "results", "summary", "timings", "work", "solver")
+    return dict({key: report[key] for key in keys},
+                files={name: None if path is None else os.path.abspath(path)
+                       for name, path in files.items()})

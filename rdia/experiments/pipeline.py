@@ -1,0 +1,356 @@
+"""The logistic-regression RDIA run, written once for every source and engine.
+
+1. load the source's partitions onto the engine (``experiments/sources.py``);
+2. fit the model (logreg for two classes, softmax for K) on the observed labels;
+3. phi of every training row against the validation rows (docs/method.md section 3);
+4. with ``alpha="auto"``, alpha from :data:`ALPHA_GRID` by :func:`choose_alpha`;
+5. every method's edit (``edits.EDITS``) applied to each partition with the
+   partition's seed, refitted from the full fit's weights, and scored on validation
+   and test; precision and recall against the noise where it is known.
+
+Every step is a map over partitions and a sum (``experiments/engines.py``), so the
+numbers do not depend on the engine or on the number of workers. :func:`run` returns
+a report dictionary; ``experiments/output.py`` renders and writes it.
+"""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from rdia import edits, influence, relabel
+from rdia.experiments.config import settings
+from rdia.experiments.engines import MemoryEngine, observed_rows, open_engine
+from rdia.experiments import sources
+from rdia.models import make_model
+from rdia import progress as show
+
+#: The alphas ``alpha="auto"`` tries, in the units of phi (C x summed validation
+#: log-loss): the paper's 0.0002, 0.002 and 0.01 and the 1-2-5 steps around them.
+ALPHA_GRID = (0.0, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
+
+
+def run(config, progress=None):
+    """Run the experiment of a :class:`experiments.config.RunConfig` on its engine.
+
+    Parameters
+    ----------
+    config : RunConfig
+    progress : bool or None, default=None
+        Progress of the refits and fits: None shows a bar on a terminal and a line
+        per stage elsewhere.
+
+    Returns
+    -------
+    report : dict
+        ``config`` (settings, and what the data turned out to be), ``alpha_grid``
+        (or None), ``results`` (a row per method), ``summary`` (the scores before and
+        after RDIA), ``timings`` (seconds per stage), ``work`` (iterations and
+        passes) and ``solver``; also, not for JSON, ``rows`` (per partition: labels,
+        noise mask, phi, harmful, suggested class) and ``source``.
+
+    Raises
+    ------
+    data.DataError, settings.ConfigError, influence.ConvergenceError,
+    models.linear.DenseHessianTooLarge, models.linear.FitError
+    """
+    config = config.resolved()
+    with open_engine(config) as engine:
+        return run_on(engine, config, progress)
+
+
+@dataclass
+class Fitted:
+    """A run after its full fit and phi: what every method's refit starts from.
+
+    Attributes
+    ----------
+    engine, config, source, model
+        The open engine, the resolved config, the loaded source and the linear model.
+    full : models.linear.FitResult
+        The fit on the observed labels.
+    phi : list
+        The engine's handles of each partition's phi.
+    solver : influence.InverseHVPSolver
+    timings, work : dict
+        Seconds and work of the stages so far.
+    """
+
+    engine: object
+    config: object
+    source: object
+    model: object
+    full: object
+    phi: list
+    solver: object
+    timings: dict
+    work: dict
+
+
+def source_model(config, source, progress=None):
+    """The linear model of a run: ``config.model``, else logreg for two classes."""
+    return make_model(config.model or ("logreg" if source.n_classes == 2 else "softmax"),
+                      source.n_classes, config.learner or "newton", progress)
+
+
+def load_in_memory(config, progress=False):
+    """(partition, model, source) of a one-partition config read in this process, for
+    the benchmarks that time one stage."""
+    config = config.resolved()
+    source = sources.load(config, MemoryEngine())
+    return source.parts[0], source_model(config, source, progress), source
+
+
+def prepare(engine, config, progress=None, source=None):
+    """Load a resolved config's source on ``engine`` (or take a loaded ``source``), fit,
+    and compute phi."""
+    timings, clock = {}, time.perf_counter()
+    source = sources.load(config, engine) if source is None else source
+    model = source_model(config, source, progress)
+    influence.check_solver_size(config.solver, source.n_features * model.n_columns)
+    timings["load"], clock = lap(clock)
+    show.stage_done("load", timings["load"], progress)
+    full = engine.fit(model, engine.map(observed_rows, source.parts), config.C,
+                      zero_weights(model, source.n_features))
+    timings["fit"], clock = lap(clock)
+    show.stage_done("fit", timings["fit"], progress)
+    solver = influence.make_solver(config.solver, tol=config.tol, max_iter=config.max_iter)
+    phi = engine.phi(model, full.W, source.parts, config.C, solver)
+    timings["influence"], clock = lap(clock)
+    show.stage_done("influence", timings["influence"], progress)
+    return Fitted(engine, config, source, model, full, phi, solver, timings,
+                  dict(fit=fit_work(full), phi=phi_work(solver), refits={}))
+
+
+def refit(fitted, method, alpha):
+    """One method's edit of every partition, its refit from the full fit's weights, and
+    its ``results`` row; returns (row, FitResult, seconds of the fit and of scoring)."""
+    engine, parts, C = fitted.engine, fitted.source.parts, fitted.config.C
+    start = time.perf_counter()
+    edited = engine.map(partition_edit, parts, fitted.phi,
+                        args=(method, alpha, C, fitted.model))
+    fit = fitted.full if method == "full" else engine.fit(
+        fitted.model, engine.map(edit_rows, parts, edited), C, fitted.full.W)
+    seconds, start = lap(start)
+    row = method_row(fitted, fit.W, method, edited)
+    return row, fit, dict(fit=seconds, evaluation=lap(start)[0])
+
+
+def run_on(engine, config, progress=None, source=None):
+    """:func:`run` on an open engine, of the config's source or a loaded ``source``."""
+    fitted = prepare(engine, config, progress, source)
+    timings, work, parts, clock = fitted.timings, fitted.work, fitted.source.parts, \
+        time.perf_counter()
+    grid, alpha = None, config.alpha
+    if alpha == "auto":
+        grid = alpha_grid(fitted)
+        alpha = choose_alpha(grid)
+    results, weights, timings["refits"], timings["evaluation"] = [], {}, {}, 0.0
+    for method in show.steps(config.methods, "refit", "method", progress, leave=False):
+        row, fit, seconds = refit(fitted, method, alpha)
+        results.append(row)
+        weights[method], work["refits"][method] = fit.W, fit_work(fit)
+        timings["refits"][method] = seconds["fit"]
+        timings["evaluation"] += seconds["evaluation"]
+    W_rdia = weights.get("rdia")
+    if W_rdia is None:
+        W_rdia = relabeled_fit(fitted, alpha)
+    rows = engine.gather(engine.map(row_table, parts, fitted.phi,
+                                    args=(alpha, fitted.model, engine.send(W_rdia))))
+    summary = dict(n_suspects=int(sum(r["harmful"].sum() for r in rows)),
+                   before=scored(fitted, fitted.full.W), after=scored(fitted, W_rdia))
+    timings["methods"], clock = lap(clock)
+    solver = fitted.solver
+    return dict(config=describe(fitted, rows, alpha), alpha_grid=grid, results=results,
+                summary=summary, timings=timings, work=work,
+                solver=dict(name=solver.name, iterations=int(solver.n_iter_),
+                            residual=float(solver.residual_)),
+                rows=rows, source=fitted.source)
+
+
+def relabeled_fit(fitted, alpha):
+    """The weights of RDIA's refit at ``alpha``: harmful rows relabeled by R."""
+    engine = fitted.engine
+    return engine.fit(fitted.model, engine.map(relabeled_rows, fitted.source.parts,
+                                               fitted.phi, args=(alpha,)),
+                      fitted.config.C, fitted.full.W).W
+
+
+def lap(start):
+    now = time.perf_counter()
+    return now - start, now
+
+
+def zero_weights(model, n_features):
+    return np.zeros(n_features) if model.n_columns == 1 else \
+        np.zeros((n_features, model.n_columns))
+
+
+# ------------------------------------------------------------ partition steps
+
+def partition_edit(part, phi, method, alpha, C, model):
+    """One method's edit (``edits.EDITS``) of one partition, with its seed."""
+    if part.n_train == 0:
+        return edits.Edit(np.arange(0), part.y_noisy)
+    problem = edits.TrainingProblem(X=part.X_train, y_noisy=part.y_noisy,
+                                    y_clean=part.y_clean, phi=phi, alpha=alpha, C=C,
+                                    model=model)
+    return edits.EDITS[method](problem, part.edit_seed)
+
+
+def edit_rows(part, edit):
+    """What the fit of an edit is given: ``edits.training_set`` of the partition."""
+    return edits.training_set(part.X_train, edit)
+
+
+def relabeled_rows(part, phi, alpha):
+    """The partition's training rows with the harmful ones relabeled by R."""
+    return edits.TrainingSet(part.X_train, part.y_noisy,
+                             relabel.harmful_mask(phi, alpha), None)
+
+
+def edit_counts(part, edit):
+    """[n_used, n_relabeled, selected and noisy, selected, noisy, selects], int64."""
+    selected = edit.selected if edit.selected is not None else np.zeros(0, dtype=bool)
+    noisy = part.noisy if part.noisy is not None else np.zeros(part.n_train, dtype=bool)
+    hits = int(np.sum(selected & noisy)) if len(selected) else 0
+    return np.array([len(edit.keep),
+                     0 if edit.relabeled is None else int(edit.relabeled.sum()),
+                     hits, int(selected.sum()), int(noisy.sum()),
+                     int(edit.selected is not None)], dtype=np.int64)
+
+
+def log_proba_rows(part, model, W, which):
+    """(log p of every class, labels) of the partition's validation or test rows."""
+    X, y = (part.X_val, part.y_val) if which == "val" else (part.X_test, part.y_test)
+    if X is None:
+        return None
+    return model.log_proba(W, X), np.asarray(y)
+
+
+def row_table(part, phi, alpha, model, W_rdia):
+    """Per training row: labels, noise mask, phi, harmful and RDIA's suggested class."""
+    harmful = relabel.harmful_mask(phi, alpha)
+    return dict(y_noisy=part.y_noisy, y_clean=part.y_clean, noisy=part.noisy, phi=phi,
+                harmful=harmful, suggested=relabel.suggested_labels(
+                    model, W_rdia, part.X_train, part.y_noisy, harmful))
+
+
+# --------------------------------------------------------------------- scores
+
+def scores(fitted, W, which):
+    """Log-loss, accuracy and AUC of W on all validation or test rows (None if none)."""
+    engine, model, parts = fitted.engine, fitted.model, fitted.source.parts
+    pieces = [p for p in engine.gather(engine.map(log_proba_rows, parts,
+                                                  args=(model, engine.send(W), which)))
+              if p is not None]
+    if not pieces or sum(len(y) for _, y in pieces) == 0:
+        return dict(logloss=None, accuracy=None, auc=None)
+    return model.scores(np.concatenate([p for p, _ in pieces]),
+                        np.concatenate([y for _, y in pieces]))
+
+
+def scored(fitted, W):
+    """``val_logloss``, ``val_accuracy``, ``test_logloss``, ``test_accuracy`` of W."""
+    val, test = (scores(fitted, W, which) for which in ("val", "test"))
+    return dict(val_logloss=val["logloss"], val_accuracy=val["accuracy"],
+                test_logloss=test["logloss"], test_accuracy=test["accuracy"])
+
+
+def method_row(fitted, W, method, edited):
+    """One ``results`` row: the method's scores and what its edit did."""
+    engine, parts = fitted.engine, fitted.source.parts
+    val, test = (scores(fitted, W, which) for which in ("val", "test"))
+    n_used, n_relabeled, hits, selected, n_noisy, selects = (int(v) for v in engine.reduce(
+        engine.map(edit_counts, parts, edited)))
+    known = selects and parts_have_noise(engine, parts)
+    return dict(method=method, test_logloss=test["logloss"],
+                test_accuracy=test["accuracy"], test_auc=test["auc"],
+                val_logloss=val["logloss"], val_accuracy=val["accuracy"],
+                n_train_used=n_used, n_relabeled=n_relabeled,
+                n_removed=fitted.source.n_train - n_used,
+                precision=(hits / selected if selected else None) if known else None,
+                recall=(hits / n_noisy if n_noisy else None) if known else None)
+
+
+def parts_have_noise(engine, parts):
+    return all(engine.gather(engine.map(has_noise_mask, parts)))
+
+
+def has_noise_mask(part):
+    return part.noisy is not None
+
+
+# ------------------------------------------------------------------ alpha auto
+
+def alpha_grid(fitted, grid=ALPHA_GRID):
+    """RDIA's validation scores at every alpha of a grid; alphas with the same
+    harmful set share one refit.
+
+    Returns
+    -------
+    rows : list of dict
+        Per alpha: ``alpha``, ``n_harmful``, ``val_logloss``, ``val_accuracy``.
+    """
+    engine, phi, rows, refits = fitted.engine, fitted.phi, [], {}
+    for alpha in grid:
+        counts = engine.gather(engine.map(count_harmful, phi, args=(alpha,)))
+        key = tuple(engine.gather(engine.map(harmful_key, phi, args=(alpha,))))
+        if key not in refits:
+            refits[key] = scores(fitted, relabeled_fit(fitted, alpha), "val")
+        val = refits[key]
+        rows.append(dict(alpha=alpha, n_harmful=int(sum(counts)),
+                         val_logloss=val["logloss"], val_accuracy=val["accuracy"]))
+    return rows
+
+
+def count_harmful(phi, alpha):
+    return int(relabel.harmful_mask(phi, alpha).sum())
+
+
+def harmful_key(phi, alpha):
+    return relabel.harmful_mask(phi, alpha).tobytes()
+
+
+def choose_alpha(rows):
+    """The alpha of the grid with the lowest validation log-loss; ties go to the
+    largest alpha (the fewest relabeled rows)."""
+    return min(rows, key=lambda row: (row["val_logloss"], -row["alpha"]))["alpha"]
+
+
+# ----------------------------------------------------------------- the report
+
+def fit_work(result):
+    """The work of a fit: learner, iterations, Hessian-vector products, passes over X
+    (None for liblinear) and Gram matrices."""
+    return dict(learner=result.method, iterations=int(result.n_iter),
+                hvp=int(result.n_hvp), passes=result.passes, grams=int(result.n_gram),
+                preconditioner=result.preconditioner)
+
+
+def phi_work(solver):
+    """The work of the phi stage: CG iterations, passes over X, Gram matrices."""
+    return dict(solver=solver.name, iterations=int(solver.n_iter_),
+                passes=influence.influence_passes(solver),
+                grams=int(getattr(solver, "n_gram_", 0)),
+                preconditioner=getattr(solver, "preconditioner_", None))
+
+
+def describe(fitted, rows, alpha):
+    """The ``config`` entry of a report: the settings and what the data turned out to be."""
+    config, source, engine = fitted.config, fitted.source, fitted.engine
+    sizes = engine.gather(engine.map(sources.partition_sizes, source.parts))
+    n_train, n_val, n_test, n_flipped = (int(v) for v in np.sum(sizes, axis=0))
+    known = all(r["noisy"] is not None for r in rows)
+    return dict(settings(config), **source.info, **engine.describe(),
+                engine=config.engine, model_used=model_name(fitted.model), alpha_used=alpha,
+                dataset_name=source.name, n_val=n_val,
+                n_test=n_test if n_test or config.source != "files" else None,
+                n_features=source.n_features, n_classes=source.n_classes,
+                classes=[c.item() if hasattr(c, "item") else c for c in source.classes],
+                n_flipped=n_flipped if known else None,
+                n_harmful=int(sum(r["harmful"].sum() for r in rows)))
+
+
+def model_name(model):
+    return "logreg" if model.n_columns == 1 else "softmax"

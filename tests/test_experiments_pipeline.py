@@ -1,0 +1,224 @@
+"""experiments/pipeline.py: one run for every source and engine, checked against
+independent computations: an explicit dense solve for phi, scikit-learn or an explicit
+objective for the refits, and the single-partition in-memory run on the same rows."""
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from scipy.optimize import minimize
+from scipy.special import expit, log_softmax, softmax
+from sklearn.linear_model import LogisticRegression
+
+from builders import breast_cancer_noisy
+
+from rdia.data.shards import Partition, write_shards
+from rdia.experiments import pipeline
+from rdia.experiments.config import RunConfig
+from rdia.experiments.engines import DaskEngine, MemoryEngine, quiet_logs
+from rdia.experiments.sources import Source
+
+RTOL = 1e-6
+
+#: Methods whose training set does not depend on how rows are cut into partitions.
+ROW_WISE = ("full", "drop", "rdia", "clean")
+
+
+def synthetic_shards(folder, n=600, d=40, n_shards=5, classes=2, seed=0):
+    """Sparse data (about 8 non-zeros a row) with a linear signal, as LIBSVM shards."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=0.2, format="csr", random_state=rng,
+                  data_rvs=lambda k: rng.normal(size=k))
+    scores = X @ rng.normal(size=(d, classes)) * 2
+    y = np.array([rng.choice(classes, p=softmax(s)) for s in scores])
+    write_shards(X, 3 * y + 1, folder, n_shards)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shards")
+    return dict(binary=synthetic_shards(root / "binary"),
+                softmax=synthetic_shards(root / "softmax", classes=3, seed=1))
+
+
+@pytest.fixture(scope="module")
+def dask_engine():
+    distributed = pytest.importorskip("distributed")
+    quiet_logs()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0",
+                                  silence_logs=logging.CRITICAL) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        yield DaskEngine(client)
+
+
+def engine_of(name, dask_engine):
+    return MemoryEngine() if name == "memory" else dask_engine
+
+
+def single_partition(fitted):
+    """The rows and labels of a run's partitions joined into one partition, as the
+    in-memory benchmark run holds its data."""
+    parts = fitted.engine.gather(fitted.source.parts)
+    stack = (lambda blocks: sp.vstack(blocks, format="csr")) if sp.issparse(
+        parts[0].X_train) else np.concatenate
+    joined = Partition(
+        index=0, X_train=stack([p.X_train for p in parts]),
+        y_clean=np.concatenate([p.y_clean for p in parts]),
+        y_noisy=np.concatenate([p.y_noisy for p in parts]),
+        noisy=np.concatenate([p.noisy for p in parts]),
+        X_val=stack([p.X_val for p in parts]), y_val=np.concatenate([p.y_val for p in parts]),
+        X_test=stack([p.X_test for p in parts]),
+        y_test=np.concatenate([p.y_test for p in parts]), edit_seed=0)
+    source = fitted.source
+    return Source(source.name, source.classes, source.n_features, [joined],
+                  dict(source.info, n_train=joined.n_train))
+
+
+def gathered_phi(fitted):
+    return np.concatenate(fitted.engine.gather(fitted.phi))
+
+
+CASES = [("binary", "memory"), ("binary", "dask"), ("softmax", "memory"),
+         ("softmax", "dask")]
+
+
+@pytest.mark.parametrize("data, engine_name", CASES)
+def test_every_engine_equals_the_single_partition_run_on_the_same_rows(
+        data, engine_name, folders, dask_engine):
+    config = RunConfig(dataset=folders[data], noise=0.3, alpha=0.001,
+                       engine="memory").resolved()
+    fitted = pipeline.prepare(engine_of(engine_name, dask_engine), config, progress=False)
+    reference = pipeline.prepare(MemoryEngine(), config, progress=False,
+                                 source=single_partition(fitted))
+    phi, expected = gathered_phi(fitted), gathered_phi(reference)
+    assert np.max(np.abs(phi - expected)) <= RTOL * np.max(np.abs(expected))
+    for method in ROW_WISE:
+        row = pipeline.refit(fitted, method, config.alpha)[0]
+        want = pipeline.refit(reference, method, config.alpha)[0]
+        for key, value in want.items():
+            if isinstance(value, float):
+                assert row[key] == pytest.approx(value, rel=RTOL, abs=1e-12), (method, key)
+            else:
+                assert row[key] == value, (method, key)
+
+
+def explicit_binary_phi(X, y, X_val, y_val, w, C):
+    """phi from docs/method.md section 3 with a dense Hessian and numpy's solve."""
+    X, X_val = np.asarray(X.todense()) if sp.issparse(X) else X, \
+        np.asarray(X_val.todense()) if sp.issparse(X_val) else X_val
+    p, p_val = expit(X @ w), expit(X_val @ w)
+    H = np.eye(len(w)) + C * X.T @ (X * (p * (1 - p))[:, None])
+    s = np.linalg.solve(H, C * X_val.T @ (p_val - y_val))
+    return -C * (p - y) * (X @ s)
+
+
+@pytest.mark.parametrize("engine_name", ["memory", "dask"])
+def test_binary_phi_and_the_rdia_refit_match_an_explicit_solve_and_sklearn(
+        engine_name, folders, dask_engine):
+    """phi against a dense solve at the fitted w (which must zero the gradient), and the
+    RDIA refit against scikit-learn on the labels flipped for phi > alpha: a no-op R
+    anywhere on the path fails here."""
+    config = RunConfig(dataset=folders["binary"], noise=0.3, alpha=0.001).resolved()
+    fitted = pipeline.prepare(engine_of(engine_name, dask_engine), config, progress=False)
+    part = single_partition(fitted).parts[0]
+    X, y, C, w = part.X_train, part.y_noisy, config.C, fitted.full.W
+    gradient = w + C * X.T @ (expit(X @ w) - y)
+    assert np.max(np.abs(gradient)) <= 1e-8 * np.max(np.abs(C * X.T @ (0.5 - y)))
+    phi = gathered_phi(fitted)
+    expected = explicit_binary_phi(X, y, part.X_val, part.y_val, w, C)
+    np.testing.assert_allclose(phi, expected, rtol=0, atol=1e-7 * np.abs(expected).max())
+
+    harmful = phi > config.alpha
+    flipped = np.where(harmful, 1 - y, y)
+    reference = LogisticRegression(C=C, fit_intercept=False, tol=1e-12, max_iter=10000)
+    reference.fit(X, flipped)
+    row, fit, _ = pipeline.refit(fitted, "rdia", config.alpha)
+    assert row["n_relabeled"] == harmful.sum() > 0
+    np.testing.assert_allclose(fit.W, reference.coef_.ravel(), rtol=1e-5, atol=1e-6)
+
+
+def explicit_softmax_refit(X, y, relabeled, C, K):
+    """argmin 1/2 |W|^2 + C sum_i l_i, l = CE, or -log(1 - p_y) where relabeled, by
+    L-BFGS on an objective written here (docs/method.md section 2)."""
+    X = np.asarray(X.todense())
+
+    def objective(w):
+        W = w.reshape(-1, K)
+        log_p = log_softmax(X @ W, axis=1)
+        p_y = np.exp(log_p[np.arange(len(y)), y])
+        loss = np.where(relabeled, -np.log1p(-np.minimum(p_y, 1 - 1e-12)),
+                        -log_p[np.arange(len(y)), y])
+        P = np.exp(log_p)
+        onehot = np.eye(K)[y]
+        # d l_R / d logits = -(p_y / (1 - p_y)) (p - e_y), the identity of section 2
+        G = np.where(relabeled[:, None], -(p_y / (1 - p_y))[:, None] * (P - onehot),
+                     P - onehot)
+        return 0.5 * w @ w + C * loss.sum(), w + C * (X.T @ G).ravel()
+
+    result = minimize(objective, np.zeros(X.shape[1] * K), jac=True, method="L-BFGS-B",
+                      options=dict(maxiter=20000, gtol=1e-10, ftol=1e-15))
+    return result.x.reshape(-1, K)
+
+
+@pytest.mark.parametrize("engine_name", ["memory", "dask"])
+def test_the_softmax_refit_trains_l_R_on_the_harmful_rows(engine_name, folders, dask_engine):
+    config = RunConfig(dataset=folders["softmax"], noise=0.3, alpha=0.001).resolved()
+    fitted = pipeline.prepare(engine_of(engine_name, dask_engine), config, progress=False)
+    part = single_partition(fitted).parts[0]
+    harmful = gathered_phi(fitted) > config.alpha
+    row, fit, _ = pipeline.refit(fitted, "rdia", config.alpha)
+    assert row["n_relabeled"] == harmful.sum() > 0
+    expected = explicit_softmax_refit(part.X_train, part.y_noisy, harmful, config.C, 3)
+    np.testing.assert_allclose(fit.W, expected, rtol=0, atol=1e-4 * np.abs(expected).max())
+
+
+def test_same_seed_same_numbers_and_another_seed_other_numbers():
+    first = pipeline.run(RunConfig(dataset="wdbc", noise=0.3, seed=1), progress=False)
+    again = pipeline.run(RunConfig(dataset="wdbc", noise=0.3, seed=1), progress=False)
+    other = pipeline.run(RunConfig(dataset="wdbc", noise=0.3, seed=2), progress=False)
+    assert first["results"] == again["results"]
+    assert first["results"] != other["results"]
+
+
+def test_rdia_beats_full_at_high_noise_and_the_counts_add_up():
+    report = pipeline.run(RunConfig(dataset="wdbc", noise=0.4, alpha=0.0002),
+                          progress=False)
+    rows = {row["method"]: row for row in report["results"]}
+    cfg = report["config"]
+    assert rows["rdia"]["test_logloss"] < rows["full"]["test_logloss"]
+    assert rows["rdia"]["n_relabeled"] == cfg["n_harmful"] == rows["drop"]["n_removed"]
+    assert rows["full"]["n_train_used"] == cfg["n_train"]
+    assert cfg["n_flipped"] == int(0.4 * cfg["n_train"])
+    assert [r["method"] for r in report["results"]] == list(
+        RunConfig().resolved().methods)
+
+
+def test_alpha_auto_never_reads_the_test_labels(tmp_path):
+    """Shuffling the test labels changes the test scores but not the chosen alpha."""
+    X, y, X_val, y_val, _ = breast_cancer_noisy(n_train=300, noise=0.25)
+    rng = np.random.default_rng(0)
+    frames = {}
+    for name, (features, labels) in dict(noisy=(X, y), trusted=(X_val[:80], y_val[:80]),
+                                          test=(X_val[80:], y_val[80:])).items():
+        frame = pd.DataFrame(features, columns=[f"f{j}" for j in range(X.shape[1])])
+        frame["y"] = labels
+        frames[name] = frame
+    choices = []
+    for shuffle in (False, True):
+        test = frames["test"].copy()
+        if shuffle:
+            test["y"] = rng.permutation(test["y"].to_numpy())
+        for name, frame in dict(frames, test=test).items():
+            frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        report = pipeline.run(RunConfig(train=str(tmp_path / "noisy.csv"),
+                                        val=str(tmp_path / "trusted.csv"),
+                                        test=str(tmp_path / "test.csv"), label_column="y",
+                                        alpha="auto"), progress=False)
+        choices.append((report["config"]["alpha_used"], report["alpha_grid"],
+                        report["summary"]["after"]["test_accuracy"]))
+    assert choices[0][:2] == choices[1][:2]
+    assert choices[0][2] != choices[1][2]
