@@ -222,3 +222,36 @@ def test_alpha_auto_never_reads_the_test_labels(tmp_path):
                         report["summary"]["after"]["test_accuracy"]))
     assert choices[0][:2] == choices[1][:2]
     assert choices[0][2] != choices[1][2]
+
+
+def own_files(folder):
+    """Your-own-data CSV files with text labels, 20% of the training labels changed."""
+    X, y, X_val, y_val, _ = breast_cancer_noisy(n_train=250, noise=0.2)
+    for name, features, labels in (("noisy", X, y), ("trusted", X_val, y_val)):
+        frame = pd.DataFrame(features, columns=[f"f{j}" for j in range(X.shape[1])])
+        frame["y"] = np.array(["benign", "malignant"])[labels]
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    return dict(train=str(folder / "noisy.csv"), val=str(folder / "trusted.csv"),
+                label_column="y", alpha="auto")
+
+
+@pytest.mark.parametrize("source", ["named", "files", "mnist10-like"])
+def test_a_named_dataset_and_your_files_give_the_memory_run_on_dask(source, tmp_path,
+                                                                   dask_engine):
+    values = {"named": dict(dataset="wdbc", noise=0.3),
+              "files": own_files(tmp_path),
+              "mnist10-like": dict(dataset="digits", noise=0.3, methods=("full", "rdia"))
+              }[source]
+    config = RunConfig(**values).resolved()
+    memory = pipeline.run_on(MemoryEngine(), config, progress=False)
+    dask = pipeline.run_on(dask_engine, config, progress=False)
+    phi, expected = (np.concatenate([r["phi"] for r in report["rows"]])
+                     for report in (dask, memory))
+    assert np.max(np.abs(phi - expected)) <= RTOL * np.max(np.abs(expected))
+    assert dask["config"]["alpha_used"] == memory["config"]["alpha_used"]
+    for mine, theirs in zip(memory["results"], dask["results"]):
+        for key, value in mine.items():
+            if isinstance(value, float):
+                assert theirs[key] == pytest.approx(value, rel=RTOL, abs=1e-12), key
+            else:
+                assert theirs[key] == value, key
