@@ -25,14 +25,14 @@ import sys
 from rdia import edits
 from rdia import influence
 from rdia.data.datasets import BINARY_DATASETS, MULTICLASS_DATASETS
-from rdia.data.shards import is_sharded
+from rdia.data.shards import is_sharded, list_shards
 from rdia.data.errors import DataError
 from rdia.data.noise import NOISE_TYPES
 from rdia.experiments import lr, own_data, sharded
 from rdia.experiments.cli import ConfigError, DefaultsFormatter, OneLineParser, run_script
 from rdia.experiments.files import (check_not_replacing, check_output_path, check_output_paths,
-                               figure_suffixes, write_csv_atomic, write_json_atomic,
-                               write_text_atomic)
+                               figure_suffixes, output_set, write_csv_atomic,
+                               write_json_atomic, write_text_atomic)
 from rdia.models.linear import DenseHessianTooLarge, FitError
 from rdia.models.logreg import LEARNERS
 
@@ -256,12 +256,19 @@ def check_sharded_outputs(config, args, paths):
     check_output_paths({
         "--output": (paths["--output"], None),
         "--save-influence": (csv_table, None),
-        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None)})
+        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None)},
+        inputs={"--dataset": list_shards(config.dataset), "--test-file": test_files(config)})
     if table and not csv_table and os.path.exists(table) and not os.path.isdir(table):
         raise ConfigError(f"--save-influence {table} exists and is not a folder; give a "
                           f".csv file or a folder for Parquet files")
     if table and not csv_table:
         check_output_path(os.path.join(table, "part-00000.parquet"), "--save-influence")
+
+
+def check_sharded_replacing(config, args, paths):
+    """Inside the output set's lock: no other run's file is replaced (--overwrite)."""
+    table = paths["--save-influence"]
+    csv_table = table if table and sharded.is_csv(table) else None
     check_not_replacing(dict(paths, **{"--save-influence": csv_table}), paths["--output"],
                         sharded.settings(config), args.overwrite)
 
@@ -294,12 +301,14 @@ def run_sharded(config, args):
 
     paths = output_paths(sharded.run_name(config), args)
     check_sharded_outputs(config, args, paths)
-    print(f"run {sharded.run_name(config)}", flush=True)
-    if config.engine == "memory":
-        report = sharded.run(config)
-        return _finish_sharded(report, paths)
-    with dask_engine.session(config) as client:
-        return _finish_sharded(dask_engine.run(config, client), paths)
+    with output_set(paths):
+        check_sharded_replacing(config, args, paths)
+        print(f"run {sharded.run_name(config)}", flush=True)
+        if config.engine == "memory":
+            report = sharded.run(config)
+            return _finish_sharded(report, paths)
+        with dask_engine.session(config) as client:
+            return _finish_sharded(dask_engine.run(config, client), paths)
 
 
 def _finish_sharded(report, paths):
@@ -359,14 +368,25 @@ def output_paths(run_name, args):
             "--plot": args.plot or (None if args.no_files else f"{stem}-phi.png")}
 
 
+def dataset_file(dataset):
+    """The file a --dataset given by path reads; None for a named dataset."""
+    return dataset if dataset and os.path.isfile(dataset) else None
+
+
+def test_files(config):
+    """The test shards of a sharded run (a folder, a glob or a file), or None."""
+    return None if config.test_file is None else list_shards(config.test_file, "--test-file")
+
+
 def check_outputs(config, args, paths):
-    """Before any work: every path writable and distinct, the plot of a known format,
-    and no other run's file (unless --overwrite); raises experiments.files.OutputError."""
+    """Before any work: every path writable, distinct and none a file the run reads,
+    the plot of a known format; raises experiments.files.OutputError. Whether another
+    run's files would be replaced is checked under the lock of the output set."""
     check_output_paths({
         "--output": (paths["--output"], None),
         "--save-influence": (paths["--save-influence"], None),
-        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None)})
-    check_not_replacing(paths, paths["--output"], lr.settings(config), args.overwrite)
+        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None)},
+        inputs={"--dataset": dataset_file(config.dataset), "--test-file": config.test_file})
 
 
 def own_output_paths(config, args):
@@ -377,13 +397,13 @@ def own_output_paths(config, args):
 
 
 def check_own_outputs(config, args, paths):
-    """Before any work, as :func:`check_outputs` for a --train run (--relabeled is CSV)."""
+    """Before any work, as :func:`check_outputs` for a --train run (--relabeled is CSV;
+    no output may be the training, validation or test file)."""
     check_output_paths({
         "--output": (paths["--output"], None),
         "--relabeled": (paths["--relabeled"], (".csv",) if paths["--relabeled"] else None),
-        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None)})
-    check_not_replacing(paths, paths["--output"], own_data.settings(config),
-                        args.overwrite)
+        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None)},
+        inputs={"--train": config.train, "--val": config.val, "--test": config.test})
 
 
 def write_own_outputs(report, paths):
@@ -434,10 +454,13 @@ def main(argv=None):
             return run_sharded(config, args)
         paths = output_paths(lr.run_name(config), args)
         check_outputs(config, args, paths)
-        print(f"run {lr.run_name(config)}", flush=True)
-        report = lr.run(config)
-        print(lr.format_table(report))
-        written = write_outputs(report, paths)
+        with output_set(paths):
+            check_not_replacing(paths, paths["--output"], lr.settings(config),
+                                args.overwrite)
+            print(f"run {lr.run_name(config)}", flush=True)
+            report = lr.run(config)
+            print(lr.format_table(report))
+            written = write_outputs(report, paths)
         if written:
             print("wrote " + ", ".join(written))
         return 0
@@ -449,13 +472,16 @@ def run_own_data(config, args):
     """The body of a --train run: check the outputs, load, run, print, write."""
     paths = own_output_paths(config, args)
     check_own_outputs(config, args, paths)
-    print(f"run {own_data.run_name(config)}", flush=True)
-    data = own_data.load(config)
-    if paths["--relabeled"]:
-        own_data.check_output_columns(data, config.train)
-    report = own_data.run(config, data)
-    print(own_data.format_report(report))
-    written = write_own_outputs(report, paths)
+    with output_set(paths):
+        check_not_replacing(paths, paths["--output"], own_data.settings(config),
+                            args.overwrite)
+        print(f"run {own_data.run_name(config)}", flush=True)
+        data = own_data.load(config)
+        if paths["--relabeled"]:
+            own_data.check_output_columns(data, config.train)
+        report = own_data.run(config, data)
+        print(own_data.format_report(report))
+        written = write_own_outputs(report, paths)
     if written:
         print("wrote " + ", ".join(written))
     return 0
