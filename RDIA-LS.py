@@ -114,6 +114,9 @@ def build_parser():
                         "accuracy (holdout_acc) judges the run, since phi fits the images "
                         "it is taken against")
     p.add_argument("--output", default=None, help="write the run's JSON here")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --output even when it is not the JSON of a "
+                        "run with these settings")
     p.add_argument("--no_progress", dest="progress", action="store_false",
                    help="hide the progress bar (default: shown)")
     return p

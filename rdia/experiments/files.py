@@ -137,6 +137,23 @@ def check_output_path(path, flag, suffixes=None):
     _probe_writable(folder, flag, path)
 
 
+def check_output_folder(path, flag):
+    """Check before the work that ``path`` is, or can be made, a folder to write in.
+
+    Raises
+    ------
+    OutputError
+        One line: ``path`` is a file (or anything but a folder), lies under a file, or
+        is in a folder that cannot be written.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{flag} {path} is a file, not a folder; give a folder (it is "
+                          f"created when missing)")
+    folder = path if path.is_dir() else _nearest_existing_folder(path, flag)
+    _probe_writable(folder, flag, path)
+
+
 def check_not_replacing(outputs, record, settings, overwrite=False):
     """Refuse to replace the files of another run.
 

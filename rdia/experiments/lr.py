@@ -26,6 +26,7 @@ import numpy as np
 
 from rdia import edits
 from rdia import influence
+from rdia import progress as show
 from rdia import relabel
 from rdia.data.datasets import (MULTICLASS_DATASETS, load_binary,
                            load_multiclass, split_validation)
@@ -449,7 +450,7 @@ def phi_work(solver):
                 preconditioner=getattr(solver, "preconditioner_", None))
 
 
-def fit_and_influence(split, config):
+def fit_and_influence(split, config, progress=None):
     """The full fit on the noisy labels and phi of every training sample.
 
     Returns
@@ -465,6 +466,7 @@ def fit_and_influence(split, config):
     start = time.perf_counter()
     fit = split.model.minimise(split.X_train, split.y_noisy, config.C)
     fitted = time.perf_counter()
+    show.stage_done("fit", fitted - start, progress)
     solver = influence.make_solver(config.solver, tol=config.tol, max_iter=config.max_iter)
     phi = influence.influence(split.model, fit.W, split.X_train, split.y_noisy,
                               split.X_val, split.y_val, config.C, solver)
@@ -497,25 +499,24 @@ def run(config, progress=None):
     data.DataError, influence.ConvergenceError, models.linear.DenseHessianTooLarge,
     models.linear.FitError
     """
-    from tqdm import tqdm
-
     timings = {}
     start = time.perf_counter()
     split = prepare_data(config, progress)
     timings["load"] = time.perf_counter() - start
+    show.stage_done("load", timings["load"], progress)
     # Refuse before fitting, not after: the dense Hessian has one row per parameter.
     influence.check_solver_size(config.solver,
                                 split.dataset.n_features * split.model.n_columns)
 
-    fit, phi, solver, seconds = fit_and_influence(split, config)
+    fit, phi, solver, seconds = fit_and_influence(split, config, progress)
     timings.update(seconds)
+    show.stage_done("influence", seconds["influence"], progress)
     work = dict(fit=fit_work(fit), phi=phi_work(solver), refits={})
 
     start = time.perf_counter()
     problem = training_problem(split, phi, config)
     results, timings["refits"], timings["evaluation"] = [], {}, 0.0
-    for method in tqdm(config.methods, desc="refit", unit="method", leave=False,
-                       disable=None if progress is None else not progress):
+    for method in show.steps(config.methods, "refit", "method", progress, leave=False):
         row, stage = method_stage(method, split, problem, config, fit.W)
         results.append(row)
         timings["refits"][method] = stage.pop("fit_seconds")

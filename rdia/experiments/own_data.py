@@ -30,6 +30,7 @@ import numpy as np
 
 from rdia import edits
 from rdia import influence
+from rdia import progress as show
 from rdia.data.tables import TableError, file_kind, load_tables
 from rdia.experiments.cli import ConfigError
 from rdia.experiments.files import save_figure_atomic
@@ -337,25 +338,26 @@ def run(config, data=None, progress=None):
     data.tables.TableError, experiments.cli.ConfigError, influence.ConvergenceError,
     models.linear.DenseHessianTooLarge, models.linear.FitError
     """
-    from tqdm import tqdm
-
     from rdia.estimator import linear_model_for, suggested_labels  # scikit-learn's base classes
 
     timings = {}
     start = time.perf_counter()
     data = load(config) if data is None else data
     timings["load"] = time.perf_counter() - start
+    show.stage_done("load", timings["load"], progress)
     model = linear_model_for(model_name(config, data), len(data.classes))
     influence.check_solver_size(config.solver, data.n_features * model.n_columns)
 
     start = time.perf_counter()
     W_full = model.fit(data.X_train, data.y_train, config.C)
     timings["fit"] = time.perf_counter() - start
+    show.stage_done("fit", timings["fit"], progress)
     start = time.perf_counter()
     solver = influence.make_solver(config.solver, tol=config.tol, max_iter=config.max_iter)
     phi = influence.influence(model, W_full, data.X_train, data.y_train, data.X_val,
                               data.y_val, config.C, solver)
     timings["influence"] = time.perf_counter() - start
+    show.stage_done("influence", timings["influence"], progress)
 
     start = time.perf_counter()
     grid = alpha_grid(model, data, phi, config.C) if config.alpha == "auto" else None
@@ -366,8 +368,7 @@ def run(config, data=None, progress=None):
                                     phi=phi, alpha=alpha, C=config.C, model=model)
     fitted = {"full": W_full, "rdia": W_rdia}
     results = []
-    for method in tqdm(config.methods, desc="refit", unit="method", leave=False,
-                       disable=None if progress is None else not progress):
+    for method in show.steps(config.methods, "refit", "method", progress, leave=False):
         edit = edits.EDITS[method](problem, config.seed)
         W = fitted[method] if method in fitted else fit_edit(model, data, edit, config.C)
         results.append(method_row(method, W, edit, model, data))
