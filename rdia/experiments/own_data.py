@@ -31,7 +31,7 @@ import numpy as np
 from rdia import edits
 from rdia import influence
 from rdia import progress as show
-from rdia.data.tables import TableError, file_kind, load_tables
+from rdia.data.tables import TableError, check_not_folder, file_kind, load_tables
 from rdia.experiments.cli import ConfigError
 from rdia.experiments.files import save_figure_atomic
 from rdia.experiments.lr import MODELS, check_fit_settings
@@ -134,6 +134,8 @@ def check_config(config):
 
 def check_file_flags(config):
     """The flags that depend on the files' format: --label-column and --drop-columns."""
+    for flag, path in (("--train", config.train), ("--val", config.val), ("--test", config.test)):
+        check_not_folder(path, flag)
     libsvm = file_kind(config.train) == "libsvm"
     if libsvm and config.label_column is not None:
         raise ConfigError(f"--label-column applies to CSV and Parquet files; "
