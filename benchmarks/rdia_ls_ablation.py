@@ -163,15 +163,13 @@ def config_argv(config):
     """Command-line flags of ``RDIA-LS.py`` that give back ``config``.
 
     Every setting that is not None becomes ``--<name> <value>``; ``progress=False``
-    becomes ``--no_progress`` and ``overwrite=True`` ``--overwrite``.
+    becomes ``--no_progress``.
     """
     argv = []
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
         if field.name == "progress":
             argv += [] if value else ["--no_progress"]
-        elif field.name == "overwrite":
-            argv += ["--overwrite"] if value else []
         elif value is not None:
             argv += [f"--{field.name}", deep.format_setting(value)]
     return argv

@@ -30,7 +30,6 @@ FIELDS = {
     "n_epoch": 200, "epoch_decay_start": 80, "lr": 0.001, "batch_size": 128, "seed": 0,
     "noise_seed": None, "gamma": None, "weight_decay": None, "subset": None, "gpu": None,
     "threads": None, "data_dir": None, "result_dir": "runs", "output": None,
-    "overwrite": False,
     "progress": True, "alpha": 0.0, "if_warmup": 4, "if_every": 1, "if_damping": 1e-5,
     "if_holdout": 0,
 }

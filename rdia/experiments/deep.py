@@ -95,8 +95,7 @@ VAL_PER_CLASS = 10
 VALIDATION_STREAM = 3
 
 #: Settings that do not change the numbers, ignored when a finished run is reused.
-NOT_RESULTS = ("progress", "threads", "output", "result_dir", "data_dir", "gpu",
-               "overwrite")
+NOT_RESULTS = ("progress", "threads", "output", "result_dir", "data_dir", "gpu")
 
 #: Settings that enter a run's name only when they differ from the default, in this
 #: order, after the seed (``_<setting><value>``).
@@ -213,7 +212,6 @@ class LSConfig:
     data_dir: Optional[str] = None
     result_dir: str = "runs"
     output: Optional[str] = None
-    overwrite: bool = False
     progress: bool = True
     alpha: float = 0.0
     if_warmup: int = IF_WARMUP
@@ -329,7 +327,7 @@ def dataset_files(config):
     return [folder / CIFAR10_FOLDER / name for name in cifar.TRAIN_BATCHES + (cifar.TEST_BATCH,)]
 
 
-def check_outputs(config):
+def check_outputs(config, overwrite=False):
     """Before any work: the run's CSV, plot and JSON can be written, are distinct, none
     is a dataset file, and the JSON at ``output`` (if any) is not a run with other
     settings (unless ``overwrite``); the last check belongs under the output set's lock.
@@ -348,7 +346,7 @@ def check_outputs(config):
                         "--result_dir (plot)": (png_path, None)},
                        inputs={"--data_dir": dataset_files(config)})
     check_not_replacing({"--output": config.output}, config.output,
-                        result_settings(config), config.overwrite)
+                        result_settings(config), overwrite)
 
 
 def format_setting(value):
@@ -879,13 +877,15 @@ def summarize(rows):
             "scored_acc_last10_mean": last10("scored_acc")}
 
 
-def run(config):
+def run(config, overwrite=False):
     """Train one run and write its CSV, plot and (with ``output``) JSON.
 
     Parameters
     ----------
     config : LSConfig
         Resolved here first (derived settings filled in).
+    overwrite : bool, default=False
+        Replace an ``output`` that is not the JSON of a run with these settings.
 
     Returns
     -------
@@ -905,11 +905,11 @@ def run(config):
     if not isinstance(config, LSConfig):
         raise TypeError(f"run takes an LSConfig, got {type(config).__name__}")
     config = config.resolved()
-    check_outputs(config)
+    check_outputs(config, overwrite)
     csv_path, png_path = run_files(config)
     with output_set({"--output": config.output, "--result_dir (CSV)": csv_path,
                      "--result_dir (plot)": png_path}):
-        check_outputs(config)  # again under the lock: no other run wrote meanwhile
+        check_outputs(config, overwrite)  # again under the lock: no run wrote meanwhile
         return _run_checked(config)
 
 

@@ -117,7 +117,7 @@ def run_or_reuse(config, reuse=True):
     try:
         read_run(config.output)
     except ValueError:  # a broken JSON of this very run's name: trained again, replaced
-        return run(dataclasses.replace(config, overwrite=True))
+        return run(config, overwrite=True)
     return run(config)
 
 
