@@ -47,7 +47,7 @@ COMPAT_LOSSES = {"official": "published", "method": "method"}
 def build_parser():
     """The command-line parser; flags are named as in the published code.
 
-    Every ``dest`` is a field of :class:`experiments.deep.LSConfig`.
+    Every ``dest`` but ``overwrite`` is a field of :class:`experiments.deep.LSConfig`.
     """
     p = OneLineParser(prog="RDIA-LS.py",
                       description="RDIA-LS, CE and co-teaching on noisy MNIST / CIFAR-10.",
@@ -114,6 +114,9 @@ def build_parser():
                         "accuracy (holdout_acc) judges the run, since phi fits the images "
                         "it is taken against")
     p.add_argument("--output", default=None, help="write the run's JSON here")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --output even when it is not the JSON of a "
+                        "run with these settings")
     p.add_argument("--no_progress", dest="progress", action="store_false",
                    help="hide the progress bar (default: shown)")
     return p
@@ -148,15 +151,22 @@ def loss_from_flags(loss, compat):
     return COMPAT_LOSSES[compat]
 
 
-def parse_config(argv=None):
-    """An :class:`experiments.deep.LSConfig` from command-line arguments.
+def parse_command(argv=None):
+    """The :class:`experiments.deep.LSConfig` of command-line arguments, and --overwrite.
 
     A bad flag exits with status 2 and one line (``OneLineParser``); a bad value
     raises :class:`experiments.cli.ConfigError`.
     """
     settings = vars(build_parser().parse_args(argv))
     settings["loss"] = loss_from_flags(settings["loss"], settings.pop("compat"))
-    return deep.LSConfig(**settings)
+    overwrite = settings.pop("overwrite")
+    return deep.LSConfig(**settings), overwrite
+
+
+def parse_config(argv=None):
+    """An :class:`experiments.deep.LSConfig` from command-line arguments (see
+    :func:`parse_command`)."""
+    return parse_command(argv)[0]
 
 
 def summary_lines(result):
@@ -174,7 +184,8 @@ def main(argv=None):
     """Command-line entry point; returns the exit status (0; 2 on bad input; 130 after
     Ctrl-C; 143 after SIGTERM)."""
     def body():
-        result = deep.run(parse_config(argv))
+        config, overwrite = parse_command(argv)
+        result = deep.run(config, overwrite)
         for line in summary_lines(result):
             print(line)
         return 0

@@ -22,13 +22,14 @@ from rdia import edits, influence
 from rdia.data.datasets import BINARY_DATASETS, MULTICLASS_DATASETS
 from rdia.data.errors import DataError
 from rdia.data.noise import NOISE_TYPES
+from rdia.data.shards import list_shards
 from rdia.data.tables import TableError
 from rdia.experiments import output, pipeline
 from rdia.experiments.cli import DefaultsFormatter, OneLineParser, run_script
 from rdia.experiments.config import ENGINES, RunConfig, run_name, settings
 from rdia.experiments.files import (check_not_replacing, check_output_path,
-                                    check_output_paths, figure_suffixes, write_json_atomic,
-                                    write_text_atomic)
+                                    check_output_paths, figure_suffixes, output_set,
+                                    write_json_atomic, write_text_atomic)
 from rdia.models.linear import DenseHessianTooLarge, FitError
 from rdia.models.logreg import LEARNERS
 from rdia.settings import MODELS, ConfigError
@@ -163,15 +164,29 @@ def output_paths(config, args):
             "--plot": args.plot or (None if args.no_files else f"{stem}-phi.png")}
 
 
-def check_outputs(config, args, paths):
-    """Before any work: every path writable and distinct, of a known format, and no
-    other run's file replaced (unless --overwrite)."""
+def input_files(config):
+    """The files a run reads, {flag: path, list of paths or None}: no output may be one."""
+    if config.source == "files":
+        return {"--train": config.train, "--val": config.val, "--test": config.test}
+    if config.source == "shards":
+        return {"--dataset": list_shards(config.dataset, "--dataset"),
+                "--test-file": config.test_file and list_shards(config.test_file,
+                                                                "--test-file")}
+    given = config.dataset if config.dataset and os.path.isfile(config.dataset) else None
+    return {"--dataset": given, "--test-file": config.test_file}
+
+
+def check_outputs(config, paths):
+    """Before any work: every path writable, distinct and none a file the run reads, of
+    a known format. Whether another run's files would be replaced is checked under the
+    lock of the output set (:func:`main`)."""
     table = paths["--save-influence"]
     csv = table if table and Path(table).suffix.lower() == ".csv" else None
     check_output_paths({
         "--output": (paths["--output"], None), "--save-influence": (csv, None),
         "--relabeled": (paths["--relabeled"], (".csv",) if paths["--relabeled"] else None),
-        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None)})
+        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None)},
+        inputs=input_files(config))
     if table and not csv:
         same = [flag for flag, path in paths.items() if path and flag != "--save-influence"
                 and os.path.realpath(path) == os.path.realpath(table)]
@@ -182,6 +197,12 @@ def check_outputs(config, args, paths):
             raise ConfigError(f"--save-influence {table} exists and is not a folder; give "
                               f"a .csv file or a folder for Parquet files")
         check_output_path(Path(table) / "part-00000.parquet", "--save-influence")
+
+
+def check_replacing(config, args, paths):
+    """No other run's file is replaced, unless --overwrite."""
+    table = paths["--save-influence"]
+    csv = table if table and Path(table).suffix.lower() == ".csv" else None
     check_not_replacing(dict(paths, **{"--save-influence": csv}), paths["--output"],
                         settings(config), args.overwrite)
 
@@ -221,13 +242,18 @@ def main(argv=None):
     def body():
         config = config_from_args(args)
         paths = output_paths(config, args)
-        check_outputs(config, args, paths)
-        print(f"run {run_name(config)}", flush=True)
-        report = pipeline.run(config)
-        if paths["--relabeled"]:
-            check_relabeled_columns(report, config.train)
-        print(output.format_report(report))
-        written = write_outputs(report, paths)
+        check_outputs(config, paths)
+        files = {flag: path for flag, path in paths.items()
+                 if not (flag == "--save-influence" and path
+                         and Path(path).suffix.lower() != ".csv")}
+        with output_set(files):
+            check_replacing(config, args, paths)
+            print(f"run {run_name(config)}", flush=True)
+            report = pipeline.run(config)
+            if paths["--relabeled"]:
+                check_relabeled_columns(report, config.train)
+            print(output.format_report(report))
+            written = write_outputs(report, paths)
         if written:
             print("wrote " + ", ".join(written))
         return 0

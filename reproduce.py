@@ -17,6 +17,7 @@ import sys
 from rdia.data.errors import DataError
 from rdia.experiments.cli import (ConfigError, DefaultsFormatter, OneLineParser, parse_seeds,
                              run_script)
+from rdia.experiments.files import check_output_folder, output_set
 
 HELPS = {"alpha-grid": "MNIST 1 vs 7: RDIA test log-loss for alpha x noise, "
                        "beside the published values, with a ratio heat map",
@@ -108,7 +109,11 @@ def main(argv=None):
     opts = build_parser().parse_args(argv)
 
     def body():
-        written = run_command(resolve_counts(opts))
+        check_output_folder(opts.results_dir, "--results-dir")
+        if getattr(opts, "runs_dir", None):
+            check_output_folder(opts.runs_dir, "--runs-dir")
+        with output_set([]):  # the results files appear together, or none of them
+            written = run_command(resolve_counts(opts))
         print("wrote " + ", ".join(str(p) for p in written))
         return 0
 

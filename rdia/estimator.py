@@ -54,7 +54,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdia import influence, relabel, settings
 from rdia.relabel import suggested_labels  # noqa: F401 (part of this module's API)
-from rdia.data.tables import encode_labels
+from rdia.data.tables import check_labels, encode_labels
 from rdia.models.logreg import Logistic
 from rdia.models.softmax import Softmax
 
@@ -188,9 +188,10 @@ def labels_input(y, n_samples, name="y"):
     Raises
     ------
     ValueError
-        Not 1-D, a length other than ``n_samples``, or continuous values.
+        Not 1-D, a length other than ``n_samples``, a missing label (None, NaN),
+        labels that mix text and numbers, or continuous values.
     """
-    y = column_or_1d(y, warn=True, dtype=None)
+    y = check_labels(column_or_1d(y, warn=True, dtype=None), name)
     if len(y) != n_samples:
         raise ValueError(f"{name} has {len(y)} labels for {n_samples} rows")
     check_classification_targets(y)

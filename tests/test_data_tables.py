@@ -9,9 +9,10 @@ import scipy.sparse as sp
 
 from builders import mixed_table, write_libsvm
 from rdia.data.errors import DataError
-from rdia.data.tables import (TableError, align_columns, check_complete, encode_labels,
-                         file_kind, labeled_columns, load_tables, make_encoder,
-                         numeric_columns, read_table)
+from rdia.data.tables import (DataWarning, TableError, align_columns, check_complete,
+                         encode_labels, file_kind, labeled_columns, load_tables,
+                         make_encoder, numeric_columns, read_table,
+                         warn_unlikely_features)
 
 
 def write_pair(tmp_path, kind, train, val, test=None):
@@ -250,3 +251,31 @@ def test_load_tables_refuses_mixed_kinds_and_a_missing_label_column(tmp_path, na
     write_libsvm(tmp_path / "v.svm", [1, 0], [[(1, 1)], [(2, 1)]])
     with pytest.raises(TableError, match=words):
         load_tables(*(tmp_path / name for name in names))
+
+
+def test_a_repeated_column_name_is_refused_naming_it(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,a,label\n1,2,3,x\n4,5,6,y\n")
+    with pytest.raises(TableError, match="'a' appears twice"):
+        read_table(path)
+
+
+@pytest.mark.parametrize("value", [1e308, -1e200])
+def test_a_value_that_overflows_the_fit_is_refused_with_column_and_row(value):
+    table = mixed_table(n=20)
+    table["dose"] = table["dose"].astype(np.float64)
+    table.loc[6, "dose"] = value
+    features = table.drop(columns=["label"])
+    with pytest.raises(TableError, match=r"column 'dose' .* row 7, too large"):
+        check_complete(features, numeric_columns(features), "t.csv")
+
+
+def test_constant_and_id_columns_are_warned_about_one_by_one():
+    table = mixed_table(n=20).drop(columns=["label"])
+    table["site"] = "A"
+    with pytest.warns(DataWarning) as caught:
+        warn_unlikely_features(table, numeric_columns(table), "t.csv")
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2
+    assert "'id'" in messages[0] and "--drop-columns id" in messages[0]
+    assert "'site'" in messages[1] and "constant" in messages[1]

@@ -242,3 +242,19 @@ def test_bad_input_is_a_value_error_that_names_the_problem(params, fit_args, wor
     X_fit, y_fit = args.pop("X", X), args.pop("y", y)
     with pytest.raises(ValueError, match=re.escape(words)):
         RDIAClassifier(**params).fit(X_fit, y_fit, **args)
+
+
+@pytest.mark.parametrize("labels,words", [
+    ([None] * 40, "label missing in row 1"),
+    (np.array([1, "a"] * 20, dtype=object), "mix text and numbers"),
+])
+@pytest.mark.parametrize("call", ["fit", "find_harmful"])
+def test_labels_no_classifier_can_take_are_one_value_error(labels, words, call):
+    from rdia import find_harmful
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    with pytest.raises(ValueError, match=words):
+        if call == "fit":
+            RDIAClassifier().fit(X, labels, X, labels)
+        else:
+            find_harmful(X, labels, X, labels)

@@ -1,24 +1,32 @@
 """experiments/files.py: outputs checked before the work, atomic writers that leave
 either the old file or the whole new one, strict JSON."""
 
+import contextlib
 import csv
+import importlib.util
+import io
 import json
 import os
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from rdia.experiments.files import (OutputError, check_not_replacing, check_output_paths,
-                               save_figure_atomic, write_csv_atomic, write_json_atomic,
-                               write_text_atomic)
+                               output_set, save_figure_atomic, write_csv_atomic,
+                               write_json_atomic, write_text_atomic)
+
+from builders import write_libsvm
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,3 +163,124 @@ def test_check_not_replacing_allows_only_the_files_of_the_same_settings(tmp_path
     with pytest.raises(OutputError, match="--plot"):
         check_not_replacing({"--plot": other}, record, {"seed": 0})
     check_not_replacing({"--plot": other}, record, {"seed": 1}, overwrite=True)
+
+
+# ---------------------------------------------------------------------------
+# Output sets: all files or none, one writer at a time; never an input
+
+
+def test_an_output_set_writes_all_files_or_none(tmp_path):
+    with pytest.raises(RuntimeError):
+        with output_set([tmp_path / "a.md", tmp_path / "b.md"]):
+            write_text_atomic(tmp_path / "a.md", "a\n")
+            raise RuntimeError("the second file fails")
+    assert list(tmp_path.iterdir()) == []
+    with output_set([tmp_path / "a.md", tmp_path / "b.md"]):
+        write_text_atomic(tmp_path / "a.md", "a\n")
+        write_text_atomic(tmp_path / "b.md", "b\n")
+        assert list(tmp_path.iterdir()) != [] and not (tmp_path / "a.md").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "b.md"]
+
+
+def test_a_live_lock_is_refused_naming_its_pid_and_a_dead_one_is_taken(tmp_path):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / "r.json.lock").write_text(f"{sleeper.pid}\n")
+        with pytest.raises(OutputError, match=f"pid {sleeper.pid}"):
+            with output_set([tmp_path / "r.json"]):
+                pass
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    with output_set([tmp_path / "r.json"]):  # its process is gone: the lock is stale
+        assert (tmp_path / "r.json.lock").read_text() == f"{os.getpid()}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+SCRIPTS = {name: ROOT / f"{name}.py" for name in ("RDIA", "RDIA-LS", "reproduce")}
+
+
+def script_main(name):
+    """The main() of a top-level script (RDIA-LS.py has no importable name)."""
+    spec = importlib.util.spec_from_file_location(f"script_{name.replace('-', '_')}",
+                                                  SCRIPTS[name])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def write_inputs(folder):
+    """Small input files of every kind the scripts read, named by their role."""
+    from builders import mixed_table
+
+    table = mixed_table(n=40)
+    table.to_csv(folder / "train.csv", index=False)
+    table.to_csv(folder / "val.csv", index=False)
+    rows = [[(1, "0.5"), (2, "1")], [(1, "-1")]] * 20
+    write_libsvm(folder / "data.libsvm", [1, -1] * 20, rows)
+    (folder / "data" / "mnist").mkdir(parents=True)
+    (folder / "data" / "mnist" / "t10k-labels-idx1-ubyte.gz").write_bytes(b"labels")
+
+
+#: (script, output flag, input it reads, the rest of the command line).
+CASES = [("RDIA", flag, name, ["--train", "train.csv", "--val", "val.csv",
+                               "--label-column", "label", "--overwrite"])
+         for flag in ("--output", "--relabeled", "--plot") for name in ("train.csv",
+                                                                         "val.csv")] + \
+        [("RDIA", flag, "data.libsvm", ["--dataset", "data.libsvm", "--overwrite"])
+         for flag in ("--output", "--save-influence", "--plot")] + \
+        [("RDIA-LS", "--output", "data/mnist/t10k-labels-idx1-ubyte.gz",
+          ["--data_dir", "data", "--overwrite"])] + \
+        [("reproduce", flag, name, ["ls-curves", "--quick", "--data-dir", "data"])
+         for flag in ("--results-dir", "--runs-dir")
+         for name in ("data.libsvm", "data/mnist/t10k-labels-idx1-ubyte.gz")]
+
+
+def spelled(folder, name, spelling):
+    """A path that resolves to ``folder / name``: itself, through .., a link or two."""
+    target = folder / name
+    if spelling == "same":
+        return name
+    if spelling == "absolute":
+        return str(target)
+    if spelling == "dotdot":
+        (folder / "sub").mkdir(exist_ok=True)
+        return f"./sub/../{name}"
+    link = folder / f"link-{spelling}{target.suffix}"
+    if spelling == "hardlink":
+        os.link(target, link)
+    elif spelling == "symlink":
+        link.symlink_to(target)
+    else:  # a link to a link
+        (folder / "hop").symlink_to(target)
+        link.symlink_to(folder / "hop")
+    return link.name
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=st.sampled_from(CASES),
+       spelling=st.sampled_from(["same", "absolute", "dotdot", "hardlink", "symlink",
+                                 "chain"]))
+def test_no_output_of_any_script_may_resolve_to_an_input(case, spelling):
+    script, flag, name, rest = case
+    with tempfile.TemporaryDirectory() as fresh:
+        folder = Path(fresh)
+        write_inputs(folder)
+        before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+        output = [flag, spelled(folder, name, spelling)]
+        argv = rest[:1] + output + rest[1:] if script == "reproduce" else rest + output
+        stderr = io.StringIO()
+        cwd = os.getcwd()
+        os.chdir(folder)
+        try:
+            with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+                try:
+                    code = script_main(script)(argv)
+                except SystemExit as exit_:
+                    code = exit_.code
+        finally:
+            os.chdir(cwd)
+        assert code == 2, stderr.getvalue()
+        assert len(stderr.getvalue().strip().splitlines()) == 1, stderr.getvalue()
+        assert flag in stderr.getvalue()
+        assert {path: path.read_bytes() for path in before} == before

@@ -7,8 +7,8 @@ script runs as a user runs it, in a subprocess.
 import contextlib
 import csv
 import json
-import re
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -177,10 +177,7 @@ def test_multiclass_bad_input_is_one_line_and_exit_code_2(tmp_path, args, messag
     paths = {"CLASSES": str(write_multiclass_libsvm(tmp_path)),
              "WIDE": str(write_multiclass_libsvm(tmp_path, width=2000))}
     code, stdout, stderr = run_cli(*[paths.get(a, a) for a in args], "--no-files")
-    assert code == 2
-    assert "Traceback" not in stderr + stdout
-    assert len(stderr.strip().splitlines()) == 1
-    assert message in stderr
+    one_line_error(code, stdout, stderr, words=(message,))
 
 
 
@@ -823,3 +820,167 @@ def test_a_plot_imports_matplotlib_and_liblinear_imports_its_solver(tmp_path):
                                  "--plot", str(tmp_path / "phi.png"))
     assert {"matplotlib", "sklearn.linear_model"} <= packages
     assert not packages & {"dask", "distributed", "torch", "cleanlab"}
+
+
+# ---------------------------------------------------------------------------
+# Reliability: the user's input is never written, a run writes all of its files or none
+
+
+@pytest.mark.parametrize("spelling", ["same", "dotdot", "symlink", "hardlink"])
+@pytest.mark.parametrize("flag,victim", [("--relabeled", 0), ("--relabeled", 1),
+                                         ("--output", 0)])
+def test_overwrite_never_replaces_an_input_file(tmp_path, spelling, flag, victim):
+    train, val, _ = write_cancer_files(tmp_path)
+    target = Path((train, val)[victim])
+    before = target.read_bytes()
+    (tmp_path / "sub").mkdir()
+    path = {"same": target.name, "dotdot": f"sub/../{target.name}",
+            "symlink": "link.csv", "hardlink": "hard.csv"}[spelling]
+    if spelling == "symlink":
+        (tmp_path / path).symlink_to(target)
+    if spelling == "hardlink":
+        os.link(target, tmp_path / path)
+    code, stdout, stderr = run_cli("--train", train, "--val", val, *OWN, flag, path,
+                                   "--overwrite", cwd=tmp_path)
+    one_line_error(code, stdout, stderr, words=(flag, ("--train", "--val")[victim]))
+    assert "pass --overwrite" not in stderr
+    assert target.read_bytes() == before
+
+
+def test_two_writers_of_one_output_exactly_one_succeeds(tmp_path):
+    out = tmp_path / "r.json"
+    first = subprocess.Popen([sys.executable, str(ROOT / "RDIA.py"), *FAST, "--seed", "1",
+                              "--output", str(out), "--save-influence",
+                              str(tmp_path / "infl.csv"), "--no-files"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             cwd=tmp_path)
+    try:
+        assert first.stdout.readline().startswith("run ")  # the lock is held now
+        first.send_signal(signal.SIGSTOP)  # the first writer is mid-run
+        code, stdout, stderr = run_cli(*FAST, "--seed", "2", "--output", str(out),
+                                       "--save-influence", str(tmp_path / "infl.csv"),
+                                       "--no-files", cwd=tmp_path)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    one_line_error(code, stdout, stderr, words=(str(first.pid), "another run"))
+    rest, errors = first.communicate(timeout=120)
+    assert first.returncode == 0, errors
+    record = json.loads(out.read_text())
+    assert record["config"]["seed"] == 1
+    assert (tmp_path / "infl.csv").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["infl.csv", "r.json"]
+
+
+def test_a_full_disk_leaves_none_of_the_run(tmp_path):
+    """The influence CSV fits under the file size limit, the plot does not: before the
+    output set, the CSV stayed behind alone and blocked the identical rerun."""
+    import resource
+
+    args = (*FAST, "--save-influence", "infl.csv", "--plot", "phi.png", "--output",
+            "r.json")
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    assert run_cli(*args, cwd=probe)[0] == 0
+    csv_size, png_size = ((probe / name).stat().st_size for name in ("infl.csv", "phi.png"))
+    assert csv_size < png_size
+    limit = (csv_size + png_size) // 2
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    folder = tmp_path / "full"
+    folder.mkdir()
+    done = subprocess.run([sys.executable, str(ROOT / "RDIA.py"), *args],
+                          capture_output=True, text=True, cwd=folder, timeout=300,
+                          preexec_fn=small_disk)
+    one_line_error(done.returncode, done.stdout, done.stderr, words=("phi.png",))
+    assert list(folder.iterdir()) == []
+    code, _, stderr = run_cli(*args, cwd=folder)  # the rerun with space is not refused
+    assert code == 0, stderr
+
+
+def dead_pid():
+    """The id of a process that has exited (and been reaped)."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def test_a_later_run_removes_what_a_killed_run_left(tmp_path):
+    gone = dead_pid()
+    left = [tmp_path / f".r.json.{gone}.tmp", tmp_path / f".phi.png.{gone}.tmp",
+            tmp_path / "r.json.lock"]
+    for path in left[:2]:
+        path.write_bytes(b"")
+    left[2].write_text(f"{gone}\n")
+    alive = tmp_path / f".phi.png.{os.getpid()}.tmp"  # a live writer's file is kept
+    alive.write_bytes(b"")
+    code, _, stderr = run_cli(*FAST, "--output", "r.json", "--plot", "phi.png",
+                              cwd=tmp_path)
+    assert code == 0, stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [alive.name, "phi.png", "r.json"])
+
+
+def test_a_malformed_scheduler_address_is_one_line_at_once(tmp_path):
+    shards = write_synthetic_shards(tmp_path / "shards", n=40)
+    one_line_error(*run_cli("--dataset", shards, "--engine", "dask", "--scheduler",
+                            "not an address", "--no-files"),
+                   words=("--scheduler not an address", "tcp://host:8786"))
+
+
+@pytest.mark.parametrize("args,words", [
+    (("--dataset", ""), ("dataset is empty",)),
+    (("--train", "folder", "--val", "folder/../trusted.csv"), ("--train folder",
+                                                               "a folder")),
+])
+def test_an_empty_or_folder_path_is_one_line(tmp_path, args, words):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "RDIA-LS.py").write_text("not data\n")  # '' once read the folder
+    one_line_error(*run_cli(*args, "--no-files", cwd=tmp_path), words=words)
+
+
+@pytest.mark.parametrize("change,words", [
+    ("duplicate", ("'f1' appears twice",)),
+    ("huge", ("'f3'", "row 6", "too large")),
+])
+def test_a_bad_csv_column_is_one_line(tmp_path, change, words):
+    import pandas as pd
+
+    train, val, _ = write_cancer_files(tmp_path)
+    frame = pd.read_csv(train)
+    if change == "duplicate":
+        frame.columns = ["f1" if name == "f2" else name for name in frame.columns]
+    else:
+        frame.loc[5, "f3"] = 1e308
+    frame.to_csv(train, index=False)
+    one_line_error(*run_cli("--train", train, "--val", val, *OWN, "--no-files"),
+                   words=words)
+
+
+def test_constant_and_id_columns_are_warned_about_in_one_line_each(tmp_path):
+    import pandas as pd
+
+    train, val, _ = write_cancer_files(tmp_path)
+    for path in (train, val):
+        frame = pd.read_csv(path)
+        frame["site"] = "A"
+        frame.to_csv(path, index=False)
+    code, _, stderr = run_cli("--train", train, "--val", val, "--label-column",
+                              "diagnosis", "--no-files")
+    assert code == 0, stderr
+    warnings = [line for line in stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 2, stderr
+    assert "'id'" in warnings[0] and "--drop-columns id" in warnings[0]
+    assert "'site'" in warnings[1] and "constant" in warnings[1]
+
+
+def test_progress_in_a_pipe_is_one_line_per_stage(tmp_path):
+    code, _, stderr = run_cli(*FAST, "--no-files")
+    assert code == 0, stderr
+    lines = stderr.splitlines()
+    for stage in ("load", "fit", "influence", "refit full", "refit rdia"):
+        assert any(line.startswith(f"{stage}: ") and line.endswith(" s")
+                   for line in lines), stderr
+    assert "\r" not in stderr

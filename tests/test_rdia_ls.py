@@ -183,3 +183,17 @@ def test_cli_ctrl_c_prints_interrupted_and_exits_130(shared_data_dir, tmp_path):
     assert process.returncode == 130
     assert "Traceback" not in stderr and stderr.strip().splitlines()[-1] == "RDIA-LS.py: interrupted"
     assert not list(tmp_path.glob(".*"))  # no temporary file left
+
+
+@pytest.mark.skipif(not os.environ.get("RDIA_DATA_DIR"), reason="needs MNIST")
+def test_overwrite_replaces_an_output_that_is_no_run(tmp_path):
+    out = tmp_path / "run.json"
+    out.write_text('{"config": {"trunc')
+    args = ["--n_epoch", "1", "--subset", "200", "--no_progress", "--result_dir",
+            str(tmp_path), "--output", str(out)]
+    assert_one_line_error(run_cli(args), words="--overwrite")
+    assert out.read_text() == '{"config": {"trunc'
+    done = run_cli(args + ["--overwrite"])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["config"]["n_epoch"] == 1
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".csv", ".json", ".png"]

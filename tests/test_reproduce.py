@@ -1,5 +1,6 @@
 """reproduce.py on the command line: dispatch to the engines and one-line errors."""
 
+import json
 import os
 import subprocess
 import sys
@@ -58,3 +59,26 @@ def test_help_describes_each_subcommands_quick_mode(command, replaced):
     assert code == 0
     entry = " ".join(stdout.split("--quick ", 1)[1].split("--data-dir")[0].split())
     assert replaced in entry and "replaces" in entry
+
+
+def test_results_dir_that_is_a_file_is_refused_before_the_work(tmp_path):
+    path = tmp_path / "results"
+    path.write_text("mine\n")
+    code, stdout, stderr = run_cli("ls-curves", "--quick", "--results-dir", str(path))
+    assert code == 2 and stdout == "" and "Traceback" not in stderr
+    assert stderr.count("\n") == 1 and "--results-dir" in stderr and "not a folder" in stderr
+    assert path.read_text() == "mine\n"
+
+
+@needs_data
+def test_ls_curves_names_a_truncated_run_and_trains_it_again(tmp_path):
+    args = ("ls-curves", "--epochs", "1", "--subset", "200", "--seeds", "0,",
+            "--results-dir", str(tmp_path))
+    code, _, stderr = run_cli(*args)
+    assert code == 0, stderr
+    run = next((tmp_path / "ls-curves-1ep-runs").glob("mnist_ce_*.json"))
+    run.write_text(run.read_text()[:100])
+    code, stdout, stderr = run_cli(*args)
+    assert code == 0, stderr
+    assert f"{run} does not parse" in stdout
+    assert json.loads(run.read_text())["config"]["method"] == "ce"

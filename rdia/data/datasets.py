@@ -130,7 +130,7 @@ def load_binary(name_or_path, data_dir=None, test_file=None, seed=0):
     DataError
         Unknown name, missing or malformed files, or labels that are not binary.
     """
-    name = os.fspath(name_or_path)
+    name = check_name(name_or_path)
     if name in BINARY_DATASETS and test_file is not None:
         raise DataError(f"test_file applies only to a LIBSVM file path, not to the "
                         f"dataset '{name}', which has its own test set")
@@ -149,6 +149,15 @@ def load_binary(name_or_path, data_dir=None, test_file=None, seed=0):
                     f"{', '.join(BINARY_DATASETS)} (binary), "
                     f"{', '.join(MULTICLASS_DATASETS)} (K classes) or the path of a "
                     f"LIBSVM file")
+
+
+def check_name(name_or_path):
+    """``name_or_path`` as a str; DataError when it is empty or blank."""
+    name = os.fspath(name_or_path)
+    if not name.strip():
+        raise DataError("the dataset is empty; give a dataset name or the path of a "
+                        "LIBSVM file")
+    return name
 
 
 def split_validation(X, y, val_ratio=0.3):
@@ -371,7 +380,7 @@ def load_multiclass(name_or_path, data_dir=None, test_file=None, seed=0):
         Unknown name, missing or malformed files, fewer than two labels, or a test
         label the training set lacks.
     """
-    name = os.fspath(name_or_path)
+    name = check_name(name_or_path)
     if name in MULTICLASS_DATASETS and test_file is not None:
         raise DataError(f"test_file applies only to a LIBSVM file path, not to the "
                         f"dataset '{name}', which has its own test set")

@@ -147,6 +147,8 @@ def read_libsvm_cached(path, n_features=None, md5=None):
 def _existing_file(path):
     """``path`` as a Path; DataError when it is not a file."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: a folder, not a file; give the path of a data file")
     if not path.is_file():
         raise DataError(f"{path}: no such file; check the path or set RDIA_DATA_DIR")
     return path

@@ -55,8 +55,11 @@ def is_sharded(dataset):
     Returns
     -------
     sharded : bool
+        False for an empty value, which is no folder ("" would read as ".").
     """
     text = os.fspath(dataset)
+    if not text.strip():
+        return False
     return Path(text).is_dir() or any(char in text for char in GLOB_CHARACTERS)
 
 

@@ -45,6 +45,18 @@ CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
 SHOWN_VALUES = 5
 
 
+#: Largest magnitude of a feature value: the squares that scaling and the fit sum must
+#: stay finite (float64 overflows above about 1.8e308, so squares above 1e154).
+MAX_MAGNITUDE = 1e150
+
+#: Fewest rows for a column of distinct integers or strings to look like an id.
+ID_MIN_ROWS = 10
+
+
+class DataWarning(UserWarning):
+    """A column that is probably not a feature; the message is one line."""
+
+
 class TableError(DataError, ValueError):
     """A problem with a data file or array that the user can fix; one line."""
 
@@ -67,6 +79,13 @@ def file_kind(path):
     if name.endswith(PARQUET_SUFFIXES):
         return "parquet"
     return "libsvm"
+
+
+def check_not_folder(path, flag):
+    """TableError when the data file ``path`` given by ``flag`` is a folder."""
+    if path is not None and Path(path).is_dir():
+        raise TableError(f"{flag} {path} is a folder, not a file; give the path of the "
+                         f"CSV, Parquet or LIBSVM file")
 
 
 def read_table(path):
@@ -92,6 +111,8 @@ def read_table(path):
     import pandas as pd
 
     path = Path(path)
+    if path.is_dir():
+        raise TableError(f"{path}: a folder, not a file; give the path of a data file")
     if not path.is_file():
         raise TableError(f"{path}: no such file")
     kind = file_kind(path)
@@ -102,6 +123,8 @@ def read_table(path):
             with warnings.catch_warnings():
                 warnings.simplefilter("error", pd.errors.ParserWarning)
                 frame = pd.read_csv(path, index_col=False, low_memory=False)
+                header = pd.read_csv(path, header=None, nrows=1, dtype=str,
+                                     keep_default_na=False).iloc[0]
     except pd.errors.EmptyDataError:
         raise TableError(f"{path}: the file is empty") from None
     except pd.errors.ParserWarning:
@@ -112,6 +135,8 @@ def read_table(path):
     except (ValueError, OSError) as exc:
         what = "Parquet" if kind == "parquet" else "CSV"
         raise TableError(f"{path}: cannot read it as {what} ({_one_line(exc)})") from None
+    if kind == "csv":
+        check_unique_header(header, path)
     if frame.index.name is not None or not frame.index.equals(pd.RangeIndex(len(frame))):
         frame = frame.reset_index()
     if len(frame) == 0:
@@ -119,6 +144,52 @@ def read_table(path):
                          + (" below its header" if len(frame.columns) else ""))
     frame.columns = [str(name) for name in frame.columns]
     return frame.reset_index(drop=True)
+
+
+def check_unique_header(names, source):
+    """TableError naming the first column name that appears twice in a header.
+
+    pandas would rename the second one ("f1.1"), silently changing the columns.
+    """
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise TableError(f"{source}: the column name {name!r} appears twice in the "
+                             f"header; give every column its own name")
+        seen.add(name)
+
+
+def warn_unlikely_features(features, numeric, source):
+    """Warn, one line per column, about feature columns that are probably not features.
+
+    A column with a single value (constant) carries no information; a column of
+    integers or strings with a different value in every row looks like an id, which a
+    model fits to (it tells the rows apart, not the classes).
+
+    Parameters
+    ----------
+    features : pandas.DataFrame of shape (n_rows, n_features)
+    numeric : sequence of str
+        The numeric columns.
+    source : str
+        File name quoted in messages.
+    """
+    import pandas as pd
+
+    n_rows = len(features)
+    for name in features.columns:
+        column = features[name]
+        distinct = column.nunique(dropna=True)
+        if distinct <= 1:
+            why = "has one value in every row (constant)"
+        elif (distinct == n_rows >= ID_MIN_ROWS
+              and (name not in numeric or pd.api.types.is_integer_dtype(column))):
+            why = "has a different value in every row (an id?)"
+        else:
+            continue
+        warnings.warn(DataWarning(f"{source}: column {name!r} {why} and is used as a "
+                                  f"feature; leave it out with --drop-columns {name}"),
+                      stacklevel=2)
 
 
 def labeled_columns(frame, label_column, drop_columns, source, required_drops=True):
@@ -276,23 +347,30 @@ def check_complete(features, numeric, source, impute=False):
     ------
     TableError
         Naming the column and the row (counted from 1) of the first bad value, in
-        row order.
+        row order: missing, infinite, or of a magnitude above MAX_MAGNITUDE, whose
+        square overflows the scaling and the fit.
     """
     missing = features.isna().to_numpy()
-    infinite = np.zeros_like(missing)
+    too_large = np.zeros_like(missing)
     columns = list(features.columns)
     for j, name in enumerate(columns):
         if name in numeric:
-            infinite[:, j] = np.isinf(features[name].to_numpy(dtype=np.float64))
-    bad = infinite | (missing if not impute else np.zeros_like(missing))
+            values = np.abs(features[name].to_numpy(dtype=np.float64))
+            too_large[:, j] = values > MAX_MAGNITUDE
+    bad = too_large | (missing if not impute else np.zeros_like(missing))
     rows = np.flatnonzero(bad.any(axis=1))
     if rows.size == 0:
         return
     row = rows[0]
     column = columns[int(np.argmax(bad[row]))]
-    if infinite[row, columns.index(column)]:
-        raise TableError(f"{source}: column {column!r} has an infinite value in row "
-                         f"{row + 1}; replace it with a finite number")
+    if too_large[row, columns.index(column)]:
+        value = features[column].iloc[row]
+        if np.isinf(value):
+            raise TableError(f"{source}: column {column!r} has an infinite value in row "
+                             f"{row + 1}; replace it with a finite number")
+        raise TableError(f"{source}: column {column!r} has the value {value:g} in row "
+                         f"{row + 1}, too large to fit (above {MAX_MAGNITUDE:g}); rescale "
+                         f"the column or replace the value")
     raise TableError(f"{source}: column {column!r} has a missing value in row {row + 1}; "
                      f"fill it, or pass --impute to fill missing values with the "
                      f"training file's median (numbers) or most frequent value")
@@ -395,6 +473,35 @@ def encode_labels(labels, source="y", others=()):
                              f"{source} ({_quoted(map(_label_text, classes))})")
         encoded.append(encoder.transform(other).astype(np.int64))
     return classes, y.astype(np.int64), encoded
+
+
+def check_labels(labels, source="y"):
+    """Labels as a 1-D ndarray, checked for what no classifier can take.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,)
+    source : str, default="y"
+        Where they come from, quoted in messages.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+
+    Raises
+    ------
+    TableError
+        A missing label (None, NaN), named with its row counted from 1, or labels
+        that mix text and numbers.
+    """
+    values = _label_array(labels, source)
+    if values.dtype == object:
+        kinds = {"text" if isinstance(v, (str, bytes)) else "number" for v in values}
+        if len(kinds) > 1:
+            types = sorted({type(v).__name__ for v in values})
+            raise TableError(f"{source}: the labels mix text and numbers "
+                             f"({_quoted(types)}); give every label the same type")
+    return values
 
 
 def _label_array(labels, source):
@@ -536,6 +643,7 @@ def _load_table_files(train, val, test, label_column, drop_columns, impute):
     numeric = numeric_columns(raw_features)
     features = training_columns(raw_features, numeric)
     check_complete(features, numeric, str(train), impute)
+    warn_unlikely_features(raw_features, numeric, str(train))
     others = []
     for path in (val, test):
         if path is None:

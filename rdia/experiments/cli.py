@@ -8,13 +8,15 @@
 - :class:`DefaultsFormatter` states each default once in ``--help``.
 - :func:`parse_seeds` reads ``--seeds``.
 - :func:`run_script` runs a script's main: known errors, a full disk, Ctrl-C, SIGTERM
-  and a closed pipe each end in one line and an exit status, never a traceback.
+  and a closed pipe each end in one line and an exit status, never a traceback; a
+  warning is one line too.
 """
 
 import argparse
 import os
 import signal
 import sys
+import warnings
 
 from rdia.data.errors import printable as escape_unprintable
 from rdia.settings import SEED_LIMIT, ConfigError, check_seed  # noqa: F401 (the scripts' names)
@@ -57,7 +59,9 @@ def run_script(prog, main, errors=(ConfigError,)):
     """
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        return main()
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(prog)
+            return main()
     except errors as error:
         return _fail(prog, f"error: {error}", EXIT_ERROR)
     except MemoryError:
@@ -75,6 +79,14 @@ def run_script(prog, main, errors=(ConfigError,)):
         return _fail(prog, "terminated", EXIT_TERMINATED)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _one_line_warning(prog):
+    """A ``warnings.showwarning`` that prints "PROG: warning: MESSAGE" on stderr."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"{prog}: warning: {printable(' '.join(str(message).split()))}",
+              file=sys.stderr, flush=True)
+    return show
 
 
 def _raise_terminated(signum, frame):

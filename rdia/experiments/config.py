@@ -24,7 +24,7 @@ from rdia import edits, influence
 from rdia.data.datasets import MULTICLASS_DATASETS
 from rdia.data.noise import NOISE_TYPES
 from rdia.data.shards import is_sharded
-from rdia.data.tables import file_kind
+from rdia.data.tables import check_not_folder, file_kind
 from rdia.models.logreg import LEARNERS
 from rdia.settings import (MODELS, ConfigError, check_alpha, check_choice,
                            check_fit_settings, is_finite_number)
@@ -148,7 +148,7 @@ class RunConfig:
         """A copy with every default filled in that does not depend on the data."""
         benchmark = self.source != "files"
         return replace(
-            self, dataset=self.dataset or (None if not benchmark else "cancer"),
+            self, dataset="cancer" if self.dataset is None and benchmark else self.dataset,
             noise=self.noise if self.noise is not None or not benchmark else 0.4,
             val_ratio=self.val_ratio if self.val_ratio is not None or not benchmark
             else 0.3,
@@ -251,6 +251,8 @@ def check_engine(config):
 
 def check_file_flags(config):
     """--label-column and --drop-columns depend on the training file's format."""
+    for setting in ("train", "val", "test"):
+        check_not_folder(getattr(config, setting), flag(setting))
     libsvm = file_kind(config.train) == "libsvm"
     name = Path(config.train).name
     if libsvm and config.label_column is not None:

@@ -28,7 +28,6 @@ the two parts of a seeded split of it (:func:`validation_split`): 100 held-out i
 import csv
 import dataclasses
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -36,14 +35,17 @@ from typing import Optional
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from rdia import data
 from rdia import last_layer
+from rdia import progress as show
 from rdia import selection
+from rdia.data import cifar, mnist
+from rdia.data.download import CIFAR10_FOLDER
 from rdia.experiments.cli import ConfigError, check_seed
-from rdia.experiments.files import (check_not_replacing, check_output_paths, save_figure_atomic,
-                               write_csv_atomic, write_json_atomic)
+from rdia.experiments.files import (check_not_replacing, check_output_paths, output_set,
+                               save_figure_atomic, staged_path, write_csv_atomic,
+                               write_json_atomic)
 from rdia.models import networks
 
 DATASETS = ("mnist", "cifar10")
@@ -317,9 +319,18 @@ def run_files(config):
     return stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".png")
 
 
-def check_outputs(config):
-    """Before any work: the run's CSV, plot and JSON can be written, are distinct, and
-    the JSON at ``output`` (if any) is not a run with other settings.
+def dataset_files(config):
+    """The files of ``config.dataset`` in its data folder, which the run reads."""
+    folder = data.resolve_data_dir(config.data_dir)
+    if config.dataset == "mnist":
+        return [folder / name for name in mnist.MNIST_FILES.values()]
+    return [folder / CIFAR10_FOLDER / name for name in cifar.TRAIN_BATCHES + (cifar.TEST_BATCH,)]
+
+
+def check_outputs(config, overwrite=False):
+    """Before any work: the run's CSV, plot and JSON can be written, are distinct, none
+    is a dataset file, and the JSON at ``output`` (if any) is not a run with other
+    settings (unless ``overwrite``); the last check belongs under the output set's lock.
 
     The CSV and the plot are named by every setting that changes the numbers, so an
     existing one belongs to a run of the same settings and may be replaced.
@@ -332,9 +343,10 @@ def check_outputs(config):
     csv_path, png_path = run_files(config)
     check_output_paths({"--output": (config.output, None),
                         "--result_dir (CSV)": (csv_path, None),
-                        "--result_dir (plot)": (png_path, None)})
+                        "--result_dir (plot)": (png_path, None)},
+                       inputs={"--data_dir": dataset_files(config)})
     check_not_replacing({"--output": config.output}, config.output,
-                        result_settings(config))
+                        result_settings(config), overwrite)
 
 
 def format_setting(value):
@@ -865,13 +877,15 @@ def summarize(rows):
             "scored_acc_last10_mean": last10("scored_acc")}
 
 
-def run(config):
+def run(config, overwrite=False):
     """Train one run and write its CSV, plot and (with ``output``) JSON.
 
     Parameters
     ----------
     config : LSConfig
         Resolved here first (derived settings filled in).
+    overwrite : bool, default=False
+        Replace an ``output`` that is not the JSON of a run with these settings.
 
     Returns
     -------
@@ -891,7 +905,16 @@ def run(config):
     if not isinstance(config, LSConfig):
         raise TypeError(f"run takes an LSConfig, got {type(config).__name__}")
     config = config.resolved()
-    check_outputs(config)
+    check_outputs(config, overwrite)
+    csv_path, png_path = run_files(config)
+    with output_set({"--output": config.output, "--result_dir (CSV)": csv_path,
+                     "--result_dir (plot)": png_path}):
+        check_outputs(config, overwrite)  # again under the lock: no run wrote meanwhile
+        return _run_checked(config)
+
+
+def _run_checked(config):
+    """The body of :func:`run`, inside its output set."""
     device, notice = select_device(config.gpu)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
@@ -916,7 +939,7 @@ def run(config):
         rows = train(config, tensors, device, csv_path)
     finally:
         torch.use_deterministic_algorithms(previous_deterministic)
-    plot_curves([csv_path], png_path, labels=[run_name(config)])
+    plot_curves([staged_path(csv_path)], png_path, labels=[run_name(config)])
     result = {
         "config": dataclasses.asdict(config),
         "data": {"n_train": len(arrays["y_train"]), "n_test": len(arrays["y_test"]),
@@ -955,8 +978,8 @@ def train(config, tensors, device, csv_path):
     nets, optimizers = build_networks(config, device)
     generator = torch.Generator().manual_seed(config.seed)
     rows, harmful = [], None
-    bar = tqdm(range(config.n_epoch), desc=run_name(config), unit="epoch",
-               disable=not config.progress, file=sys.stderr)
+    bar = show.steps(range(config.n_epoch), run_name(config), "epoch",
+                     None if config.progress else False)
     for epoch in bar:
         started = time.perf_counter()
         lr, beta1 = adam_schedule(epoch, config)

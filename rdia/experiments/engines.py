@@ -351,6 +351,7 @@ def connect(address):
     """A client of the scheduler at ``address``; ConfigError after CONNECT_TIMEOUT s."""
     from distributed import Client
 
+    check_address(address)
     try:
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError, TypeError) as error:
@@ -358,6 +359,24 @@ def connect(address):
         raise ConfigError(f"--scheduler {address}: cannot reach a Dask scheduler within "
                           f"{CONNECT_TIMEOUT} s ({detail}); start one with 'dask "
                           f"scheduler' and workers with 'dask worker ADDRESS'") from None
+
+
+def check_address(address):
+    """ConfigError unless ``address`` reads as a scheduler address (tcp://host:port).
+
+    Checked before connecting: a client built on an address that does not parse is
+    left half made, and its clean-up at exit times out 20 s later with a traceback.
+    """
+    from distributed.comm import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except (ValueError, TypeError) as error:
+        detail = " ".join(str(error).split())
+        raise ConfigError(f"--scheduler {address}: not a scheduler address ({detail}); "
+                          f"give one such as tcp://host:8786") from None
 
 
 @contextlib.contextmanager

@@ -5,19 +5,31 @@
   regular file, or a device / FIFO that is written through.
 - The writers render the whole file in memory, write it to a temporary file in the
   destination folder and rename it over the destination with ``os.replace`` (atomic on
-  POSIX and Windows), so a crash, Ctrl-C or SIGTERM never leaves half a file nor a
-  temporary one. Only regular files are ever replaced: a character device such as
+  POSIX and Windows), so a crash, Ctrl-C or SIGTERM never leaves half a file; an
+  error removes the temporary file, and one left by kill -9 is removed by a later run. Only regular files are ever replaced: a character device such as
   ``/dev/null`` or a FIFO is written through, anything else is refused.
 - JSON is strict (``allow_nan=False``): a non-finite number is written as ``null``.
+- No output may be a file the run reads (``inputs`` of :func:`check_output_paths`,
+  compared after symbolic links and ``..``, and by inode for hard links).
+- :func:`output_set` makes a run's files one unit: it locks every output (a file
+  ``<output>.lock`` holding the pid, so a second writer refuses), and every write
+  inside it is staged as ``.<name>.<pid>.tmp`` beside its destination and moved into
+  place only when the whole run succeeded; on any failure the staged files are
+  removed. A later run removes the staged files and locks of dead processes.
 """
 
+import contextlib
+import contextvars
 import csv
 import io
 import json
 import math
+import glob
 import os
+import re
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 from rdia.experiments.cli import ConfigError
@@ -37,7 +49,7 @@ def figure_suffixes():
     return tuple("." + ext for ext in FigureCanvasBase.get_supported_filetypes())
 
 
-def check_output_paths(outputs):
+def check_output_paths(outputs, inputs=None):
     """Check every output path of a run before the run starts.
 
     Parameters
@@ -46,25 +58,65 @@ def check_output_paths(outputs):
         ``{flag: (path, suffixes)}``: the flag that named the path (for the message),
         the path (str or path-like; None entries are skipped) and the allowed file
         suffixes (tuple of str, lower case, or None for any).
+    inputs : dict, optional
+        ``{flag: path or list of paths}`` of the files the run reads (None entries are
+        skipped). No output may be one of them, whatever the flags: not by the same
+        path, not through ``..`` or a symbolic link, not as a hard link.
 
     Raises
     ------
     OutputError
-        One line naming the flag and the path: two flags name the same file, a path
-        is a folder, under a file, in a folder that cannot be written, not a regular
-        file (other than a character device or a FIFO), or has an unknown suffix.
+        One line naming the flag and the path: an output is a file the run reads, two
+        flags name the same file, a path is a folder, under a file, in a folder that
+        cannot be written, not a regular file (other than a character device or a
+        FIFO), or has an unknown suffix.
     """
+    read = list(_input_files(inputs or {}))
     seen = {}
     for flag, (path, suffixes) in outputs.items():
         if path is None:
             continue
         path = Path(path)
+        check_not_an_input(path, flag, read)
         check_output_path(path, flag, suffixes)
         key = os.path.realpath(path)
         if key in seen:
             raise OutputError(f"{seen[key]} and {flag} name the same file {path}; "
                               f"give each output its own path")
         seen[key] = flag
+
+
+def _input_files(inputs):
+    """(flag, path) of every file named in ``inputs`` ({flag: path or list})."""
+    for flag, paths in inputs.items():
+        if paths is None:
+            continue
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        for path in paths:
+            if path is not None:
+                yield flag, Path(path)
+
+
+def same_file(a, b):
+    """Whether paths ``a`` and ``b`` are one file: the same path after symbolic links
+    and ``..`` are resolved, or, both existing, the same inode (a hard link)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_not_an_input(path, flag, inputs):
+    """Raise OutputError when output ``path`` is one of ``inputs`` ((flag, path) pairs)."""
+    for input_flag, input_path in inputs:
+        if same_file(path, input_path):
+            shown = "" if os.fspath(path) == os.fspath(input_path) else f" ({input_path})"
+            raise OutputError(f"{flag} {path} is the file that {input_flag} reads"
+                              f"{shown}; the run never writes over its input: give "
+                              f"{flag} another path")
 
 
 def check_output_path(path, flag, suffixes=None):
@@ -82,6 +134,23 @@ def check_output_path(path, flag, suffixes=None):
         raise OutputError(f"{flag} {path}: unknown file type {path.suffix or '(none)'!r}; "
                           f"use one of {', '.join(suffixes)}")
     folder = _nearest_existing_folder(path, flag)
+    _probe_writable(folder, flag, path)
+
+
+def check_output_folder(path, flag):
+    """Check before the work that ``path`` is, or can be made, a folder to write in.
+
+    Raises
+    ------
+    OutputError
+        One line: ``path`` is a file (or anything but a folder), lies under a file, or
+        is in a folder that cannot be written.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{flag} {path} is a file, not a folder; give a folder (it is "
+                          f"created when missing)")
+    folder = path if path.is_dir() else _nearest_existing_folder(path, flag)
     _probe_writable(folder, flag, path)
 
 
@@ -243,37 +312,259 @@ def save_figure_atomic(fig, path, **kwargs):
 def _replace_atomically(path, write):
     """Call ``write(target)`` on a temporary file beside ``path``, then rename it.
 
-    An existing character device or FIFO is written through instead (``write(path)``);
-    any other existing non-regular file is refused. The new file gets the permissions
-    of a newly created file (0666 minus the umask), not the private 0600 of
-    ``tempfile.mkstemp``. On any error, KeyboardInterrupt included, the temporary file
-    is removed and ``path`` is left as it was. A symbolic link is followed: its target
-    is replaced, not the link.
+    Inside :func:`output_set` the temporary file is staged instead, and renamed when
+    the whole set is written. An existing character device or FIFO is written through
+    instead (``write(path)``, at the end of an output set); any other existing
+    non-regular file is refused. The new file gets the permissions of a newly created
+    file (0666 minus the umask). On any error, KeyboardInterrupt included, the
+    temporary file is removed and ``path`` is left as it was. A symbolic link is
+    followed: its target is replaced, not the link.
     """
     shown, path = path, Path(os.path.realpath(path))
+    stage = _STAGE.get()
     try:
         if path.exists():
             if _written_through(path):
-                write(path)
+                if stage is not None:
+                    stage.deferred.append((path, write))
+                else:
+                    write(path)
                 return
             if not path.is_file():
                 raise OutputError(f"{shown} exists and is not a regular file; "
                                   f"refusing to replace it")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
-                                   suffix=path.suffix)
     except OSError as exc:
         raise OutputError(f"cannot write {shown}: {exc.strerror or exc}") from None
+    tmp = temporary_path(path)
     try:
-        os.close(fd)
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        if stage is not None:
+            stage.staged[path] = tmp
+        else:
+            os.replace(tmp, path)
     except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+        if stage is not None:
+            stage.staged.pop(path, None)
         if isinstance(exc, OSError):
             raise OutputError(f"cannot write {shown}: {exc.strerror or exc}") from None
         raise
+
+
+# ----------------------------------------------------------------------------
+# Output sets: locked, staged, moved into place together
+
+
+class _Stage:
+    """The files of an output set written so far: {destination: staged file}, and the
+    writes to devices and FIFOs that wait for the end of the run."""
+
+    def __init__(self):
+        self.staged = {}
+        self.deferred = []
+
+    def commit(self):
+        """Move every staged file into place, then write the devices and FIFOs."""
+        try:
+            for path in list(self.staged):
+                os.replace(self.staged.pop(path), path)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        for path, write in self.deferred:
+            try:
+                write(path)
+            except OSError as exc:
+                raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    def discard(self):
+        """Remove every staged file."""
+        for tmp in self.staged.values():
+            tmp.unlink(missing_ok=True)
+        self.staged.clear()
+
+
+_STAGE = contextvars.ContextVar("rdia_output_stage", default=None)
+
+
+def temporary_path(path, pid=None):
+    """``.<name>.<pid>.tmp`` beside ``path``: a file being written by process ``pid``
+    (default: this one), which a later run removes once that process is gone."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid() if pid is None else pid}.tmp")
+
+
+def lock_path(path):
+    """``<path>.lock``, the lock of an output file (beside its resolved path)."""
+    path = Path(os.path.realpath(path))
+    return path.with_name(path.name + ".lock")
+
+
+def staged_path(path):
+    """Where the file written to ``path`` in the current output set can be read now:
+    its staged file, or ``path`` itself when nothing is staged for it."""
+    stage = _STAGE.get()
+    real = Path(os.path.realpath(path))
+    if stage is not None and real in stage.staged:
+        return stage.staged[real]
+    return Path(path)
+
+
+def pid_alive(pid):
+    """Whether a process with id ``pid`` exists (a zombie counts as alive)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_files(path):
+    """Remove the temporary files of ``path`` left by processes that are gone."""
+    path = Path(os.path.realpath(path))
+    if not path.parent.is_dir():
+        return
+    pattern = re.compile(re.escape(f".{path.name}.") + r"(\d+)\.tmp")
+    for entry in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        match = pattern.fullmatch(entry.name)
+        if match and not pid_alive(int(match[1])):
+            entry.unlink(missing_ok=True)
+
+
+def acquire_lock(path, flag="output"):
+    """Create ``<path>.lock`` holding this process's id; refuse while another lives.
+
+    A lock whose process is gone (killed, crashed) is removed and taken.
+
+    Returns
+    -------
+    lock : Path
+
+    Raises
+    ------
+    OutputError
+        One line naming the other run's pid.
+    """
+    lock = lock_path(path)
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            owner = _lock_owner(lock)
+            if owner is not None:
+                raise OutputError(f"{flag} {path} is being written by another run (pid "
+                                  f"{owner}, lock {lock}); wait for it to finish or "
+                                  f"choose another path") from None
+            lock.unlink(missing_ok=True)
+            continue
+        except OSError as exc:
+            raise OutputError(f"{flag} {path}: cannot create the lock {lock} "
+                              f"({exc.strerror or exc})") from None
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return lock
+    raise OutputError(f"{flag} {path}: cannot take the lock {lock}; try again")
+
+
+#: Seconds during which an empty lock counts as being created, not as left over.
+LOCK_GRACE = 10.0
+
+
+def _lock_owner(lock):
+    """The live process that holds ``lock``, or None when the lock is stale."""
+    try:
+        text = lock.read_text(encoding="ascii").strip()
+        age = time.time() - lock.stat().st_mtime
+    except (OSError, UnicodeDecodeError):
+        return None
+    if text.isdigit():
+        return int(text) if pid_alive(int(text)) else None
+    return "unknown" if age < LOCK_GRACE else None
+
+
+@contextlib.contextmanager
+def output_set(paths):
+    """Write a run's files as one unit: all of them, or none.
+
+    On entry every output file is locked (``<file>.lock`` holding this pid; a second
+    writer refuses in one line) and the temporary files and locks that dead processes
+    left beside it are removed; take it before any work. Inside, every write of this
+    module is staged as ``.<name>.<pid>.tmp``; on a normal exit all staged files are
+    moved into place, on any error (KeyboardInterrupt and SIGTERM included) they are
+    removed and the destinations are left as they were. The locks are released on
+    exit either way.
+
+    Parameters
+    ----------
+    paths : iterable of path-like or None
+        The run's output files (None entries are skipped; devices and FIFOs, which are
+        written through, are not locked).
+
+    Yields
+    ------
+    stage : object
+        With ``staged``, {destination: staged file}.
+    """
+    locks, folders = [], []
+    stage = _Stage()
+    try:
+        for flag, path in _lockable(paths):
+            folders.extend(_make_folders(Path(os.path.realpath(path)).parent))
+            locks.append(acquire_lock(path, flag))
+            remove_stale_files(path)
+        token = _STAGE.set(stage)
+        try:
+            yield stage
+        except BaseException:
+            stage.discard()
+            raise
+        finally:
+            _STAGE.reset(token)
+        stage.commit()
+    finally:
+        for lock in locks:
+            lock.unlink(missing_ok=True)
+        for folder in reversed(folders):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only the empty folders this set created
+
+
+def _lockable(paths):
+    """(flag, path) of the regular-file outputs, one per resolved path, in order."""
+    if isinstance(paths, dict):
+        items = list(paths.items())
+    else:
+        items = [("output", path) for path in paths]
+    seen = set()
+    for flag, path in items:
+        if path is None:
+            continue
+        real = os.path.realpath(path)
+        if real in seen or (os.path.exists(real) and _written_through(real)):
+            continue
+        seen.add(real)
+        yield flag, Path(path)
+
+
+def _make_folders(folder):
+    """Create ``folder`` and its missing parents; return those created, outermost first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    try:
+        for created in reversed(missing):
+            created.mkdir()
+    except OSError as exc:
+        raise OutputError(f"cannot create the folder {created}: "
+                          f"{exc.strerror or exc}") from None
+    return list(reversed(missing))
 
 
 def _umask():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rdia.experiments.cli import ConfigError
+from rdia.experiments.cli import ConfigError, printable
 from rdia import selection
 from rdia.experiments.deep import LSConfig, result_settings, run, run_name
 from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
@@ -58,15 +58,39 @@ def load_finished(config, columns=()):
         (:func:`experiments.deep.result_settings`) equal those of ``config``, it holds
         all ``n_epoch`` epochs and every epoch has ``columns``; else None.
     """
-    path = Path(config.output)
-    if not path.exists():
+    try:
+        previous = read_run(config.output)
+    except ValueError as exc:
+        print(f"{config.output} does not parse as a run's JSON ({exc}); not reused")
         return None
-    previous = json.loads(path.read_text())
+    if previous is None:
+        return None
     settings = result_settings(config)
     same = all(previous["config"].get(key) == value for key, value in settings.items())
     complete = len(previous["epochs"]) == config.n_epoch and all(
         column in row for row in previous["epochs"] for column in columns)
     return previous if same and complete else None
+
+
+def read_run(path):
+    """The JSON of a run at ``path``, None when there is no file.
+
+    Raises
+    ------
+    ValueError
+        When the file does not parse as a run's JSON (a run killed while writing it,
+        or another file); the message says why, in one line.
+    """
+    try:
+        previous = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(printable(exc)) from None
+    if not isinstance(previous, dict) or not isinstance(previous.get("config"), dict) \
+            or not isinstance(previous.get("epochs"), list):
+        raise ValueError("not the JSON of an RDIA-LS run")
+    return previous
 
 
 def run_or_reuse(config, reuse=True):
@@ -78,6 +102,8 @@ def run_or_reuse(config, reuse=True):
         With ``output`` set: the JSON looked for, and written by a new run.
     reuse : bool, default=True
         Load the JSON at ``output`` when :func:`load_finished` finds it; otherwise train.
+        A JSON at ``output`` that does not parse (a run killed while writing it) is
+        named, and replaced by the new run.
 
     Returns
     -------
@@ -88,6 +114,10 @@ def run_or_reuse(config, reuse=True):
     if previous is not None:
         print(f"reusing {config.output}")
         return previous
+    try:
+        read_run(config.output)
+    except ValueError:  # a broken JSON of this very run's name: trained again, replaced
+        return run(config, overwrite=True)
     return run(config)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rdia import progress as show
 from rdia.data.datasets import BINARY_DATASETS, LIBSVM_DATASETS
 from rdia.data.errors import DataError
 from rdia.data.paths import resolve_data_dir
@@ -60,12 +61,10 @@ def alpha_grid(seeds, data_dir=None, noises=NOISES, alphas=GRID_ALPHAS, progress
         ``alpha``, ``noise``, ``seed``, ``test_logloss``, ``test_accuracy``,
         ``n_relabeled``, ``precision``, ``recall``.
     """
-    from tqdm import tqdm
-
     base = RunConfig(dataset="mnist", methods=("rdia",), data_dir=data_dir)
     rows = []
     jobs = [(noise, seed) for noise in noises for seed in seeds]
-    for noise, seed in tqdm(jobs, desc="alpha-grid", unit="run", disable=not progress):
+    for noise, seed in show.steps(jobs, "alpha-grid", "run", None if progress else False):
         config = replace(base, noise=noise, seed=seed)
         fitted = fitted_run(config)
         for alpha in alphas:
@@ -292,11 +291,9 @@ def lr_table_report(rows, chosen, seeds, seconds, skipped):
 
 def lr_table(datasets, seeds, data_dir=None, noises=NOISES, progress=True):
     """Every run of lr-table; returns (rows, skipped datasets with reasons)."""
-    from tqdm import tqdm
-
     rows, skipped = [], []
     jobs = [(d, n, s) for d in datasets for n in noises for s in seeds]
-    bar = tqdm(jobs, desc="lr-table", unit="run", disable=not progress)
+    bar = show.steps(jobs, "lr-table", "run", None if progress else False)
     missing = set()
     for dataset, noise, seed in bar:
         if dataset in missing:
