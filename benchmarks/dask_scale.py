@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from benchmarks import ROOT
 from rdia.experiments.cli import OneLineParser
 
-ROOT = Path(__file__).resolve().parents[1]
 
 #: Numeric and categorical fields of a Criteo row.
 NUMERIC, CATEGORICAL = 13, 26

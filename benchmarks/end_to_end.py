@@ -60,13 +60,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks import ROOT
 from benchmarks.work import add_report_arguments, one_pass_seconds, write_report
 from rdia.data.errors import DataError
 from rdia.experiments.config import RunConfig
 from rdia.experiments.pipeline import load_in_memory
 from rdia.experiments.cli import ConfigError, OneLineParser, run_script
 
-ROOT = Path(__file__).resolve().parents[1]
 
 #: The task, in the flags both scripts take.
 TASK = ("--dataset", "mnist", "--noise", "0.8", "--alpha", "0.0002")

@@ -75,7 +75,6 @@ from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_t
 from rdia.experiments.ls_curves import load_finished
 from rdia.experiments.report import format_mean_std, markdown_table
 
-ROOT = Path(__file__).resolve().parents[1]
 
 #: Name of the benchmark in its usage and error lines.
 PROG = "benchmarks.rdia_if_mnist"

@@ -53,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import ROOT
 from rdia import selection
 from rdia.experiments import deep
 from rdia.experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
@@ -60,7 +61,6 @@ from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_t
 from rdia.experiments.ls_curves import PAPER_SETTING, load_finished
 from rdia.experiments.report import PUBLISHED_RDIA_LS, format_mean_std, markdown_table, mean_std
 
-ROOT = Path(__file__).resolve().parents[1]
 
 #: Name of the benchmark in its usage and error lines (it runs with ``python -m``).
 PROG = "benchmarks.rdia_ls_ablation"

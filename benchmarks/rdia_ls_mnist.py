@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks import ROOT
 from rdia.data import DataError
 from rdia.experiments import deep
 from rdia.experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
@@ -47,7 +48,6 @@ from rdia.experiments.files import write_csv_atomic, write_text_atomic
 from rdia.experiments.ls_curves import PAPER_SETTING, run_or_reuse
 from rdia.experiments.report import PUBLISHED_RDIA_LS
 
-ROOT = Path(__file__).resolve().parents[1]
 
 #: Name of the benchmark in its usage and error lines (it runs with ``python -m``).
 PROG = "benchmarks.rdia_ls_mnist"

@@ -36,7 +36,6 @@ from rdia.experiments.cli import ConfigError
 from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
 from rdia.experiments.report import format_mean_std, markdown_table
 
-ROOT = Path(__file__).resolve().parents[1]
 
 #: Name of the benchmark in its usage and error lines.
 PROG = "benchmarks.rdia_ls_noise"

@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+#: The repository root, where the scripts are.
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def gaussian_features(n, d, sparse, rng):
     """Standard normal features: dense (n, d), or CSR with about 40% non-zeros."""

@@ -4,17 +4,15 @@ import os
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from benchmarks import rdia_if_mnist as bench
-from builders import epoch_rows, write_run
+from builders import ROOT, epoch_rows, write_run
 from rdia.experiments import deep
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def names(configs):

@@ -10,9 +10,8 @@ import pytest
 from benchmarks import rdia_ls_ablation as ablation
 from rdia.experiments import deep
 from rdia.experiments.cli import ConfigError
-from builders import epoch_rows, write_run
+from builders import ROOT, epoch_rows, write_run
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 # ----------------------------------------------------------------------------

@@ -2,15 +2,13 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from benchmarks import rdia_ls_noise as noise_bench
-from builders import epoch_rows, write_run
+from builders import ROOT, epoch_rows, write_run
 from rdia.experiments import deep
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_queue_advances_every_setting_together_in_the_order_of_value():

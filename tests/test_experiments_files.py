@@ -26,9 +26,8 @@ from rdia.experiments.files import (OutputError, check_not_replacing, check_outp
                                output_set, save_figure_atomic, write_csv_atomic,
                                write_json_atomic, write_text_atomic)
 
-from builders import write_libsvm
+from builders import ROOT, write_libsvm
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def leftovers(folder):

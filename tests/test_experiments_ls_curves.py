@@ -10,8 +10,8 @@ import pytest
 
 from rdia.experiments import deep, ls_curves
 from rdia.experiments.cli import ConfigError
+from builders import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TRACKED_RUNS = ROOT / "results" / "rdia_ls_mnist" / "runs"
 
 DATA_DIR = os.environ.get("RDIA_DATA_DIR")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from builders import ROOT
+
 
 #: A user's script: the one call and the estimator on scikit-learn's bundled data.
 USER_SCRIPT = """

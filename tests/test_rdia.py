@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from builders import write_libsvm, write_libsvm_problem, write_multiclass_libsvm
+from builders import ROOT, write_libsvm, write_libsvm_problem, write_multiclass_libsvm
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args, env=None, cwd=None):

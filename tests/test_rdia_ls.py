@@ -9,11 +9,10 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from builders import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(args, env_extra=None):

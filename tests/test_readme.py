@@ -3,9 +3,8 @@
 import re
 import subprocess
 import sys
-from pathlib import Path
+from builders import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 
 

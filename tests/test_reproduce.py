@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from builders import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = os.environ.get("RDIA_DATA_DIR")
 needs_data = pytest.mark.skipif(
     not DATA_DIR or not (Path(DATA_DIR) / "mnist").is_dir(),
