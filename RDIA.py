@@ -395,7 +395,8 @@ def write_own_outputs(report, paths):
         own_data.plot_phi(plot, report)
     if output:
         record = {key: report[key] for key in ("config", "alpha_grid", "results",
-                                                "summary", "timings", "solver")}
+                                                "summary", "timings", "solver",
+                                                "trusted_check")}
         record["files"] = {"json": _absolute(output), "relabeled": _absolute(table),
                            "plot": _absolute(plot)}
         write_json_atomic(output, record)
@@ -454,6 +455,9 @@ def run_own_data(config, args):
     if paths["--relabeled"]:
         own_data.check_output_columns(data, config.train)
     report = own_data.run(config, data)
+    if report["trusted_warning"]:
+        print(f"RDIA.py: warning: {report['trusted_warning']}", file=sys.stderr,
+              flush=True)
     print(own_data.format_report(report))
     written = write_own_outputs(report, paths)
     if written:

@@ -66,24 +66,31 @@ def test_the_relabeled_table_keeps_the_rows_columns_and_label_types(tmp_path):
     assert table["suggested_label"].tolist() == expected
 
 
-def test_alpha_auto_keeps_the_grid_alpha_with_the_lowest_validation_loss(tmp_path):
+def test_alpha_auto_is_the_cross_fitted_choice_of_the_library(tmp_path):
+    """--alpha auto runs estimator.choose_alpha: the same grid, curve and choice as
+    the library on the same arrays, with "relabel nothing" written as the largest
+    phi; the trusted-file check is recorded (and silent: the trusted file is clean)."""
+    from rdia import estimator
+
     train, val, _ = cancer_files(tmp_path, seed=1)
     report = own_data.run(config_for(train, val, alpha="auto", drop_columns=("id",),
                                      methods=("full", "rdia")), progress=False)
+    data = report["data"]
+    fit = estimator.influence_scores(data.X_train, data.y_train, data.X_val, data.y_val)
+    choice = estimator.choose_alpha(fit, data.X_train, data.X_val, 0.1)
     grid = report["alpha_grid"]
-    assert [row["alpha"] for row in grid] == list(own_data.ALPHA_GRID)
-    assert [row["n_harmful"] for row in grid] == sorted(
-        (row["n_harmful"] for row in grid), reverse=True)
-    best = min(row["val_logloss"] for row in grid)
+    assert [row["val_logloss"] for row in grid] == pytest.approx(list(choice.curve))
+    assert [row["alpha"] for row in grid][1:] == pytest.approx(list(choice.grid[1:]))
+    assert grid[0]["n_harmful"] == 0
     chosen = report["config"]["alpha_used"]
-    assert [row for row in grid if row["alpha"] == chosen][0]["val_logloss"] == best
-    # a run at the chosen alpha reproduces the grid's number
-    fixed = own_data.run(config_for(train, val, alpha=chosen, drop_columns=("id",),
-                                    methods=("rdia",)), progress=False)
-    assert fixed["results"][0]["val_logloss"] == pytest.approx(best, rel=1e-12)
+    expected = grid[0]["alpha"] if np.isinf(choice.alpha) else choice.alpha
+    assert chosen == pytest.approx(expected)
+    assert report["summary"]["n_suspects"] == int(np.sum(report["phi"] > chosen))
     assert report["config"]["alpha"] == "auto"
+    assert report["trusted_check"]["suspicious"] is False
+    assert report["trusted_warning"] is None
     text = own_data.format_report(report)
-    assert "alpha auto" in text and "<- chosen" in text
+    assert "alpha auto: cross-fitted" in text and text.count("<- chosen") == 1
 
 
 def test_more_than_two_labels_use_softmax_and_suggest_another_label(tmp_path):

@@ -408,7 +408,7 @@ def test_own_files_give_suspects_scores_and_the_relabeled_rows(tmp_path, kind):
     assert "validation: log-loss" in stdout and "clean" not in stdout.split("suspects")[1]
     report = json.loads(record.read_text())
     assert set(report) == {"config", "alpha_grid", "results", "summary", "timings",
-                           "solver", "files"}
+                           "solver", "trusted_check", "files"}
     assert [r["method"] for r in report["results"]] == ["full", "random", "drop", "uids",
                                                         "rdia"]
     assert all(r["precision"] is None and r["recall"] is None for r in report["results"])
@@ -467,10 +467,11 @@ def test_alpha_auto_prints_the_grid_and_records_it(tmp_path):
     assert "alpha auto" in stdout and stdout.count("<- chosen") == 1
     report = json.loads(out.read_text())
     assert report["config"]["alpha"] == "auto"
-    assert len(report["alpha_grid"]) == len(stdout.split("val_acc\n")[1].split(
+    assert len(report["alpha_grid"]) == len(stdout.split("cv_logloss\n")[1].split(
         "suspects:")[0].strip().splitlines())
-    chosen = min(report["alpha_grid"], key=lambda r: (r["val_logloss"], -r["alpha"]))
-    assert report["config"]["alpha_used"] == chosen["alpha"]
+    chosen = [r for r in report["alpha_grid"] if r["alpha"] == report["config"]["alpha_used"]]
+    assert len(chosen) >= 1
+    assert report["trusted_check"]["suspicious"] is False and "warning" not in stderr
 
 
 def test_missing_values_stop_the_run_unless_imputed(tmp_path):
@@ -812,3 +813,28 @@ def test_a_plot_imports_matplotlib_and_liblinear_imports_its_solver(tmp_path):
                                  "--plot", str(tmp_path / "phi.png"))
     assert {"matplotlib", "sklearn.linear_model"} <= packages
     assert not packages & {"dask", "distributed", "torch", "cleanlab"}
+
+
+def test_a_noisy_trusted_file_gives_one_warning_line_and_a_json_entry(tmp_path):
+    """A third of the trusted labels changed (the training file has 20% flipped, so
+    the trusted file is noisier): one stderr line that says so and names rows, and
+    trusted_check in the JSON; the clean file of the other tests is silent."""
+    import numpy as np
+    import pandas as pd
+
+    train, val, _ = write_cancer_files(tmp_path)
+    frame = pd.read_csv(val)
+    wrong = np.random.default_rng(0).choice(len(frame), len(frame) // 3, replace=False)
+    flip = {"malignant": "benign", "benign": "malignant"}
+    frame.loc[wrong, "diagnosis"] = frame.loc[wrong, "diagnosis"].map(flip)
+    frame.to_csv(val, index=False)
+    out = tmp_path / "r.json"
+    code, stdout, stderr = run_cli("--train", train, "--val", val, *OWN, "--methods",
+                                   "full,rdia", "--output", str(out), "--no-files")
+    assert code == 0, stderr
+    warning = [line for line in stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1
+    assert warning[0].startswith("RDIA.py: warning: the trusted file looks no cleaner")
+    check = json.loads(out.read_text())["trusted_check"]
+    assert check["suspicious"] is True
+    assert np.isin(check["suspicious_rows"], wrong).mean() >= 0.7

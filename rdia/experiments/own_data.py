@@ -5,11 +5,12 @@
 2. fit the model on the observed labels: binary logistic regression for two labels,
    softmax for more, unless ``model`` says otherwise;
 3. compute phi for every training row against the validation file (``influence.py``);
-4. with ``alpha="auto"``, refit RDIA at every alpha of :data:`ALPHA_GRID` and keep the
-   one with the lowest validation log-loss;
+4. check the trusted file against the training rows (``estimator.check_trusted_file``)
+   and, with ``alpha="auto"``, choose alpha by cross-fitting over folds of the trusted
+   rows (``estimator.choose_alpha``);
 5. fit every method's training set (``edits.EDITS`` without ``clean``: the true labels
-   are unknown) and score it on validation and test; RDIA's refit also gives each
-   harmful row its suggested label.
+   are unknown) and score it on validation and test; each harmful row gets the
+   suggested label k* of docs/method.md section 7.
 
 No synthetic noise is added: the training labels are what they are, so the precision
 and recall of a selection against the true noise cannot be known and are None.
@@ -41,10 +42,6 @@ DEFAULT_METHODS = ("full", "random", "drop", "uids", "rdia")
 #: Methods that need the true labels, which your own data does not have.
 NEEDS_CLEAN_LABELS = ("clean",)
 
-#: The alphas ``alpha="auto"`` tries, in the units of phi (C x summed validation
-#: log-loss): the paper's 0.0002, 0.002 and 0.01 and the 1-2-5 steps around them.
-ALPHA_GRID = (0.0, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
-
 #: Columns that ``relabeled_table`` adds to the training table.
 OUTPUT_COLUMNS = ("phi", "harmful", "suggested_label")
 
@@ -72,7 +69,7 @@ class OwnDataConfig:
         None: logreg for two labels, softmax for more.
     alpha : float or "auto"
         Harmfulness threshold >= 0 in units of C x summed validation log-loss, or
-        "auto" to choose it from :data:`ALPHA_GRID` by validation log-loss.
+        "auto" to choose it with ``estimator.choose_alpha`` (cross-fitted).
     seed : int
         Seed of the sampling methods (random, uids, cleanlab's folds).
     C : float
@@ -274,41 +271,27 @@ def fit_edit(model, data, edit, C):
     return model.fit(rows.X, rows.labels, C, rows.relabeled, weights=rows.weights)
 
 
-def alpha_grid(model, data, phi, C, grid=ALPHA_GRID):
-    """RDIA's validation scores at every alpha of a grid.
-
-    Parameters
-    ----------
-    model : models.linear.LinearModel
-    data : data.tables.OwnData
-    phi : ndarray of shape (n_train,)
-    C : float
-    grid : sequence of float, default=ALPHA_GRID
+def cross_fitted_grid(fit, data, phi, C):
+    """alpha="auto" through ``estimator.choose_alpha`` (cross-fitted on the trusted rows).
 
     Returns
     -------
     rows : list of dict
-        Per alpha: ``alpha``, ``n_harmful``, ``val_logloss``, ``val_accuracy`` of the
-        model refitted with the harmful set relabeled. Alphas with the same harmful
-        set share one refit.
+        Per candidate: ``alpha``, ``n_harmful`` (rows with phi > alpha on the whole
+        trusted file) and ``val_logloss``, the held-out log-loss of the cross-fit.
+        The candidate "relabel nothing" (alpha = inf) is written as the largest phi
+        (or 0), which flags no row.
+    alpha : float
+        The choice, in the same form.
     """
-    rows, refits = [], {}
-    for alpha in grid:
-        harmful = phi > alpha
-        key = harmful.tobytes()
-        if key not in refits:
-            W = model.fit(data.X_train, data.y_train, C, relabeled=harmful)
-            refits[key] = model.evaluate(W, data.X_val, data.y_val)
-        val = refits[key]
-        rows.append(dict(alpha=alpha, n_harmful=int(harmful.sum()),
-                         val_logloss=val["logloss"], val_accuracy=val["accuracy"]))
-    return rows
+    from rdia.estimator import choose_alpha
 
-
-def chosen_alpha(rows):
-    """The alpha of the grid with the lowest validation log-loss; ties go to the
-    largest alpha (the fewest relabeled rows)."""
-    return min(rows, key=lambda row: (row["val_logloss"], -row["alpha"]))["alpha"]
+    choice = choose_alpha(fit, data.X_train, data.X_val, C)
+    nothing = float(max(phi.max(), 0.0))
+    alphas = [nothing if np.isinf(a) else float(a) for a in choice.grid]
+    rows = [dict(alpha=a, n_harmful=int(np.sum(phi > a)), val_logloss=float(loss))
+            for a, loss in zip(alphas, choice.curve)]
+    return rows, nothing if np.isinf(choice.alpha) else choice.alpha
 
 
 def run(config, data=None, progress=None):
@@ -326,7 +309,9 @@ def run(config, data=None, progress=None):
     -------
     report : dict
         ``config`` (the settings and what the files turned out to be),
-        ``alpha_grid`` (rows of :func:`alpha_grid`, or None), ``results`` (one dict
+        ``alpha_grid`` (rows of :func:`cross_fitted_grid`, or None),
+        ``trusted_check`` (``estimator.TrustedCheck.as_dict``) and ``trusted_warning``
+        (its one line when the trusted file looks noisy, else None), ``results`` (one dict
         per method), ``summary`` (suspects and the validation / test scores before
         and after relabeling), ``timings`` (seconds) and ``solver``; also ``phi``,
         ``harmful``, ``suggested`` (class indices) and ``data``, which are not
@@ -339,13 +324,13 @@ def run(config, data=None, progress=None):
     """
     from tqdm import tqdm
 
-    from rdia.estimator import linear_model_for, suggested_labels  # scikit-learn's base classes
+    from rdia import estimator  # scikit-learn's base classes
 
     timings = {}
     start = time.perf_counter()
     data = load(config) if data is None else data
     timings["load"] = time.perf_counter() - start
-    model = linear_model_for(model_name(config, data), len(data.classes))
+    model = estimator.linear_model_for(model_name(config, data), len(data.classes))
     influence.check_solver_size(config.solver, data.n_features * model.n_columns)
 
     start = time.perf_counter()
@@ -353,13 +338,20 @@ def run(config, data=None, progress=None):
     timings["fit"] = time.perf_counter() - start
     start = time.perf_counter()
     solver = influence.make_solver(config.solver, tol=config.tol, max_iter=config.max_iter)
-    phi = influence.influence(model, W_full, data.X_train, data.y_train, data.X_val,
-                              data.y_val, config.C, solver)
+    s = influence.validation_direction(model, W_full, data.X_train, data.X_val,
+                                       data.y_val, config.C, solver)
+    phi = influence.sample_influence(model, W_full, data.X_train, data.y_train, s,
+                                     config.C)
+    fit = estimator.InfluenceFit(classes=data.classes, linear=model, y=data.y_train,
+                                 y_val=data.y_val, W=W_full, phi=phi,
+                                 n_iter=int(solver.n_iter_), s=s)
     timings["influence"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    grid = alpha_grid(model, data, phi, config.C) if config.alpha == "auto" else None
-    alpha = chosen_alpha(grid) if grid else config.alpha
+    trusted = estimator.check_trusted_file(fit, data.X_train, data.X_val, config.C)
+    grid, alpha = None, config.alpha
+    if config.alpha == "auto":
+        grid, alpha = cross_fitted_grid(fit, data, phi, config.C)
     harmful = phi > alpha
     W_rdia = model.fit(data.X_train, data.y_train, config.C, relabeled=harmful)
     problem = edits.TrainingProblem(X=data.X_train, y_noisy=data.y_train, y_clean=None,
@@ -375,13 +367,15 @@ def run(config, data=None, progress=None):
     summary = dict(n_suspects=int(harmful.sum()),
                    before=_prefixed(model, W_full, data),
                    after=_prefixed(model, W_rdia, data))
+    k_star, _ = estimator.suggestions(fit, data.X_train, config.C)
     return dict(config=describe(config, data, model, alpha), alpha_grid=grid,
                 results=results, summary=summary, timings=timings,
                 solver=dict(name=solver.name, iterations=int(solver.n_iter_),
                             residual=float(solver.residual_)),
+                trusted_check=trusted.as_dict(), trusted_warning=(
+                    trusted.message() if trusted.suspicious else None),
                 phi=phi, harmful=harmful,
-                suggested=suggested_labels(model, W_rdia, data.X_train, data.y_train,
-                                           harmful),
+                suggested=estimator.repaired_labels(data.y_train, harmful, k_star),
                 data=data)
 
 
@@ -460,13 +454,14 @@ def _data_line(cfg):
 
 
 def format_alpha_grid(rows, chosen):
-    """Lines of the alpha grid: alpha, suspects, validation log-loss and accuracy."""
-    lines = ["alpha auto: RDIA refitted at each alpha, scored on the validation file",
-             f"{'alpha':>8} {'suspects':>8} {'val_logloss':>11} {'val_acc':>8}"]
+    """Lines of the alpha grid: alpha, suspects and cross-fitted validation log-loss."""
+    lines = ["alpha auto: cross-fitted on 5 folds of the validation file (phi from four, "
+             "the refit scored on the fifth)",
+             f"{'alpha':>8} {'suspects':>8} {'cv_logloss':>11}"]
     for row in rows:
         mark = "  <- chosen" if row["alpha"] == chosen else ""
         lines.append(f"{row['alpha']:>8g} {row['n_harmful']:>8d} "
-                     f"{row['val_logloss']:>11.4f} {row['val_accuracy']:>8.4f}{mark}")
+                     f"{row['val_logloss']:>11.4f}{mark}")
     return lines
 
 
