@@ -342,3 +342,28 @@ def test_check_trusted_must_be_a_bool():
         estimator.repair_labels(X, y, X_val, y_val, check_trusted="no")
     with pytest.raises(ValueError, match="alpha must be 'auto'"):
         RDIAClassifier(alpha="automatic").fit(X, y, X_val=X_val, y_val=y_val)
+
+
+def test_alpha_auto_scores_each_fold_with_phi_from_the_other_folds_only():
+    """The cross-fitted curve recomputed by hand: for each fold of the trusted rows, s
+    from a dense solve on the other folds' gradient, phi, the flagged rows flipped,
+    a refit, and the held-out fold's log-loss, averaged over the trusted rows."""
+    X, y, X_val, y_val, _ = train_val(n_train=150, n_val=50, noise=0.3, seed=4)
+    fit = estimator.influence_scores(X, y, X_val, y_val)
+    grid = (np.inf, 0.01, 0.001, 0.0)
+    choice = estimator.choose_alpha(fit, X, X_val, C, grid=grid, folds=5)
+    w = fit.W
+    p = expit(X @ w)
+    H = np.eye(X.shape[1]) + C * X.T @ ((p * (1 - p))[:, None] * X)
+    expected = np.zeros(len(grid))
+    for held in estimator.fold_indices(fit.y_val, 5):
+        used = np.setdiff1d(np.arange(50), held)
+        s = np.linalg.solve(H, C * X_val[used].T @ (expit(X_val[used] @ w) - y_val[used]))
+        phi = -C * (p - y) * (X @ s)
+        for c, t in enumerate(grid):
+            flagged = phi > C * 50 * t * len(used) / 50
+            y_fix = np.where(flagged, 1 - y, y)
+            w_fix = fit.linear.fit(X, y_fix.astype(int), C) if flagged.any() else w
+            q = expit(X_val[held] @ w_fix)
+            expected[c] -= np.sum(np.where(y_val[held] == 1, np.log(q), np.log(1 - q)))
+    np.testing.assert_allclose(choice.curve, expected / 50, rtol=1e-5)
