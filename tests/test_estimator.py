@@ -125,7 +125,7 @@ def test_label_issues_lists_every_training_row_with_its_suggestion(noisy_cancer)
     assert issues.index.tolist() == frame.index.tolist()
     assert issues["given_label"].tolist() == names[y].tolist()
     harmful = issues["harmful"].to_numpy()
-    np.testing.assert_array_equal(harmful, issues["phi"] > clf.alpha)
+    np.testing.assert_array_equal(harmful, issues["phi"] > clf.alpha_)
     # two classes: the suggestion is the other label where harmful, the given one elsewhere
     expected = np.where(harmful, names[1 - y], names[y])
     assert issues["suggested_label"].tolist() == expected.tolist()
@@ -320,6 +320,10 @@ def test_trusted_file_check_warns_on_20_percent_wrong_labels_and_not_on_clean(
     # Most rows it names are rows whose label was changed.
     named = check["suspicious_rows"]
     assert len(named) > 0 and np.isin(named, wrong).mean() >= 0.7
+    # RDIAClassifier runs the same check and keeps it.
+    with pytest.warns(UserWarning, match="trusted file looks no cleaner"):
+        clf = RDIAClassifier(alpha=0.0).fit(X, y, X_val=X_val, y_val=y_val)
+    assert clf.trusted_check_.as_dict() == check
 
 
 @pytest.mark.parametrize("kwargs, words", [
