@@ -284,13 +284,15 @@ def figure(table, datasets, noises, path):
 
     fig, axes = plt.subplots(2, len(datasets), figsize=(3.2 * len(datasets), 5.5),
                              squeeze=False)
+    colors = dict(zip(METHODS, plt.get_cmap("tab10").colors))
     for column, dataset in enumerate(datasets):
         for method in METHODS:
             f1 = [table[dataset, n, method]["f1"] for n in noises]
             accuracy = [table[dataset, n, method]["sklearn_accuracy"] for n in noises]
             if method != "noisy":
-                axes[0, column].plot(noises, f1, marker="o", label=method)
-            axes[1, column].plot(noises, accuracy, marker="o", label=method)
+                axes[0, column].plot(noises, f1, marker="o", color=colors[method])
+            axes[1, column].plot(noises, accuracy, marker="o", label=method,
+                                 color=colors[method])
         axes[0, column].set_title(dataset)
         axes[1, column].set_xlabel("noise rate")
     axes[0, 0].set_ylabel("F1 of flagged rows")

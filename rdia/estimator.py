@@ -854,7 +854,7 @@ def choose_alpha(fit, X, X_val, C, *, grid=AUTO_GRID, folds=AUTO_FOLDS, seed=0):
 
 
 def standard_error_choice(loss, n_errors=AUTO_STANDARD_ERRORS):
-    """The first candidate whose mean loss is within ``n_errors`` standard errors of the best.
+    """The first candidate within ``n_errors`` standard errors of the best mean loss.
 
     Parameters
     ----------

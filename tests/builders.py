@@ -257,5 +257,6 @@ def repair_problem(name, noise=0.1, trusted_noise=0.0, seed=0, rows=1200):
     rng = np.random.default_rng(seed + 7)
     wrong = rng.choice(len(y_trusted), int(trusted_noise * len(y_trusted)), replace=False)
     y_trusted = y_trusted.copy()
-    y_trusted[wrong] = (y_trusted[wrong] + rng.integers(1, n_classes, len(wrong))) % n_classes
+    shift = rng.integers(1, n_classes, len(wrong))
+    y_trusted[wrong] = (y_trusted[wrong] + shift) % n_classes
     return X_tr, y_noisy, X_trusted, y_trusted, X_test, y_test, changed, wrong

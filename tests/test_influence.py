@@ -355,7 +355,8 @@ def test_relabel_influence_equals_a_dense_solve(kind, sparse):
     s = influence.validation_direction(model, W, X, X_val, y_val, C,
                                        influence.make_solver("cg", tol=1e-12))
     delta = influence.relabel_influence(model, X, y, s, C)
-    expected = explicit_relabel_influence(W, X, y, X_val, y_val, 2 if kind == "binary" else K)
+    n_classes = 2 if kind == "binary" else K
+    expected = explicit_relabel_influence(W, X, y, X_val, y_val, n_classes)
     np.testing.assert_allclose(delta, expected, rtol=1e-7, atol=1e-12)
     # phi_i(y_i) of section 7 is section 3's phi.
     np.testing.assert_allclose(influence.sample_influence(model, W, X, y, s, C),
@@ -388,7 +389,8 @@ def test_suggested_class_is_the_best_class_of_brute_force_refits():
     model, W, X, y, X_val, y_val, n_classes = relabel_problem("softmax", seed=3)
     s = influence.validation_direction(model, W, X, X_val, y_val, C)
     phi = influence.sample_influence(model, W, X, y, s, C)
-    k_star, delta_star = influence.best_relabel(influence.relabel_influence(model, X, y, s, C), y)
+    delta = influence.relabel_influence(model, X, y, s, C)
+    k_star, delta_star = influence.best_relabel(delta, y)
     relabel = influence.relabel_beats_drop(delta_star, phi)
     base = validation_quantity(model, W, X_val, y_val)
     same, clear, decisions = 0, 0, []
@@ -419,7 +421,8 @@ def test_two_classes_suggest_the_other_class_and_relabel_beats_drop_where_harmfu
     model, W, X, y, X_val, y_val, _ = relabel_problem("binary")
     s = influence.validation_direction(model, W, X, X_val, y_val, C)
     phi = influence.sample_influence(model, W, X, y, s, C)
-    k_star, delta_star = influence.best_relabel(influence.relabel_influence(model, X, y, s, C), y)
+    delta = influence.relabel_influence(model, X, y, s, C)
+    k_star, delta_star = influence.best_relabel(delta, y)
     np.testing.assert_array_equal(k_star, 1 - y)
     p_y = np.exp(model.log_proba(W, X)[np.arange(len(y)), y])
     np.testing.assert_allclose(delta_star, -phi / (1 - p_y), rtol=1e-9, atol=1e-14)
