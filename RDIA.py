@@ -250,6 +250,9 @@ def main(argv=None):
             check_replacing(config, args, paths)
             print(f"run {run_name(config)}", flush=True)
             report = pipeline.run(config)
+            if report["trusted_warning"]:
+                print(f"RDIA.py: warning: {report['trusted_warning']}", file=sys.stderr,
+                      flush=True)
             if paths["--relabeled"]:
                 check_relabeled_columns(report, config.train)
             print(output.format_report(report))

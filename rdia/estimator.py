@@ -43,6 +43,7 @@ The module-level functions are the steps, shared with :func:`find_harmful` and
 ``RDIA.py --train``.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdia import influence, relabel, settings
+from rdia.repair import (AUTO_GRID, InfluenceFit, TrustedCheck, AlphaChoice,  # noqa: F401
+                         check_trusted_file, choose_alpha, repaired_labels, suggestions)
 from rdia.relabel import suggested_labels  # noqa: F401 (part of this module's API)
 from rdia.data.tables import check_labels, encode_labels
 from rdia.models.logreg import Logistic
@@ -198,37 +201,6 @@ def labels_input(y, n_samples, name="y"):
     return y
 
 
-@dataclass
-class InfluenceFit:
-    """The fit on the observed labels and the influence of every training row.
-
-    Attributes
-    ----------
-    classes : ndarray of shape (n_classes,)
-        The original labels; ``classes[k]`` is class k.
-    linear : models.linear.LinearModel
-        The model that was fitted.
-    y : ndarray of shape (n_train,), int64
-        Class indices of the training labels.
-    y_val : ndarray of shape (n_val,), int64
-        Class indices of the validation labels.
-    W : ndarray of shape (n_features,) or (n_features, n_classes)
-        Weights fitted on the observed labels.
-    phi : ndarray of shape (n_train,)
-        Influence on C x summed validation log-loss; harmful where > alpha.
-    n_iter : int
-        Iterations of the inverse-Hessian-vector solver (1 for "direct").
-    """
-
-    classes: np.ndarray
-    linear: object
-    y: np.ndarray
-    y_val: np.ndarray
-    W: np.ndarray
-    phi: np.ndarray
-    n_iter: int
-
-
 def influence_scores(X, y, X_val, y_val, *, C=0.1, model="auto", solver="cg",
                      tol=influence.DEFAULT_TOL, max_iter=1000):
     """Fit on the observed labels and compute phi for every training row.
@@ -268,9 +240,10 @@ def influence_scores(X, y, X_val, y_val, *, C=0.1, model="auto", solver="cg",
     influence.check_solver_size(solver, X.shape[1] * linear.n_columns)
     W = linear.fit(X, y_enc, C)
     inverse_hvp = influence.make_solver(solver, tol=tol, max_iter=max_iter)
-    phi = influence.influence(linear, W, X, y_enc, X_val, y_val_enc, C, inverse_hvp)
+    s = influence.validation_direction(linear, W, X, X_val, y_val_enc, C, inverse_hvp)
+    phi = influence.sample_influence(linear, W, X, y_enc, s, C)
     return InfluenceFit(classes=classes, linear=linear, y=y_enc, y_val=y_val_enc, W=W,
-                        phi=phi, n_iter=int(inverse_hvp.n_iter_))
+                        phi=phi, n_iter=int(inverse_hvp.n_iter_), s=s)
 
 
 def training_influence(X, labels, X_val, labels_val, *, C=0.1, model="auto"):
@@ -353,10 +326,13 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
     C : float, default=0.1
         Weight of the summed log-loss in J(W) = 1/2 ||W||^2 + C sum_i l_i, in
         [1e-8, 1e8]; the paper's 0.1.
-    alpha : float, default=0.0002
+    alpha : float or "auto", default="auto"
         Harmfulness threshold, >= 0: a row with phi_i > alpha is relabeled. In the
         units of phi, C x (summed validation log-loss); the paper uses 0.01, 0.002
-        and 0.0002.
+        and 0.0002. "auto": chosen on the validation rows by cross-fitting
+        (:func:`choose_alpha`; ``alpha_choice_`` records the grid and the curve).
+        benchmarks/label_repair.py: "auto" is never below no relabeling on average,
+        0.0002 is at 10% and 20% noise.
     model : {"auto", "logreg", "softmax"}, default="auto"
         "auto": binary logistic regression for two classes, softmax regression for
         more, both fitted by trust-region Newton. Neither has an intercept.
@@ -379,7 +355,14 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
     phi_ : ndarray of shape (n_train,)
         Influence of every training row on C x summed validation log-loss.
     harmful_ : ndarray of bool, shape (n_train,)
-        ``phi_ > alpha``: the rows that were relabeled.
+        ``phi_ > alpha_``: the rows that were relabeled.
+    alpha_ : float
+        The threshold used (``alpha``, or the choice of "auto"; inf relabels none).
+    alpha_choice_ : AlphaChoice or None
+        With alpha="auto": the grid, the cross-fitted validation curve and the choice.
+    trusted_check_ : TrustedCheck
+        The check of the validation rows against the training rows; a
+        ``UserWarning`` says so in one line when they look no cleaner.
     n_iter_ : int
         Iterations of the inverse-Hessian-vector solver (1 for "direct").
     linear_model_ : models.linear.LinearModel
@@ -408,7 +391,7 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
     (2, 2)
     """
 
-    def __init__(self, C=0.1, alpha=0.0002, model="auto", solver="cg",
+    def __init__(self, C=0.1, alpha="auto", model="auto", solver="cg",
                  tol=influence.DEFAULT_TOL, max_iter=1000):
         self.C = C
         self.alpha = alpha
@@ -446,13 +429,17 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
             that differ, NaN or infinity, a single class, or a validation label that
             y lacks (each named in the message).
         """
-        check_parameters(self.C, self.alpha, self.model, self.solver, self.tol,
-                         self.max_iter)
+        settings.check_alpha(self.alpha, "alpha", auto=True)
+        check_parameters(self.C, 0.0, self.model, self.solver, self.tol, self.max_iter)
         X, y, X_val, y_val, rows = self._training_and_validation(X, y, X_val, y_val,
                                                                  val_mask)
         fit = influence_scores(X, y, X_val, y_val, C=self.C, model=self.model,
                                solver=self.solver, tol=self.tol, max_iter=self.max_iter)
-        harmful = fit.phi > self.alpha
+        repair = repair_from_fit(fit, X, X_val, self.C, self.alpha)
+        self.alpha_choice_ = repair.alpha_choice
+        self.alpha_ = repair.alpha
+        self.trusted_check_ = repair.trusted_check
+        harmful = repair.harmful
         W = fit.linear.fit(X, fit.y, self.C, relabeled=harmful)
         self.classes_ = fit.classes
         self.linear_model_ = fit.linear
@@ -574,14 +561,128 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def find_harmful(X, labels, X_val, labels_val, *, C=0.1, alpha=0.0002, model="auto",
-                 return_scores=False):
+# --------------------------------------------------------------------- label repair
+
+@dataclass
+class LabelRepair:
+    """What :func:`repair_labels` found, per training row and for the whole run.
+
+    Attributes
+    ----------
+    harmful : ndarray of bool, shape (n_train,)
+        phi > alpha.
+    suggested : ndarray of shape (n_train,)
+        The given label where not harmful, else k* (the class whose relabel lowers
+        the validation loss most), in the labels' original type.
+    relabel : ndarray of bool, shape (n_train,)
+        Harmful rows where relabeling to k* beats dropping to first order
+        (Delta_i(k*) < -phi_i); harmful rows with False would rather be dropped.
+    phi : ndarray of shape (n_train,)
+    delta_star : ndarray of shape (n_train,)
+        Delta_i(k*), the first-order change of C x summed validation loss.
+    alpha : float
+    alpha_choice : AlphaChoice or None
+        The cross-fitted choice when alpha="auto".
+    trusted_check : TrustedCheck or None
+    """
+
+    harmful: np.ndarray
+    suggested: np.ndarray
+    relabel: np.ndarray
+    phi: np.ndarray
+    delta_star: np.ndarray
+    alpha: float
+    alpha_choice: object = None
+    trusted_check: object = None
+
+
+def check_flag(value, name):
+    """A bool parameter; a one-line ValueError otherwise."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+
+
+def repair_from_fit(fit, X, X_val, C, alpha="auto", check_trusted=True, warn=True):
+    """:class:`LabelRepair` of a fit: the alpha, the harmful rows, k*, the trusted check.
+
+    Parameters
+    ----------
+    fit : InfluenceFit
+    X, X_val : ndarray or CSR matrix
+        Checked training and trusted features.
+    C : float
+    alpha : "auto" or float, default="auto"
+    check_trusted : bool, default=True
+        Run :func:`check_trusted_file`.
+    warn : bool, default=True
+        Its message as a ``UserWarning`` when the trusted file looks noisy.
+
+    Returns
+    -------
+    repair : LabelRepair
+    """
+    choice = None
+    if isinstance(alpha, str):
+        choice = choose_alpha(fit, X, X_val, C)
+        alpha = choice.alpha
+    trusted = check_trusted_file(fit, X, X_val, C) if check_trusted else None
+    if trusted is not None and trusted.suspicious and warn:
+        warnings.warn(trusted.message(), UserWarning, stacklevel=3)
+    harmful = relabel.harmful_mask(fit.phi, alpha)
+    k_star, delta_star = suggestions(fit, X, C)
+    suggested = fit.classes[repaired_labels(fit.y, harmful, k_star)]
+    return LabelRepair(harmful=harmful, suggested=suggested,
+                       relabel=harmful & influence.relabel_beats_drop(delta_star, fit.phi),
+                       phi=fit.phi, delta_star=delta_star, alpha=alpha,
+                       alpha_choice=choice, trusted_check=trusted)
+
+
+def repair_labels(X, labels, X_val, labels_val, *, C=0.1, alpha="auto", model="auto",
+                  check_trusted=True):
+    """Everything RDIA finds about the training labels, as one record.
+
+    The steps of :func:`find_harmful`, which returns parts of this record.
+
+    Parameters
+    ----------
+    X, labels, X_val, labels_val, C, model
+        As for :func:`find_harmful`.
+    alpha : "auto" or float, default="auto"
+    check_trusted : bool, default=True
+
+    Returns
+    -------
+    repair : LabelRepair
+
+    Raises
+    ------
+    ValueError
+        For input or a parameter that does not fit (one line naming it).
+    """
+    settings.check_alpha(alpha, "alpha", auto=True)
+    check_flag(check_trusted, "check_trusted")
+    check_parameters(C=C, model=model)
+    check_same_columns(getattr(X, "columns", None), getattr(X_val, "columns", None))
+    X = numeric_input(X, "X")
+    X_val = numeric_input(X_val, "X_val")
+    check_same_width(X, X_val)
+    labels = labels_input(labels, X.shape[0], "labels")
+    labels_val = labels_input(labels_val, X_val.shape[0], "labels_val")
+    fit = influence_scores(X, labels, X_val, labels_val, C=C, model=model)
+    return repair_from_fit(fit, X, X_val, C, alpha, check_trusted)
+
+
+def find_harmful(X, labels, X_val, labels_val, *, C=0.1, alpha="auto", model="auto",
+                 return_scores=False, return_suggestions=False):
     """The harmful training samples of your own data, in one call.
 
     Fits the L2 linear model on the observed labels, computes phi for every training
     sample against the trusted validation set, and returns {i : phi_i > alpha}
     (docs/method.md sections 3-4). Nothing is refitted; :class:`RDIAClassifier` also
-    relabels and refits.
+    relabels and refits. The trusted file is checked first (:func:`check_trusted_file`):
+    when it looks noisier than the training data, a ``UserWarning`` says so in one line
+    and names the suspicious trusted rows. :func:`repair_labels` returns the whole
+    record (the alpha choice and its validation curve, the check, relabel or drop).
 
     Parameters
     ----------
@@ -598,19 +699,27 @@ def find_harmful(X, labels, X_val, labels_val, *, C=0.1, alpha=0.0002, model="au
         Trusted validation labels; each must occur in ``labels``.
     C : float, default=0.1
         Weight of the summed log-loss in J(W) = 1/2 ||W||^2 + C sum_i l_i.
-    alpha : float, default=0.0002
-        Threshold >= 0 in the units of phi, C x (summed validation log-loss).
+    alpha : "auto" or float, default="auto"
+        Threshold >= 0 in the units of phi, C x (summed validation log-loss), or
+        "auto": chosen on the trusted file by cross-fitting (:func:`choose_alpha`;
+        relabeling nothing is one of the candidates).
     model : {"auto", "logreg", "softmax"}, default="auto"
         "auto": binary logistic regression for two classes, softmax for more.
     return_scores : bool, default=False
         Also return phi.
+    return_suggestions : bool, default=False
+        Also return the suggested label of every row.
 
     Returns
     -------
     harmful : ndarray of bool, shape (n_train,)
         True for the training samples with phi_i > alpha, in the order of X.
+    suggested_labels : ndarray of shape (n_train,)
+        Only with ``return_suggestions``: the given label where the row is not
+        harmful, else the class whose relabel lowers the validation loss most
+        (k* of docs/method.md section 7), in the type of ``labels``.
     phi : ndarray of shape (n_train,)
-        Only with ``return_scores``: the influence of every training sample.
+        Only with ``return_scores`` (last): the influence of every training sample.
 
     Raises
     ------
@@ -619,7 +728,12 @@ def find_harmful(X, labels, X_val, labels_val, *, C=0.1, alpha=0.0002, model="au
         NaN, widths that differ, a single class, a validation label that the
         training labels lack, or a parameter out of range.
     """
-    check_parameters(C=C, alpha=alpha, model=model)
-    phi = training_influence(X, labels, X_val, labels_val, C=C, model=model)
-    harmful = relabel.harmful_mask(phi, alpha)
-    return (harmful, phi) if return_scores else harmful
+    check_flag(return_scores, "return_scores")
+    check_flag(return_suggestions, "return_suggestions")
+    repair = repair_labels(X, labels, X_val, labels_val, C=C, alpha=alpha, model=model)
+    result = (repair.harmful,)
+    if return_suggestions:
+        result += (repair.suggested,)
+    if return_scores:
+        result += (repair.phi,)
+    return result if len(result) > 1 else result[0]

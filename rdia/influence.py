@@ -15,6 +15,11 @@ its C-weighted loss. phi_i > 0 means the sample is harmful; removing it changes 
 validation quantity by about -phi_i. These are the units of the paper's alpha (0.01,
 0.002, 0.0002), for two classes and for K.
 
+From the same s, relabeling sample i from y_i to class k changes that quantity by
+Delta_i(k) = C (u_ik - u_iy) with u_i = x_i^T S (section 7; :func:`relabel_influence`),
+for every sample and class in one product X S; :func:`best_relabel` picks the class
+that lowers it most and :func:`relabel_beats_drop` compares that with dropping.
+
 The inverse-Hessian-vector product sits behind one small interface,
 :class:`InverseHVPSolver`, with two implementations: preconditioned conjugate
 gradients on Hessian-vector products (``"cg"``, the default) and a Cholesky solve for
@@ -269,14 +274,129 @@ def influence(model, W, X_train, y_train, X_val, y_val, C, solver=None):
         the message names the values found.
     """
     y_train = model.check_labels(y_train, "y_train")
+    s = validation_direction(model, W, X_train, X_val, y_val, C, solver)
+    return _phi(model, W, X_train, y_train, s, C)
+
+
+def validation_direction(model, W, X_train, X_val, y_val, C, solver=None):
+    """s = H^{-1} g_val, the one solve that phi and the relabel influence share.
+
+    Parameters
+    ----------
+    model : models.linear.LinearModel
+    W : ndarray of shape (n_features,) or (n_features, n_classes)
+        Weights fitted on the training rows.
+    X_train : ndarray or CSR matrix of shape (n_train, n_features)
+        The rows of the Hessian H.
+    X_val : ndarray or CSR matrix of shape (n_val, n_features)
+    y_val : ndarray of shape (n_val,)
+        Clean validation labels (class indices).
+    C : float
+    solver : InverseHVPSolver, optional
+        Defaults to ``ConjugateGradient()``.
+
+    Returns
+    -------
+    s : ndarray of shape (W.size,)
+    """
     y_val = model.check_labels(y_val, "y_val")
     solver = ConjugateGradient() if solver is None else solver
     hessian = model.hessian(W, X_train, C)
-    s = solver.inverse_hvp(hessian, model.validation_gradient(W, X_val, y_val, C))
-    return _phi(model, W, X_train, y_train, s, C)
+    return solver.inverse_hvp(hessian, model.validation_gradient(W, X_val, y_val, C))
+
+
+def class_directions(X, s):
+    """u_i = x_i^T S for every sample, one product X S (docs/method.md section 7).
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    s : ndarray of shape (n_features * m,)
+        H^{-1} g_val; m = 1 for the binary model, K for softmax.
+
+    Returns
+    -------
+    U : ndarray of shape (n_samples, K)
+        For the binary model, whose one logit is that of class 1, the column of
+        class 0 is zero: the two-class softmax with W = [0, w] has the same
+        probabilities, so the formulas of section 7 hold with K = 2.
+    """
+    U = np.asarray(product(X, s.reshape(X.shape[1], -1)))
+    if U.shape[1] == 1:
+        U = np.hstack([np.zeros_like(U), U])
+    return U
+
+
+def relabel_influence(model, X, y, s, C):
+    """Delta_i(k) = C (u_ik - u_iy): relabeling sample i from y_i to class k.
+
+    The first-order change of C x (summed validation loss) when sample i's label
+    becomes k (docs/method.md section 7), for every sample and class at once.
+
+    Parameters
+    ----------
+    model : models.linear.LinearModel
+        Checks the labels against its classes.
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        Observed class indices.
+    s : ndarray of shape (W.size,)
+        H^{-1} g_val (:func:`validation_direction`).
+    C : float
+
+    Returns
+    -------
+    delta : ndarray of shape (n_samples, K)
+        Zero at k = y_i; negative where the relabel lowers the validation loss.
+    """
+    y = model.check_labels(y, "y")
+    U = class_directions(X, s)
+    return C * (U - U[np.arange(len(y)), y][:, None])
+
+
+def best_relabel(delta, y):
+    """k* = argmin over k != y_i of Delta_i(k), and Delta_i(k*), for every sample.
+
+    Parameters
+    ----------
+    delta : ndarray of shape (n_samples, K)
+        :func:`relabel_influence`.
+    y : ndarray of shape (n_samples,), int
+        Observed class indices.
+
+    Returns
+    -------
+    k_star : ndarray of shape (n_samples,), int64
+    delta_star : ndarray of shape (n_samples,)
+    """
+    rows = np.arange(len(y))
+    others = np.array(delta, dtype=float, copy=True)
+    others[rows, y] = np.inf
+    k_star = np.argmin(others, axis=1).astype(np.int64)
+    return k_star, others[rows, k_star]
+
+
+def relabel_beats_drop(delta_star, phi):
+    """Per sample: does relabeling to k* lower the validation loss more than dropping?
+
+    Dropping sample i changes C x (summed validation loss) by -phi_i to first order,
+    relabeling it to k* by Delta_i(k*) (docs/method.md section 7).
+
+    Parameters
+    ----------
+    delta_star : ndarray of shape (n_samples,)
+    phi : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    relabel : ndarray of bool, shape (n_samples,)
+        ``delta_star < -phi``.
+    """
+    return np.asarray(delta_star) < -np.asarray(phi)
 
 
 __all__ = ["ConjugateGradient", "Cholesky", "ConvergenceError", "DEFAULT_TOL",
            "DenseHessianTooLarge", "GramTooLarge", "InverseHVPSolver", "SOLVERS",
-           "check_solver_size", "influence", "influence_passes", "make_solver",
-           "relative_residual", "sample_influence"]
+           "best_relabel", "check_solver_size", "class_directions", "influence",
+           "influence_passes", "make_solver", "relabel_beats_drop", "relabel_influence",
+           "relative_residual", "sample_influence", "validation_direction"]

@@ -235,3 +235,31 @@ def module_error(module, *flags):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     return lines[0]
+
+
+def repair_problem(name, noise=0.1, trusted_noise=0.0, seed=0, rows=1200):
+    """One split of ``benchmarks/label_repair``: noisy training rows, a trusted file.
+
+    The trusted file gets ``trusted_noise`` of its labels changed to another class
+    (drawn with ``seed``); the training labels symmetric noise at ``noise``.
+
+    Returns
+    -------
+    X, y_noisy, X_trusted, y_trusted, X_test, y_test : arrays
+    changed : ndarray of bool, shape (n_train,)
+        Training labels that the noise changed.
+    wrong : ndarray of int
+        Positions of the changed trusted labels.
+    """
+    from benchmarks.label_repair import load_pooled, noisy_labels, split
+
+    X, y = load_pooled(name)
+    n_classes = int(y.max()) + 1
+    (X_tr, y_tr), (X_trusted, y_trusted), (X_test, y_test) = split(X, y, rows, seed)
+    y_noisy, changed = noisy_labels(y_tr, n_classes, noise, seed)
+    rng = np.random.default_rng(seed + 7)
+    wrong = rng.choice(len(y_trusted), int(trusted_noise * len(y_trusted)), replace=False)
+    y_trusted = y_trusted.copy()
+    shift = rng.integers(1, n_classes, len(wrong))
+    y_trusted[wrong] = (y_trusted[wrong] + shift) % n_classes
+    return X_tr, y_noisy, X_trusted, y_trusted, X_test, y_test, changed, wrong

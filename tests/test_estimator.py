@@ -1,6 +1,7 @@
 """estimator.py: RDIAClassifier follows scikit-learn's conventions and computes RDIA."""
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,9 +14,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from rdia import repair
 from rdia import influence
-from builders import breast_cancer_noisy, digits_train_val, train_val
-from rdia.estimator import RDIAClassifier
+from builders import breast_cancer_noisy, digits_train_val, repair_problem, train_val
+from rdia import estimator
+from rdia.estimator import RDIAClassifier, find_harmful
 
 C = 0.1
 
@@ -123,7 +126,7 @@ def test_label_issues_lists_every_training_row_with_its_suggestion(noisy_cancer)
     assert issues.index.tolist() == frame.index.tolist()
     assert issues["given_label"].tolist() == names[y].tolist()
     harmful = issues["harmful"].to_numpy()
-    np.testing.assert_array_equal(harmful, issues["phi"] > clf.alpha)
+    np.testing.assert_array_equal(harmful, issues["phi"] > clf.alpha_)
     # two classes: the suggestion is the other label where harmful, the given one elsewhere
     expected = np.where(harmful, names[1 - y], names[y])
     assert issues["suggested_label"].tolist() == expected.tolist()
@@ -258,3 +261,130 @@ def test_labels_no_classifier_can_take_are_one_value_error(labels, words, call):
             RDIAClassifier().fit(X, labels, X, labels)
         else:
             find_harmful(X, labels, X, labels)
+
+
+# ------------------------------------------------------------------ label repair (issue 22)
+
+def test_suggestions_are_k_star_in_the_callers_label_type():
+    """find_harmful(..., return_suggestions=True): the given label where not harmful,
+    else k* of method.md section 7 computed here from a dense solve, as a string."""
+    X, y, X_val, y_val, _ = digits_train_val(n_train=200, n_val=100, noise=0.3, seed=1)
+    words = np.array([f"digit {k}" for k in range(10)])
+    harmful, suggested, phi = find_harmful(X, words[y], X_val, words[y_val], alpha=0.0,
+                                           return_suggestions=True, return_scores=True)
+    fit = estimator.influence_scores(X, y, X_val, y_val)
+    np.testing.assert_allclose(phi, fit.phi)
+    np.testing.assert_array_equal(harmful, phi > 0)
+    H = fit.linear.hessian(fit.W, X, C).dense()
+    S = np.linalg.solve(H, fit.linear.validation_gradient(fit.W, X_val, y_val, C))
+    U = X @ S.reshape(64, 10)
+    U[np.arange(len(y)), y] = np.inf
+    expected = np.where(harmful, np.argmin(U, axis=1), y)
+    assert suggested.dtype.kind == "U"
+    np.testing.assert_array_equal(suggested, words[expected])
+
+
+def test_alpha_auto_records_a_cross_fitted_choice_scaled_by_c_and_the_trusted_rows():
+    X, y, X_val, y_val, _ = train_val(n_train=200, n_val=60, noise=0.3, seed=2)
+    clf = RDIAClassifier(alpha="auto").fit(X, y, X_val=X_val, y_val=y_val)
+    choice = clf.alpha_choice_
+    np.testing.assert_allclose(choice.grid, C * 60 * np.array(repair.AUTO_GRID))
+    assert np.isinf(choice.grid[0]) and choice.grid[-1] == 0.0
+    assert choice.folds == repair.AUTO_FOLDS and len(choice.curve) == len(choice.grid)
+    assert clf.alpha_ == choice.alpha and clf.alpha_ in choice.grid
+    np.testing.assert_array_equal(clf.harmful_, clf.phi_ > clf.alpha_)
+    # At 30% noise, relabeling helps the held-out trusted rows: something is flagged,
+    # at an alpha whose held-out loss beats relabeling nothing.
+    assert clf.harmful_.any()
+    assert choice.curve[list(choice.grid).index(choice.alpha)] < choice.curve[0]
+    # The same choice through find_harmful, and as JSON.
+    record = estimator.repair_labels(X, y, X_val, y_val, check_trusted=False)
+    assert record.alpha == clf.alpha_
+    assert record.alpha_choice.as_dict()["grid"][0] == "inf"
+
+
+@pytest.mark.parametrize("n_errors", [1.0, 2.0])
+def test_alpha_auto_is_the_held_out_optimum_within_standard_errors(n_errors):
+    """The rule of choose_alpha on a hand-made loss table: the best candidate is 2;
+    candidate 1 is 0.8 paired standard errors (sd 0.02 over 400 rows: 0.001) worse,
+    candidate 0 fifty; so 1 is chosen, and without it the best."""
+    rng = np.random.default_rng(0)
+    base = rng.normal(1.0, 0.1, size=400)
+    step = rng.normal(0, 0.02, 400)
+    step = (step - step.mean()) / step.std(ddof=1) * 0.02 + 0.0008
+    loss = np.stack([base + 0.05, base + step, base])
+    assert repair.standard_error_choice(loss, n_errors) == 1
+    assert repair.standard_error_choice(loss[[0, 2]], n_errors) == 1
+    # Within half a standard error, candidate 1 no longer passes: the best wins.
+    assert repair.standard_error_choice(loss[[1, 2]], 0.5) == 1
+    assert repair.standard_error_choice(loss[[1, 2]], n_errors) == 0
+
+
+@pytest.mark.parametrize("name", ["cancer", "digits", "a1a"])
+def test_trusted_file_check_warns_on_20_percent_wrong_labels_and_not_on_clean(
+        name, shared_data_dir):
+    X, y, X_val, y_val, *_ = repair_problem(name, noise=0.1, trusted_noise=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clean = estimator.repair_labels(X, y, X_val, y_val, alpha=0.0)
+    assert not clean.trusted_check.suspicious
+    X, y, X_val, y_val, _, _, _, wrong = repair_problem(name, noise=0.1, trusted_noise=0.2)
+    with pytest.warns(UserWarning, match="trusted file looks no cleaner") as caught:
+        noisy = estimator.repair_labels(X, y, X_val, y_val, alpha=0.0)
+    assert len(caught) == 1 and "\n" not in str(caught[0].message)
+    check = noisy.trusted_check.as_dict()
+    assert check["suspicious"] and check["trusted_loss"] >= check["training_loss"]
+    # Most rows it names are rows whose label was changed.
+    named = check["suspicious_rows"]
+    assert len(named) > 0 and np.isin(named, wrong).mean() >= 0.7
+    # RDIAClassifier runs the same check and keeps it.
+    with pytest.warns(UserWarning, match="trusted file looks no cleaner"):
+        clf = RDIAClassifier(alpha=0.0).fit(X, y, X_val=X_val, y_val=y_val)
+    assert clf.trusted_check_.as_dict() == check
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(alpha="best"), "alpha must be a finite number >= 0 or 'auto'"),
+    (dict(alpha=-0.5), "alpha must be a finite number >= 0 or 'auto'"),
+    (dict(alpha=float("nan")), "alpha must be a finite number >= 0 or 'auto'"),
+    (dict(return_suggestions="yes"), "return_suggestions must be True or False"),
+    (dict(return_scores=1), "return_scores must be True or False"),
+])
+def test_bad_repair_arguments_are_one_line_value_errors(kwargs, words):
+    X, y, X_val, y_val, _ = train_val(n_train=60, n_val=30, seed=1)
+    with pytest.raises(ValueError, match=re.escape(words)) as caught:
+        find_harmful(X, y, X_val, y_val, **kwargs)
+    assert "\n" not in str(caught.value)
+
+
+def test_check_trusted_must_be_a_bool():
+    X, y, X_val, y_val, _ = train_val(n_train=60, n_val=30, seed=1)
+    with pytest.raises(ValueError, match="check_trusted must be True or False"):
+        estimator.repair_labels(X, y, X_val, y_val, check_trusted="no")
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0 or 'auto'"):
+        RDIAClassifier(alpha="automatic").fit(X, y, X_val=X_val, y_val=y_val)
+
+
+def test_alpha_auto_scores_each_fold_with_phi_from_the_other_folds_only():
+    """The cross-fitted curve recomputed by hand: for each fold of the trusted rows, s
+    from a dense solve on the other folds' gradient, phi, the flagged rows flipped,
+    a refit, and the held-out fold's log-loss, averaged over the trusted rows."""
+    X, y, X_val, y_val, _ = train_val(n_train=150, n_val=50, noise=0.3, seed=4)
+    fit = estimator.influence_scores(X, y, X_val, y_val)
+    grid = (np.inf, 0.01, 0.001, 0.0)
+    choice = repair.choose_alpha(fit, X, X_val, C, grid=grid, folds=5)
+    w = fit.W
+    p = expit(X @ w)
+    H = np.eye(X.shape[1]) + C * X.T @ ((p * (1 - p))[:, None] * X)
+    expected = np.zeros(len(grid))
+    for held in repair.fold_indices(fit.y_val, 5):
+        used = np.setdiff1d(np.arange(50), held)
+        s = np.linalg.solve(H, C * X_val[used].T @ (expit(X_val[used] @ w) - y_val[used]))
+        phi = -C * (p - y) * (X @ s)
+        for c, t in enumerate(grid):
+            flagged = phi > C * 50 * t * len(used) / 50
+            y_fix = np.where(flagged, 1 - y, y)
+            w_fix = fit.linear.fit(X, y_fix.astype(int), C) if flagged.any() else w
+            q = expit(X_val[held] @ w_fix)
+            expected[c] -= np.sum(np.where(y_val[held] == 1, np.log(q), np.log(1 - q)))
+    np.testing.assert_allclose(choice.curve, expected / 50, rtol=1e-5)

@@ -309,3 +309,122 @@ def test_the_default_tol_keeps_the_harmful_sets_of_a_1e12_solve_on_cancer(
         assert 0 < harmful.sum() < len(harmful)
         np.testing.assert_array_equal(phis[influence.DEFAULT_TOL] > alpha, harmful)
     assert influence.ConjugateGradient().tol == influence.DEFAULT_TOL == 1e-7
+
+
+# ------------------------------------------------ relabel to class k (method.md section 7)
+
+def explicit_relabel_influence(W, X, y, X_val, y_val, n_classes):
+    """Delta_i(k) = phi_i(k) - phi_i(y_i), each phi from :func:`explicit_phi` (a dense
+    solve) with every training label set to k: an independent route to section 7."""
+    phi_given = explicit_phi(W, X, y, X_val, y_val)
+    return np.column_stack([explicit_phi(W, X, np.full(len(y), k), X_val, y_val)
+                            - phi_given for k in range(n_classes)])
+
+
+def relabel_problem(kind, seed=0):
+    """(model, W, X, y, X_val, y_val, K): a small noisy binary or 4-class problem."""
+    if kind == "binary":
+        X, y, X_val, y_val, _ = train_val(n_train=120, n_val=80, d=4, noise=0.2, seed=seed)
+        y, y_val = y.astype(int), y_val.astype(int)
+        return Logistic(), logreg.fit(X, y, C, tol=1e-12), X, y, X_val, y_val, 2
+    X, y = softmax_data(n=200, d=4, k=K, seed=seed)
+    rng = np.random.default_rng(seed)
+    flip = rng.random(120) < 0.2
+    y_train = np.where(flip, rng.integers(0, K, 120), y[:120])
+    W = softmax.fit(X[:120], y_train, C, n_classes=K, tol=1e-10)
+    return Softmax(K), W, X[:120], y_train, X[120:], y[120:], K
+
+
+def validation_quantity(model, W, X_val, y_val):
+    """V = C x summed validation log-loss at W."""
+    return -C * model.log_proba(W, X_val)[np.arange(len(y_val)), y_val].sum()
+
+
+def refit_with_label(model, W, X, y, i, k):
+    """Weights refitted (tightly, from W) with sample i's label set to k."""
+    y_k = y.copy()
+    y_k[i] = k
+    if isinstance(model, Logistic):
+        return logreg.fit(X, y_k, C, tol=1e-12, w0=W)
+    return softmax.fit(X, y_k, C, n_classes=model.n_classes, tol=1e-10, W0=W)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("kind", KINDS)
+def test_relabel_influence_equals_a_dense_solve(kind, sparse):
+    model, W, X, y, X_val, y_val = fitted(kind, sparse, d=5)
+    s = influence.validation_direction(model, W, X, X_val, y_val, C,
+                                       influence.make_solver("cg", tol=1e-12))
+    delta = influence.relabel_influence(model, X, y, s, C)
+    n_classes = 2 if kind == "binary" else K
+    expected = explicit_relabel_influence(W, X, y, X_val, y_val, n_classes)
+    np.testing.assert_allclose(delta, expected, rtol=1e-7, atol=1e-12)
+    # phi_i(y_i) of section 7 is section 3's phi.
+    np.testing.assert_allclose(influence.sample_influence(model, W, X, y, s, C),
+                               explicit_phi(W, X, y, X_val, y_val), rtol=1e-7, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_relabel_influence_predicts_refitting_with_one_label_changed(kind):
+    """Delta_i(k) against the actual change of V after refitting with y_i := k, for
+    every sample and every other class: Pearson >= 0.99 and a slope near 1."""
+    model, W, X, y, X_val, y_val, n_classes = relabel_problem(kind)
+    s = influence.validation_direction(model, W, X, X_val, y_val, C)
+    delta = influence.relabel_influence(model, X, y, s, C)
+    base = validation_quantity(model, W, X_val, y_val)
+    predicted, actual = [], []
+    for i in range(len(y)):
+        for k in range(n_classes):
+            if k != y[i]:
+                W_ik = refit_with_label(model, W, X, y, i, k)
+                actual.append(validation_quantity(model, W_ik, X_val, y_val) - base)
+                predicted.append(delta[i, k])
+    assert np.corrcoef(predicted, actual)[0, 1] >= 0.99
+    assert 0.8 < np.polyfit(predicted, actual, 1)[0] < 1.25
+
+
+def test_suggested_class_is_the_best_class_of_brute_force_refits():
+    """k* = argmin_k Delta_i(k) against refitting with each other class in turn: the
+    same class wherever the brute-force best beats the runner-up by a visible margin,
+    and the relabel-or-drop decision agrees with refits that drop the sample."""
+    model, W, X, y, X_val, y_val, n_classes = relabel_problem("softmax", seed=3)
+    s = influence.validation_direction(model, W, X, X_val, y_val, C)
+    phi = influence.sample_influence(model, W, X, y, s, C)
+    delta = influence.relabel_influence(model, X, y, s, C)
+    k_star, delta_star = influence.best_relabel(delta, y)
+    relabel = influence.relabel_beats_drop(delta_star, phi)
+    base = validation_quantity(model, W, X_val, y_val)
+    same, clear, decisions = 0, 0, []
+    for i in range(len(y)):
+        change = np.full(n_classes, np.inf)
+        for k in range(n_classes):
+            if k != y[i]:
+                change[k] = validation_quantity(
+                    model, refit_with_label(model, W, X, y, i, k), X_val, y_val) - base
+        best, runner_up = np.sort(change)[:2]
+        if runner_up - best > 1e-3 * C:
+            clear += 1
+            same += int(np.argmin(change) == k_star[i])
+        weights = np.ones(len(y))
+        weights[i] = 0.0
+        W_drop = model.fit(X, y, C, W0=W, weights=weights)
+        dropped = validation_quantity(model, W_drop, X_val, y_val) - base
+        if abs(best - dropped) > 1e-3 * C:
+            decisions.append((best < dropped) == relabel[i])
+    assert clear > 0.8 * len(y)
+    assert same >= 0.95 * clear
+    assert np.mean(decisions) >= 0.95
+
+
+def test_two_classes_suggest_the_other_class_and_relabel_beats_drop_where_harmful():
+    """With two classes k* is 1 - y, and Delta(k*) = -phi / (1 - p_y) (section 2), so
+    relabeling beats dropping exactly where phi > 0."""
+    model, W, X, y, X_val, y_val, _ = relabel_problem("binary")
+    s = influence.validation_direction(model, W, X, X_val, y_val, C)
+    phi = influence.sample_influence(model, W, X, y, s, C)
+    delta = influence.relabel_influence(model, X, y, s, C)
+    k_star, delta_star = influence.best_relabel(delta, y)
+    np.testing.assert_array_equal(k_star, 1 - y)
+    p_y = np.exp(model.log_proba(W, X)[np.arange(len(y)), y])
+    np.testing.assert_allclose(delta_star, -phi / (1 - p_y), rtol=1e-9, atol=1e-14)
+    np.testing.assert_array_equal(influence.relabel_beats_drop(delta_star, phi), phi > 0)

@@ -206,7 +206,7 @@ FAST = ("--dataset", "wdbc", "--noise", "0.3", "--methods", "full,rdia")
 
 #: The keys of a run's JSON, whatever its source and engine.
 RECORD_KEYS = {"config", "alpha_grid", "results", "summary", "timings", "work", "solver",
-               "files"}
+               "trusted_check", "files"}
 
 #: A progress line of a stage, printed on stderr when it is not a terminal.
 PROGRESS_LINE = re.compile(r"[\w .-]+: \d+\.\d s(, .*)?")
@@ -474,10 +474,11 @@ def test_alpha_auto_prints_the_grid_and_records_it(tmp_path):
     assert "alpha auto" in stdout and stdout.count("<- chosen") == 1
     report = json.loads(out.read_text())
     assert report["config"]["alpha"] == "auto"
-    assert len(report["alpha_grid"]) == len(stdout.split("val_acc\n")[1].split(
+    assert len(report["alpha_grid"]) == len(stdout.split("cv_logloss\n")[1].split(
         "suspects:")[0].strip().splitlines())
-    chosen = min(report["alpha_grid"], key=lambda r: (r["val_logloss"], -r["alpha"]))
-    assert report["config"]["alpha_used"] == chosen["alpha"]
+    chosen = [r for r in report["alpha_grid"] if r["alpha"] == report["config"]["alpha_used"]]
+    assert len(chosen) >= 1
+    assert report["trusted_check"]["suspicious"] is False and "warning" not in stderr
 
 
 def test_missing_values_stop_the_run_unless_imputed(tmp_path):
@@ -983,3 +984,28 @@ def test_progress_in_a_pipe_is_one_line_per_stage(tmp_path):
         assert any(line.startswith(f"{stage}: ") and line.endswith(" s")
                    for line in lines), stderr
     assert "\r" not in stderr
+
+
+def test_a_noisy_trusted_file_gives_one_warning_line_and_a_json_entry(tmp_path):
+    """A third of the trusted labels changed (the training file has 20% flipped, so
+    the trusted file is noisier): one stderr line that says so and names rows, and
+    trusted_check in the JSON; the clean file of the other tests is silent."""
+    import numpy as np
+    import pandas as pd
+
+    train, val, _ = write_cancer_files(tmp_path)
+    frame = pd.read_csv(val)
+    wrong = np.random.default_rng(0).choice(len(frame), len(frame) // 3, replace=False)
+    flip = {"malignant": "benign", "benign": "malignant"}
+    frame.loc[wrong, "diagnosis"] = frame.loc[wrong, "diagnosis"].map(flip)
+    frame.to_csv(val, index=False)
+    out = tmp_path / "r.json"
+    code, stdout, stderr = run_cli("--train", train, "--val", val, *OWN, "--methods",
+                                   "full,rdia", "--output", str(out), "--no-files")
+    assert code == 0, stderr
+    warning = [line for line in stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1
+    assert warning[0].startswith("RDIA.py: warning: the trusted file looks no cleaner")
+    check = json.loads(out.read_text())["trusted_check"]
+    assert check["suspicious"] is True
+    assert np.isin(check["suspicious_rows"], wrong).mean() >= 0.7

@@ -85,7 +85,7 @@ class RunConfig:
         Share of the training rows kept as clean validation set (0.3 by default).
     alpha : float or "auto"
         Harmfulness threshold >= 0 in units of C x summed validation log-loss, or
-        "auto" to choose it on validation (``pipeline.choose_alpha``).
+        "auto" to choose it by cross-fitting on the validation rows (``repair.choose_alpha``).
     seed : int
         Seed of the split, the noise and the sampling edits.
     C : float

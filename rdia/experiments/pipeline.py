@@ -3,7 +3,9 @@
 1. load the source's partitions onto the engine (``experiments/sources.py``);
 2. fit the model (logreg for two classes, softmax for K) on the observed labels;
 3. phi of every training row against the validation rows (docs/method.md section 3);
-4. with ``alpha="auto"``, alpha from :data:`ALPHA_GRID` by :func:`choose_alpha`;
+4. with ``alpha="auto"``, alpha cross-fitted on the validation rows
+   (``repair.choose_alpha``); for your files, a check of the trusted file and the
+   suggested class of each harmful row (docs/method.md section 7);
 5. every method's edit (``edits.EDITS``) applied to each partition with the
    partition's seed, refitted from the full fit's weights, and scored on validation
    and test; precision and recall against the noise where it is known.
@@ -18,17 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rdia import edits, influence, relabel
+from rdia import edits, influence, relabel, repair
 from rdia.experiments.config import settings
-from rdia.experiments.engines import MemoryEngine, observed_rows, open_engine
+from rdia.experiments.engines import MemoryEngine, observed_rows, open_engine, stack
 from rdia.experiments import sources
 from rdia.models import make_model
 from rdia import progress as show
-
-#: The alphas ``alpha="auto"`` tries, in the units of phi (C x summed validation
-#: log-loss): the paper's 0.0002, 0.002 and 0.01 and the 1-2-5 steps around them.
-ALPHA_GRID = (0.0, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
-
 
 def run(config, progress=None):
     """Run the experiment of a :class:`experiments.config.RunConfig` on its engine.
@@ -141,10 +138,14 @@ def run_on(engine, config, progress=None, source=None):
     fitted = prepare(engine, config, progress, source)
     timings, work, parts, clock = fitted.timings, fitted.work, fitted.source.parts, \
         time.perf_counter()
-    grid, alpha = None, config.alpha
-    if alpha == "auto":
-        grid = alpha_grid(fitted)
-        alpha = choose_alpha(grid)
+    grid, alpha, trusted, k_star = None, config.alpha, None, None
+    if alpha == "auto" or config.source == "files":
+        X, X_val, fit = repair_fit(fitted)
+        if alpha == "auto":
+            grid, alpha = cross_fitted_alpha(fit, X, X_val, config.C)
+        if config.source == "files":
+            trusted = repair.check_trusted_file(fit, X, X_val, config.C)
+            k_star = repair.suggestions(fit, X, config.C)[0]
     results, weights, timings["refits"], timings["evaluation"] = [], {}, {}, 0.0
     for method in show.steps(config.methods, "refit", "method", progress, leave=False):
         row, fit, seconds = refit(fitted, method, alpha)
@@ -157,6 +158,9 @@ def run_on(engine, config, progress=None, source=None):
         W_rdia = relabeled_fit(fitted, alpha)
     rows = engine.gather(engine.map(row_table, parts, fitted.phi,
                                     args=(alpha, fitted.model, engine.send(W_rdia))))
+    if k_star is not None:  # your files: the class of docs/method.md section 7
+        rows[0]["suggested"] = repair.repaired_labels(rows[0]["y_noisy"],
+                                                      rows[0]["harmful"], k_star)
     summary = dict(n_suspects=int(sum(r["harmful"].sum() for r in rows)),
                    before=scored(fitted, fitted.full.W), after=scored(fitted, W_rdia))
     timings["methods"], clock = lap(clock)
@@ -165,6 +169,8 @@ def run_on(engine, config, progress=None, source=None):
                 summary=summary, timings=timings, work=work,
                 solver=dict(name=solver.name, iterations=int(solver.n_iter_),
                             residual=float(solver.residual_)),
+                trusted_check=None if trusted is None else trusted.as_dict(),
+                trusted_warning=trusted.message() if trusted and trusted.suspicious else None,
                 rows=rows, source=fitted.source)
 
 
@@ -281,41 +287,35 @@ def has_noise_mask(part):
     return part.noisy is not None
 
 
-# ------------------------------------------------------------------ alpha auto
+# ------------------------------------------------- alpha auto, the trusted rows
 
-def alpha_grid(fitted, grid=ALPHA_GRID):
-    """RDIA's validation scores at every alpha of a grid; alphas with the same
-    harmful set share one refit.
-
-    Returns
-    -------
-    rows : list of dict
-        Per alpha: ``alpha``, ``n_harmful``, ``val_logloss``, ``val_accuracy``.
-    """
-    engine, phi, rows, refits = fitted.engine, fitted.phi, [], {}
-    for alpha in grid:
-        counts = engine.gather(engine.map(count_harmful, phi, args=(alpha,)))
-        key = tuple(engine.gather(engine.map(harmful_key, phi, args=(alpha,))))
-        if key not in refits:
-            refits[key] = scores(fitted, relabeled_fit(fitted, alpha), "val")
-        val = refits[key]
-        rows.append(dict(alpha=alpha, n_harmful=int(sum(counts)),
-                         val_logloss=val["logloss"], val_accuracy=val["accuracy"]))
-    return rows
+def repair_fit(fitted):
+    """The rows of every partition stacked in this process, and the fit and phi as
+    ``repair.InfluenceFit``: what the cross-fitted alpha, the trusted-file check and
+    the suggested classes need. Returns (X_train, X_val, fit)."""
+    engine, model, C = fitted.engine, fitted.model, fitted.config.C
+    parts = engine.gather(fitted.source.parts)
+    X, X_val = stack([p.X_train for p in parts]), stack([p.X_val for p in parts])
+    y = np.concatenate([p.y_noisy for p in parts])
+    y_val = np.concatenate([p.y_val for p in parts])
+    s = influence.validation_direction(model, fitted.full.W, X, X_val, y_val, C)
+    fit = repair.InfluenceFit(classes=fitted.source.classes, linear=model, y=y,
+                              y_val=y_val, W=fitted.full.W,
+                              phi=np.concatenate(engine.gather(fitted.phi)),
+                              n_iter=int(fitted.solver.n_iter_), s=s)
+    return X, X_val, fit
 
 
-def count_harmful(phi, alpha):
-    return int(relabel.harmful_mask(phi, alpha).sum())
-
-
-def harmful_key(phi, alpha):
-    return relabel.harmful_mask(phi, alpha).tobytes()
-
-
-def choose_alpha(rows):
-    """The alpha of the grid with the lowest validation log-loss; ties go to the
-    largest alpha (the fewest relabeled rows)."""
-    return min(rows, key=lambda row: (row["val_logloss"], -row["alpha"]))["alpha"]
+def cross_fitted_alpha(fit, X, X_val, C):
+    """alpha="auto" by ``repair.choose_alpha`` (cross-fitted on folds of the validation
+    rows): the grid's rows (alpha, suspects on all validation rows, held-out log-loss)
+    and the choice; "relabel nothing" is written as the largest phi (or 0)."""
+    choice = repair.choose_alpha(fit, X, X_val, C)
+    nothing = float(max(fit.phi.max(), 0.0))
+    alphas = [nothing if np.isinf(a) else float(a) for a in choice.grid]
+    rows = [dict(alpha=a, n_harmful=int(np.sum(fit.phi > a)), val_logloss=float(loss))
+            for a, loss in zip(alphas, choice.curve)]
+    return rows, nothing if np.isinf(choice.alpha) else choice.alpha
 
 
 # ----------------------------------------------------------------- the report
