@@ -3,13 +3,12 @@
 :func:`ls_curves` is the engine of ``reproduce.py ls-curves``: it trains (or reuses)
 one run per method and seed with :func:`experiments.deep.run`, and writes a markdown
 report, a CSV of every epoch and a PNG of the mean curves. RDIA-LS uses the published
-code's loss unless ``loss`` says otherwise. :func:`run_or_reuse`,
-:func:`load_finished` and :data:`PAPER_SETTING` are shared with the benchmarks in
-``benchmarks/``, so that each finished run is trained once.
+code's loss unless ``loss`` says otherwise. :data:`PAPER_SETTING` is shared with the
+benchmarks in ``benchmarks/``, and finished runs are reused by the rule of
+``experiments/queue.py``, so that each finished run is trained once.
 """
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
@@ -17,8 +16,9 @@ import numpy as np
 
 from rdia.experiments.cli import ConfigError
 from rdia import selection
-from rdia.experiments.deep import LSConfig, result_settings, run, run_name
+from rdia.experiments.deep import PAPER_SETTING, run_name
 from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
+from rdia.experiments.queue import run_or_reuse
 from rdia.experiments.report import PUBLISHED_RDIA_LS, format_mean_std, markdown_table
 
 #: Methods of the paper's deep-model figure, in drawing order.
@@ -30,65 +30,9 @@ PAPER_EPOCHS = 200
 #: Epochs of ``quick=True``.
 QUICK_EPOCHS = 3
 
-#: The paper's MNIST experiment (docs/method.md section 5): symmetric noise 0.8, gamma 0.2,
-#: weight decay 1e-5; the other settings are LSConfig's defaults. Sweeps derive their
-#: runs from it with ``dataclasses.replace``.
-PAPER_SETTING = LSConfig(dataset="mnist", noise_type="symmetric", noise_rate=0.8,
-                         gamma=0.2, weight_decay=1e-5)
 
 #: Published last-10-epoch mean test accuracy (%, mean and std) per method of the figure.
 PUBLISHED_LS = {"rdia-ls": PUBLISHED_RDIA_LS["mnist"]}
-
-
-def load_finished(config, columns=()):
-    """The saved result of a finished run of ``config``, or None.
-
-    Parameters
-    ----------
-    config : experiments.deep.LSConfig
-        With ``output`` set: the JSON looked for.
-    columns : sequence of str, default=()
-        Per-epoch values the run must hold (e.g. ``("val_acc",)``, which runs from
-        before the validation split lack).
-
-    Returns
-    -------
-    result : dict or None
-        The JSON at ``output`` when it exists, its settings that change the numbers
-        (:func:`experiments.deep.result_settings`) equal those of ``config``, it holds
-        all ``n_epoch`` epochs and every epoch has ``columns``; else None.
-    """
-    path = Path(config.output)
-    if not path.exists():
-        return None
-    previous = json.loads(path.read_text())
-    settings = result_settings(config)
-    same = all(previous["config"].get(key) == value for key, value in settings.items())
-    complete = len(previous["epochs"]) == config.n_epoch and all(
-        column in row for row in previous["epochs"] for column in columns)
-    return previous if same and complete else None
-
-
-def run_or_reuse(config, reuse=True):
-    """Train one run, or load its JSON when ``reuse`` and the run is finished.
-
-    Parameters
-    ----------
-    config : experiments.deep.LSConfig
-        With ``output`` set: the JSON looked for, and written by a new run.
-    reuse : bool, default=True
-        Load the JSON at ``output`` when :func:`load_finished` finds it; otherwise train.
-
-    Returns
-    -------
-    result : dict
-        The run's result, as :func:`experiments.deep.run` returns it.
-    """
-    previous = load_finished(config) if reuse else None
-    if previous is not None:
-        print(f"reusing {config.output}")
-        return previous
-    return run(config)
 
 
 def ls_runs(seeds, epochs, runs_dir, data_dir=None, subset=None, gpu=None,
