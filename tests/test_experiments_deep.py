@@ -398,6 +398,24 @@ def test_json_output_holds_config_epochs_and_final(mnist_run):
     assert Path(result["files"]["png"]).read_bytes()[:8] == PNG_MAGIC
 
 
+def test_paths_inside_the_repository_are_stored_relative_to_it(shared_data_dir, tmp_path,
+                                                                 monkeypatch):
+    # tmp_path stands for the repository: a run inside it records relative paths
+    monkeypatch.setattr(deep.files, "REPOSITORY", tmp_path)
+    config = mnist_config(shared_data_dir, tmp_path / "results" / "runs", n_epoch=1,
+                          subset=200, output=str(tmp_path / "results" / "runs" / "r.json"))
+    result = deep.run(config)
+    saved = json.loads(Path(config.output).read_text())
+    name = deep.run_name(config)
+    assert saved["files"] == result["files"] == {"csv": f"results/runs/{name}.csv",
+                                                 "png": f"results/runs/{name}.png"}
+    assert (saved["config"]["result_dir"], saved["config"]["output"]) == \
+        ("results/runs", "results/runs/r.json")
+    # the data folder lies outside it: kept as given
+    assert saved["config"]["data_dir"] == str(shared_data_dir)
+    assert (tmp_path / "results" / "runs" / f"{name}.csv").is_file()
+
+
 def test_same_seed_gives_identical_csv_other_seed_does_not(mnist_run, tmp_path):
     """All columns but ``seconds`` (wall time) must match."""
     config, result = mnist_run

@@ -17,8 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from rdia.experiments.files import (OutputError, check_not_replacing, check_output_paths,
-                               save_figure_atomic, write_csv_atomic, write_json_atomic,
-                               write_text_atomic)
+                               save_figure_atomic, stored_path, write_csv_atomic,
+                               write_json_atomic, write_text_atomic)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,3 +155,16 @@ def test_check_not_replacing_allows_only_the_files_of_the_same_settings(tmp_path
     with pytest.raises(OutputError, match="--plot"):
         check_not_replacing({"--plot": other}, record, {"seed": 0})
     check_not_replacing({"--plot": other}, record, {"seed": 1}, overwrite=True)
+
+
+def test_stored_path_is_relative_to_the_repository_inside_it(tmp_path):
+    root = tmp_path / "repo"
+    (root / "results").mkdir(parents=True)
+    assert stored_path(root / "results" / "runs" / "a.json", root) == "results/runs/a.json"
+    assert stored_path(str(root / "x" / ".." / "results"), root) == "results"
+    assert stored_path(tmp_path / "elsewhere" / "a.json", root) == \
+        str(tmp_path / "elsewhere" / "a.json")
+    assert stored_path(None, root) is None
+    # a link from outside into the repository is recorded by where it points
+    (tmp_path / "link").symlink_to(root / "results")
+    assert stored_path(tmp_path / "link" / "b.csv", root) == "results/b.csv"

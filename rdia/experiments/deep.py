@@ -37,8 +37,9 @@ from rdia import data
 from rdia import last_layer
 from rdia import selection
 from rdia.experiments.cli import ConfigError, check_seed
+from rdia.experiments import files
 from rdia.experiments.files import (check_not_replacing, check_output_paths, save_figure_atomic,
-                               write_csv_atomic, write_json_atomic)
+                                    write_csv_atomic, write_json_atomic)
 from rdia.experiments.methods import IF_COLUMNS, METHODS, format_setting, method_of
 from rdia.models import networks
 
@@ -84,6 +85,9 @@ VALIDATION_STREAM = 3
 
 #: Settings that do not change the numbers, ignored when a finished run is reused.
 NOT_RESULTS = ("progress", "threads", "output", "result_dir", "data_dir", "gpu")
+
+#: Path settings that a run's JSON records relative to the repository.
+STORED_PATHS = ("data_dir", "result_dir", "output")
 
 #: Settings that enter a run's name only when they differ from the default, in this
 #: order, after the seed (``_<setting><value>``).
@@ -855,7 +859,9 @@ def run(config):
         actual_noise_rate, device}, "epochs": [CSV rows as dicts], "final":
         {"test_acc_last10_mean", "test_acc_last", "val_acc_last10_mean",
         "scored_acc_last10_mean"}, "files": {"csv", "png"}}. Accuracies are
-        percentages.
+        percentages. The paths (the files, and :data:`STORED_PATHS` of the config)
+        are relative to the repository where they lie inside it
+        (``files.stored_path``), so that a clone elsewhere recognises them.
 
     Raises
     ------
@@ -876,12 +882,13 @@ def run(config):
     csv_path, png_path = run_files(config)
     rows = train(prepared, csv_path=csv_path)
     plot_curves([csv_path], png_path, labels=[run_name(config)])
+    paths = {name: files.stored_path(getattr(config, name)) for name in STORED_PATHS}
     result = {
-        "config": dataclasses.asdict(config),
+        "config": {**dataclasses.asdict(config), **paths},
         "data": prepared.data,
         "epochs": rows,
         "final": summarize(rows),
-        "files": {"csv": str(csv_path), "png": str(png_path)},
+        "files": {"csv": files.stored_path(csv_path), "png": files.stored_path(png_path)},
     }
     if config.output:
         write_json_atomic(config.output, result)

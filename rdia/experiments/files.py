@@ -9,6 +9,8 @@
   temporary one. Only regular files are ever replaced: a character device such as
   ``/dev/null`` or a FIFO is written through, anything else is refused.
 - JSON is strict (``allow_nan=False``): a non-finite number is written as ``null``.
+- :func:`stored_path` is how a path is recorded inside a results file: relative to the
+  repository when it lies inside it, so that a clone elsewhere recognises it.
 """
 
 import csv
@@ -22,8 +24,40 @@ from pathlib import Path
 
 from rdia.experiments.cli import ConfigError
 
+#: The repository: the folder that holds the ``rdia`` package.
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
 class OutputError(ConfigError):
     """An output path that cannot be written; the message is one line."""
+
+
+# ----------------------------------------------------------------------------
+# Paths recorded in results files
+
+
+def stored_path(path, root=None):
+    """A path as recorded in a results file (a run's JSON).
+
+    Parameters
+    ----------
+    path : path-like or None
+    root : path-like, optional
+        Default :data:`REPOSITORY`.
+
+    Returns
+    -------
+    path : str or None
+        Relative to ``root``, with forward slashes, when the path lies inside it
+        (after resolving ``..`` and links); else the path as given; None for None.
+    """
+    if path is None:
+        return None
+    root = Path(REPOSITORY if root is None else root).resolve()
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 # ----------------------------------------------------------------------------
