@@ -45,7 +45,7 @@ from rdia.experiments import deep
 from rdia.experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
 from rdia.experiments.deep import PAPER_SETTING
 from rdia.experiments.files import write_csv_atomic, write_text_atomic
-from rdia.experiments.queue import load_finished, report_and_exit, run_queue
+from rdia.experiments.queue import last10, load_finished, report_and_exit, run_queue
 from rdia.experiments.report import PUBLISHED_RDIA_LS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,14 +81,14 @@ def epoch_seconds(results, epoch):
 
 def summarize(method, results):
     """One table row of a method: means and sample stds over its runs."""
-    last10 = np.array([r["final"]["test_acc_last10_mean"] for r in results])
-    last = np.array([r["final"]["test_acc_last"] for r in results])
+    means = np.array([last10(r, "test_acc") for r in results])
+    last = np.array([r["epochs"][-1]["test_acc"] for r in results])
     precision = np.array([r["epochs"][-1]["label_precision"] or np.nan for r in results])
     seconds = np.array([np.mean([row["seconds"] for row in r["epochs"]]) for r in results])
     std = (lambda a: float(np.std(a, ddof=1)) if len(a) > 1 else float("nan"))
     return {"method": method, "runs": len(results), "epochs": len(results[0]["epochs"]),
             "seeds": " ".join(str(r["config"]["seed"]) for r in results),
-            "last10_mean": float(last10.mean()), "last10_std": std(last10),
+            "last10_mean": float(means.mean()), "last10_std": std(means),
             "last_mean": float(last.mean()), "last_std": std(last),
             "precision_last": float(np.mean(precision)),
             **{f"seconds_epoch{e}": epoch_seconds(results, e) for e in TIMED_EPOCHS},

@@ -416,6 +416,34 @@ def test_paths_inside_the_repository_are_stored_relative_to_it(shared_data_dir, 
     assert (tmp_path / "results" / "runs" / f"{name}.csv").is_file()
 
 
+def numbers(rows):
+    """Per-epoch rows without the wall-clock columns."""
+    return [{k: v for k, v in row.items() if "seconds" not in k} for row in rows]
+
+
+def test_a_session_continued_in_two_calls_trains_like_one_run(shared_data_dir, tmp_path):
+    config = mnist_config(shared_data_dir, tmp_path, subset=300, method="coteaching")
+    prepared = deep.prepare(config)
+    whole = deep.train(prepared)
+    session = deep.start_session(prepared)
+    halves = deep.train(prepared, session, n_epochs=1) + deep.train(prepared, session, 1)
+    assert session.epoch == 2 and [row["epoch"] for row in halves] == [1, 2]
+    assert numbers(halves) == numbers(whole)
+
+
+def test_copied_sessions_train_alike_and_leave_the_original_alone(shared_data_dir, tmp_path):
+    prepared = deep.prepare(mnist_config(shared_data_dir, tmp_path, subset=300, n_epoch=3))
+    session = deep.start_session(prepared)
+    deep.train(prepared, session, n_epochs=1)
+    first, second = deep.copy_session(session), deep.copy_session(session)
+    # Adam's moments must not be shared: the second copy starts where the first did
+    from_first = deep.train(prepared, first, n_epochs=1)
+    assert numbers(deep.train(prepared, second, n_epochs=1)) == numbers(from_first)
+    # and the original, still after epoch 1, trains epoch 2 as they did
+    assert session.epoch == 1
+    assert numbers(deep.train(prepared, session, n_epochs=1)) == numbers(from_first)
+
+
 def test_same_seed_gives_identical_csv_other_seed_does_not(mnist_run, tmp_path):
     """All columns but ``seconds`` (wall time) must match."""
     config, result = mnist_run

@@ -18,7 +18,7 @@ from rdia.experiments.cli import ConfigError
 from rdia import selection
 from rdia.experiments.deep import PAPER_SETTING, run_name
 from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
-from rdia.experiments.queue import run_or_reuse
+from rdia.experiments import queue
 from rdia.experiments.report import PUBLISHED_RDIA_LS, format_mean_std, markdown_table
 
 #: Methods of the paper's deep-model figure, in drawing order.
@@ -80,7 +80,7 @@ def ls_runs(seeds, epochs, runs_dir, data_dir=None, subset=None, gpu=None,
             config = dataclasses.replace(base, seed=seed)
             config = dataclasses.replace(
                 config, output=str(Path(runs_dir) / f"{run_name(config)}.json"))
-            results[method].append(run_or_reuse(config, reuse=True))
+            results[method].append(queue.run_or_reuse(config, reuse=True))
     return results
 
 
@@ -88,7 +88,7 @@ def ls_table(results, epochs):
     """Markdown of the last-10-epoch mean test accuracy (%) per method, beside the paper."""
     rows = []
     for method, runs in results.items():
-        last10 = [r["final"]["test_acc_last10_mean"] for r in runs]
+        last10 = [queue.last10(r, "test_acc") for r in runs]
         published = PUBLISHED_LS.get(method)
         rows.append([method, f"{len(runs)} x {epochs}", format_mean_std(last10, 2),
                      f"{published[0]:.2f} ± {published[1]:.2f}" if published else "-"])
