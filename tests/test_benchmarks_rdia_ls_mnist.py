@@ -1,7 +1,5 @@
 """Tests of benchmarks/rdia_ls_mnist.py: the table from finished runs, the queue, bad flags."""
 
-import dataclasses
-
 import numpy as np
 import pytest
 
