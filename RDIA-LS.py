@@ -3,7 +3,8 @@
 Trains the paper's MLP (MNIST) or 6-conv CNN (CIFAR-10) on noisy labels with one of
 four methods: ``rdia-ls`` (docs/method.md section 5), ``rdia-if`` (relabeling by the
 influence of each sample through the last layer, section 6), ``ce`` or
-``coteaching``. The methods and the schedule are described in ``experiments/deep.py``.
+``coteaching``. The methods are described in ``experiments/methods.py``, the schedule in
+``experiments/deep.py``.
 
 Usage::
 

@@ -31,7 +31,6 @@ saved there and reused by a later call with the same settings, so a stopped run
 resumes where it was.
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from rdia.experiments.config import RunConfig
 from rdia.experiments.engines import MemoryEngine
 from rdia.experiments.cli import OneLineParser
 from rdia.experiments.files import write_json_atomic, write_text_atomic
+from rdia.experiments.queue import saved_result
 from rdia.experiments.report import mean_std
 
 METHODS = ("full", "drop", "rdia", "clean")
@@ -172,15 +172,15 @@ def run_path(runs_dir, dataset, noise, seed):
 
 
 def one_run_or_reuse(opts, noise, seed, clean_cache):
-    """:func:`one_run`, or its saved result in ``opts.runs_dir`` for the same alphas."""
+    """:func:`one_run`, or its saved result in ``opts.runs_dir`` for the same alphas
+    (the reuse rule of ``experiments.queue.saved_result``)."""
     path = run_path(opts.runs_dir, opts.dataset, noise, seed) if opts.runs_dir else None
-    if path is not None and path.exists():
-        saved = json.loads(path.read_text())
-        if saved["alphas"] == list(opts.alphas):
-            print(f"reusing {path}", file=sys.stderr, flush=True)
-            clean = next(r for r in saved["rows"] if r["method"] == "clean")
-            clean_cache.setdefault("clean", {key: clean[key] for key in SCORES})
-            return saved["rows"], saved["timing"]
+    saved = saved_result(path, {"alphas": list(opts.alphas)}, section=None)
+    if saved is not None:
+        print(f"reusing {path}", file=sys.stderr, flush=True)
+        clean = next(r for r in saved["rows"] if r["method"] == "clean")
+        clean_cache.setdefault("clean", {key: clean[key] for key in SCORES})
+        return saved["rows"], saved["timing"]
     rows, timing = one_run(opts.dataset, noise, seed, opts.alphas, opts.data_dir,
                            clean_cache)
     if path is not None:

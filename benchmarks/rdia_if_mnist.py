@@ -31,7 +31,7 @@ torch thread per run):
    scored test images (and on all 10,000), with the harmful set's precision and recall
    against the true noise mask for ``rdia-if``.
 
-The queue is the ablation's (:func:`benchmarks.rdia_ls_ablation.run_queue`): finished
+The queue is ``experiments.queue.run_queue``, shared by every benchmark: finished
 runs in ``--runs-dir`` are reused, interrupted ones start again, ``--jobs`` at a time.
 The baselines of symmetric 0.5 and pairflip 0.45 are also those of
 ``benchmarks.rdia_ls_noise``; ``--no-baselines`` trains the ``rdia-if`` runs only, so
@@ -58,22 +58,21 @@ accuracy on the 9,900 scored images and on the 50 hold-out images after each epo
 """
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from rdia import influence
-from rdia import last_layer
 from rdia import selection
-from benchmarks import rdia_ls_ablation as ablation
 from rdia.data.errors import DataError
 from rdia.experiments import deep
+from rdia.experiments import methods
 from rdia.experiments.cli import ConfigError
 from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
-from rdia.experiments.ls_curves import load_finished
-from rdia.experiments.report import format_mean_std, markdown_table
+from rdia.experiments.queue import (candidate_label as queue_label, collect as collect_runs,
+                                   last10, pending, queue_parser, report_and_exit,
+                                   run_config, run_queue, spread)
+from rdia.experiments.report import markdown_table
 
 
 #: Name of the benchmark in its usage and error lines.
@@ -116,7 +115,7 @@ def candidate_label(candidate):
         return (f"rdia-if, alpha {deep.format_setting(alpha)}, phi every "
                 f"{every} epoch{'s' if every > 1 else ''}")
     if isinstance(candidate, tuple):
-        return f"rdia-ls ({ablation.candidate_label(candidate)})"
+        return f"rdia-ls ({queue_label(candidate)})"
     return candidate
 
 
@@ -131,9 +130,9 @@ def config_of(candidate, seed, epochs, runs_dir, data_dir=None, noise=SELECTION_
     """The LSConfig of one run of an ``rdia-if`` candidate (``holdout`` images per class
     kept out of phi) or of a baseline."""
     if is_rdia_if(candidate):
-        return ablation.run_config("rdia-if", seed, epochs, runs_dir, data_dir, noise=noise,
+        return run_config("rdia-if", seed, epochs, runs_dir, data_dir, noise=noise,
                                    settings=candidate_settings(candidate, holdout))
-    return ablation.run_config(candidate, seed, epochs, runs_dir, data_dir, noise=noise)
+    return run_config(candidate, seed, epochs, runs_dir, data_dir, noise=noise)
 
 
 def selection_config(candidate, seed, epochs, runs_dir, data_dir=None):
@@ -144,7 +143,7 @@ def selection_config(candidate, seed, epochs, runs_dir, data_dir=None):
 
 def collect(candidates, seeds, epochs, runs_dir, noise, holdout=0):
     """Finished runs (with :data:`REQUIRED_COLUMNS`) per candidate, and the missing names."""
-    return ablation.collect(
+    return collect_runs(
         candidates, seeds, epochs, runs_dir, columns=REQUIRED_COLUMNS,
         configure=lambda candidate, seed: config_of(candidate, seed, epochs, runs_dir,
                                                     noise=noise, holdout=holdout))
@@ -183,26 +182,8 @@ def queue_configs(epochs, runs_dir, data_dir=None, baselines=True, chosen=None):
     return list(unique.values())
 
 
-def pending(configs):
-    """The configs without a finished run that has :data:`REQUIRED_COLUMNS`."""
-    return [c for c in configs
-            if load_finished(c, columns=REQUIRED_COLUMNS) is None]
-
-
 # ----------------------------------------------------------------------------
 # Tables and figures
-
-
-def last10(result, column):
-    """Mean of a column over the last 10 epochs; None when any of them lacks a value."""
-    values = [row.get(column) for row in result["epochs"][-10:]]
-    return None if any(v is None for v in values) else float(np.mean(values))
-
-
-def spread(results, column, digits=2):
-    """``mean ± std`` over runs of a column's last-10 mean, or "-" when none has it."""
-    values = [v for v in (last10(r, column) for r in results) if v is not None]
-    return format_mean_std(values, digits) if values else "-"
 
 
 def comparison_rows(chosen, seeds, epochs, runs_dir):
@@ -217,13 +198,13 @@ def comparison_rows(chosen, seeds, epochs, runs_dir):
             rows.append({
                 "setting": f"{noise[0]} {deep.format_setting(noise[1])}",
                 "method": candidate_label(method), "runs": f"{len(results)} of {len(seeds)}",
-                "scored_acc": spread(results, "scored_acc"),
-                "test_acc": spread(results, "test_acc"),
-                "harmful_precision": spread(results, "harmful_precision", 1)
+                "scored_acc": spread(results, "scored_acc")[0],
+                "test_acc": spread(results, "test_acc")[0],
+                "harmful_precision": spread(results, "harmful_precision", 1)[0]
                 if is_rdia_if(method) else "-",
-                "harmful_recall": spread(results, "harmful_recall", 1)
+                "harmful_recall": spread(results, "harmful_recall", 1)[0]
                 if is_rdia_if(method) else "-",
-                "label_precision": spread(results, "label_precision", 1),
+                "label_precision": spread(results, "label_precision", 1)[0],
                 "seeds": " ".join(str(s) for s in sorted(by_seed))})
     return rows, curves, missing
 
@@ -369,9 +350,10 @@ def time_influence_step(repeat=10, data_dir=None, subset=None):
     """Seconds of each training epoch and each phi step of an ``rdia-if`` run.
 
     The run of the selection (symmetric 0.8, seed 1, alpha 0, phi every epoch against
-    all 100 validation images, one thread): ``if_warmup`` epochs of CE, then
-    ``repeat`` epochs that train with the harmful set in force, each followed by phi.
-    The first timed epoch is the last of the warm-up (CE only).
+    all 100 validation images, one thread), trained by ``experiments.deep.train``:
+    ``if_warmup`` epochs of CE, then ``repeat`` epochs that train with the harmful set
+    in force, each followed by phi. The first timed epoch is the last of the warm-up
+    (CE only).
 
     Parameters
     ----------
@@ -384,35 +366,23 @@ def time_influence_step(repeat=10, data_dir=None, subset=None):
     Returns
     -------
     rows : list of dict
-        Per pair: epoch (1-based), epoch_seconds, phi_seconds, cg_iterations,
-        n_harmful.
+        Per pair: epoch (1-based), epoch_seconds (training and evaluation of the
+        test set), phi_seconds, cg_iterations, n_harmful.
     """
     config = deep.LSConfig(method="rdia-if", noise_rate=0.8, seed=1, threads=1,
-                           progress=False, data_dir=data_dir, subset=subset).resolved()
-    torch.set_num_threads(1)
-    arrays, _ = deep.load_data(config)
-    val_index, _ = deep.validation_split(arrays["y_test"].numpy(), config.seed)
-    nets, optimizers = deep.build_networks(config, torch.device("cpu"))
-    generator = torch.Generator().manual_seed(config.seed)
-    rows, harmful = [], None
-    for epoch in range(config.if_warmup - 1 + repeat):
-        lr, beta1 = deep.adam_schedule(epoch, config)
-        for optimizer in optimizers:
-            deep.set_adam_schedule(optimizer, lr, beta1)
-        started = time.perf_counter()
-        deep.train_epoch(nets, optimizers, arrays, epoch, config, generator, harmful)
-        epoch_seconds = time.perf_counter() - started
-        if epoch + 1 < config.if_warmup:
-            continue
-        solver = influence.ConjugateGradient(tol=last_layer.TOL)
-        started = time.perf_counter()
-        phi = last_layer.last_layer_influence(
-            nets[0], arrays["X_train"], arrays["y_train"], arrays["X_test"][val_index],
-            arrays["y_test"][val_index], config.weight_decay, solver=solver)
-        rows.append({"epoch": epoch + 1, "epoch_seconds": epoch_seconds,
-                     "phi_seconds": time.perf_counter() - started,
-                     "cg_iterations": solver.n_iter_, "n_harmful": int((phi > 0).sum())})
-        harmful = torch.from_numpy(phi > config.alpha)
+                           progress=False, data_dir=data_dir, subset=subset)
+    prepared = deep.prepare(config)
+    rows = []
+
+    def record(row, session):
+        if row["epoch"] >= prepared.config.if_warmup:
+            rows.append({"epoch": row["epoch"],
+                         "epoch_seconds": row["seconds"] - row["influence_seconds"],
+                         "phi_seconds": row["influence_seconds"],
+                         "cg_iterations": session.state.cg_iterations,
+                         "n_harmful": row["n_harmful"]})
+
+    deep.train(prepared, n_epochs=prepared.config.if_warmup - 1 + repeat, on_epoch=record)
     return rows
 
 
@@ -446,6 +416,29 @@ TREATMENTS = {
 }
 
 
+class Treatment(methods.Method):
+    """A treatment of :data:`TREATMENTS` as a method of ``experiments.deep.train``.
+
+    Its state maps "harmful" ({phi > 0} of the network before the epoch, recomputed
+    after each epoch when the treatment uses it), "noisy" (the true noise mask) and
+    None (no sample) to bool masks of shape (n,).
+    """
+
+    name = "treatment"
+
+    def __init__(self, relabel, drop):
+        self.relabel, self.drop = relabel, drop
+
+    def batch_losses(self, logits, y, index, f, warmup, config, state):
+        loss = treatment_loss(logits[0], y, state[self.relabel][index], state[self.drop][index])
+        return [loss], torch.arange(len(y), device=y.device), (len(y), 0, 0)
+
+    def end_epoch(self, epoch, nets, tensors, config, state):
+        if "harmful" in (self.relabel, self.drop):
+            state = {**state, "harmful": methods.harmful_set(nets[0], tensors, config)[0]}
+        return state, None
+
+
 def treatment_loss(logits, y, relabel, drop):
     """Mean over the trained samples of l_R (``relabel``) or CE (the others), with the
     ``drop`` samples left out; None when none is left.
@@ -457,28 +450,17 @@ def treatment_loss(logits, y, relabel, drop):
     relabel, drop : Tensor of shape (B,), bool
     """
     per_sample = torch.where(relabel, selection.complementary_loss(logits, y),
-                                  selection.cross_entropy(logits, y))
+                             selection.cross_entropy(logits, y))
     kept = ~drop
     return per_sample[kept].mean() if kept.any() else None
 
 
-def treatment_epoch(net, optimizer, tensors, generator, batch_size, relabel, drop):
-    """One shuffled pass with :func:`treatment_loss`; masks of shape (n,), bool."""
-    X, y = tensors["X_train"], tensors["y_train"]
-    order = torch.randperm(len(y), generator=generator)
-    net.train()
-    for start, stop in deep.batch_slices(len(y), batch_size):
-        index = order[start:stop]
-        loss = treatment_loss(net(deep.to_float(X[index])), y[index], relabel[index],
-                              drop[index])
-        if loss is not None:
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-
-
 def diagnose(epochs=3, data_dir=None, subset=None):
     """Accuracies after each epoch of every treatment of :data:`TREATMENTS`.
+
+    ``rdia-if`` trains its ``if_warmup`` CE epochs (``experiments.deep.train``), which
+    end with phi; each treatment then trains ``epochs`` more epochs from a copy of
+    that session.
 
     Parameters
     ----------
@@ -493,40 +475,21 @@ def diagnose(epochs=3, data_dir=None, subset=None):
     accuracies : dict
         name -> list of (scored_acc, holdout_acc) per epoch, in %.
     """
-    import copy
-
     config = deep.LSConfig(method="rdia-if", noise_rate=0.8, seed=1, threads=1,
                            progress=False, data_dir=data_dir, subset=subset,
-                           if_holdout=SELECTION_HOLDOUT).resolved()
-    torch.set_num_threads(1)
-    arrays, _ = deep.load_data(config)
-    val_index, scored_index = deep.validation_split(arrays["y_test"].numpy(), config.seed)
-    phi_index, holdout_index = deep.influence_split(arrays["y_test"].numpy(), val_index,
-                                                    config.if_holdout)
-    tensors = {**arrays, **{name: torch.from_numpy(index) for name, index in (
-        ("val_index", val_index), ("scored_index", scored_index),
-        ("phi_index", phi_index), ("holdout_index", holdout_index))}}
-    (net,), (optimizer,) = deep.build_networks(config, torch.device("cpu"))
-    generator = torch.Generator().manual_seed(config.seed)
-    for epoch in range(config.if_warmup):
-        deep.train_epoch([net], [optimizer], tensors, epoch, config, generator)
-    start = copy.deepcopy((net.state_dict(), optimizer.state_dict(), generator.get_state()))
-    none = torch.zeros(len(arrays["y_train"]), dtype=torch.bool)
+                           if_holdout=SELECTION_HOLDOUT)
+    prepared = deep.prepare(config)
+    warm = deep.start_session(prepared)
+    deep.train(prepared, warm, n_epochs=prepared.config.if_warmup)
+    clean = prepared.tensors["clean"]
+    masks = {"harmful": warm.state.harmful, "noisy": ~clean,
+             None: torch.zeros(len(clean), dtype=torch.bool)}
     accuracies = {}
     for name, (relabel, drop) in TREATMENTS.items():
-        net.load_state_dict(start[0])
-        optimizer.load_state_dict(start[1])
-        generator.set_state(start[2])
-        accuracies[name] = []
-        for _ in range(epochs):
-            harmful = deep.harmful_set(net, tensors, config)[0] \
-                if "harmful" in (relabel, drop) else None
-            masks = {"harmful": harmful, "noisy": ~arrays["clean"], None: none}
-            treatment_epoch(net, optimizer, tensors, generator, config.batch_size,
-                            masks[relabel], masks[drop])
-            acc = deep.evaluate(net, tensors["X_test"], tensors["y_test"], val_index,
-                                tensors["scored_index"], tensors["holdout_index"])
-            accuracies[name].append((acc["scored_acc"], acc["holdout_acc"]))
+        session = deep.copy_session(warm, Treatment(relabel, drop))
+        session.state = masks
+        rows = deep.train(prepared, session, n_epochs=epochs)
+        accuracies[name] = [(row["scored_acc"], row["holdout_acc"]) for row in rows]
     return accuracies
 
 
@@ -546,7 +509,7 @@ def diagnosis_markdown(accuracies):
 
 def build_parser():
     """The benchmark's command-line parser (flags in either spelling, one-line errors)."""
-    p = ablation.queue_parser(PROG, __doc__, "rdia_if_mnist", "rdia-if-logs")
+    p = queue_parser(PROG, __doc__, "rdia_if_mnist", "rdia-if-logs")
     p.add_argument("--no-baselines", dest="baselines", action="store_false",
                    help="train the rdia-if runs only (the baselines come from another queue)")
     p.add_argument("--time-step", action="store_true",
@@ -569,10 +532,11 @@ def train_all(args):
     while True:
         chosen, _ = choose(args.epochs, args.runs_dir)
         configs = pending(queue_configs(args.epochs, args.runs_dir, args.data_dir,
-                                        args.baselines, chosen))
+                                        args.baselines, chosen), REQUIRED_COLUMNS)
         if not configs:
             return failed
-        failed += ablation.run_queue(configs, args.jobs, args.log_dir, on_finish=tables)
+        failed += run_queue(configs, args.jobs, args.log_dir, on_finish=tables,
+                            columns=REQUIRED_COLUMNS)
         if chosen is not None or choose(args.epochs, args.runs_dir)[0] is None:
             return failed
 
@@ -604,7 +568,7 @@ def main(argv=None):
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     failed = train_all(args) if args.train else []
-    return ablation.report_and_exit(
+    return report_and_exit(
         PROG, write_outputs(args.out, args.seeds, args.epochs, args.runs_dir), failed)
 
 

@@ -8,7 +8,7 @@ Usage, from the repository root::
     python -m benchmarks.rdia_ls_ablation --candidates method@0.05 published@0.5 --seeds 1
 
 Each candidate is a loss (``selection.LOSSES``) and a gamma, in the paper's setting
-otherwise (``experiments.ls_curves.PAPER_SETTING``: the MLP, weight decay 1e-5, 200
+otherwise (``experiments.deep.PAPER_SETTING``: the MLP, weight decay 1e-5, 200
 epochs). The default queue, in order of value:
 
 1. ``keep-on-softmax``, ``unsure-over-batch`` (gamma 0.2): the method plus one quirk
@@ -24,7 +24,7 @@ epochs). The default queue, in order of value:
 
 Queue. A run is finished when its JSON in ``--runs-dir`` has the same settings, all
 its epochs and the ``val_acc`` and ``scored_acc`` columns
-(``experiments.ls_curves.load_finished``); finished runs are skipped, so the same
+(``experiments.queue.load_finished``); finished runs are skipped, so the same
 command resumes an interrupted queue. At most ``--jobs`` runs train at once, each as
 its own ``RDIA-LS.py`` process with one torch thread, its output in
 ``<--log-dir>/<run name>.log``. A run that was interrupted leaves no JSON and is
@@ -44,29 +44,21 @@ from whatever runs are finished (missing runs are listed, not an error):
   9,900 scored images.
 """
 
-import dataclasses
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks import ROOT
-from rdia import selection
-from rdia.experiments import deep
-from rdia.experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
-from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
-from rdia.experiments.ls_curves import PAPER_SETTING, load_finished
-from rdia.experiments.report import PUBLISHED_RDIA_LS, format_mean_std, markdown_table, mean_std
 
+from rdia import selection
+from rdia.experiments.cli import ConfigError
+from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
+from rdia.experiments.queue import (candidate_label, collect, last10, queue_parser,
+                                   report_and_exit, run_config, run_queue, spread)
+from rdia.experiments.report import PUBLISHED_RDIA_LS, markdown_table, mean_std
 
 #: Name of the benchmark in its usage and error lines (it runs with ``python -m``).
 PROG = "benchmarks.rdia_ls_ablation"
-
-#: The training script each queued run is a process of.
-SCRIPT = ROOT / "RDIA-LS.py"
 
 #: The default queue: (loss, gamma) in order of value (see the module docstring).
 QUEUE = (("keep-on-softmax", 0.2), ("unsure-over-batch", 0.2),
@@ -83,10 +75,6 @@ REQUIRED_COLUMNS = ("val_acc", "scored_acc")
 #: Baselines shown in the table when their runs are finished; never trained here
 #: (``benchmarks/rdia_ls_mnist.py`` trains them).
 BASELINES = ("ce", "coteaching")
-
-#: Seconds between two looks at the running processes.
-POLL_SECONDS = 5.0
-
 
 # ----------------------------------------------------------------------------
 # Candidates and their runs
@@ -115,191 +103,8 @@ def parse_candidate(text):
     return loss, value
 
 
-def candidate_label(candidate):
-    """``<loss>, gamma <g>`` of a (loss, gamma) candidate, or the name of a baseline."""
-    if isinstance(candidate, str):
-        return candidate
-    loss, gamma = candidate
-    return f"{loss}, gamma {deep.format_setting(gamma)}"
-
-
-def run_config(candidate, seed, epochs, runs_dir, data_dir=None, noise=None, settings=None):
-    """The LSConfig of one run: a (loss, gamma) candidate or a baseline method name.
-
-    Parameters
-    ----------
-    candidate : (str, float) or str
-        (loss, gamma) of RDIA-LS, or a method name ("ce", "coteaching", "rdia-if").
-    seed : int
-    epochs : int
-    runs_dir : path-like
-        Folder of the run's files; ``output`` is ``<runs_dir>/<run name>.json``.
-    data_dir : path-like, optional
-    noise : (str, float), optional
-        (noise type, noise rate), e.g. ("pairflip", 0.45); default the paper's
-        ("symmetric", 0.8). The forget rate follows the noise rate.
-    settings : dict, optional
-        Further ``LSConfig`` fields, e.g. ``{"alpha": 0.002}`` for ``rdia-if``.
-
-    Returns
-    -------
-    config : experiments.deep.LSConfig
-        One torch thread, no progress bar.
-    """
-    if isinstance(candidate, str):
-        changes = {"method": candidate}
-    else:
-        changes = {"method": "rdia-ls", "loss": candidate[0], "gamma": candidate[1]}
-    if noise is not None:
-        changes.update(noise_type=noise[0], noise_rate=noise[1])
-    changes.update(settings or {})
-    config = dataclasses.replace(PAPER_SETTING, **changes, seed=seed, n_epoch=epochs,
-                                 threads=1, progress=False, data_dir=data_dir,
-                                 result_dir=str(runs_dir))
-    return dataclasses.replace(config, output=str(Path(runs_dir) / f"{deep.run_name(config)}.json"))
-
-
-def config_argv(config):
-    """Command-line flags of ``RDIA-LS.py`` that give back ``config``.
-
-    Every setting that is not None becomes ``--<name> <value>``; ``progress=False``
-    becomes ``--no_progress``.
-    """
-    argv = []
-    for field in dataclasses.fields(config):
-        value = getattr(config, field.name)
-        if field.name == "progress":
-            argv += [] if value else ["--no_progress"]
-        elif value is not None:
-            argv += [f"--{field.name}", deep.format_setting(value)]
-    return argv
-
-
-def pending(configs):
-    """The configs whose run is not finished (see :data:`REQUIRED_COLUMNS`), in order."""
-    return [c for c in configs if load_finished(c, columns=REQUIRED_COLUMNS) is None]
-
-
-# ----------------------------------------------------------------------------
-# The queue
-
-
-def start_run(config, log_dir, script=SCRIPT):
-    """Start one run as a process with one thread; its output goes to a log file.
-
-    Returns
-    -------
-    process : subprocess.Popen
-    log_path : pathlib.Path
-    """
-    log_path = Path(log_dir) / f"{deep.run_name(config)}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen([sys.executable, str(script), *config_argv(config)],
-                                   stdout=log, stderr=subprocess.STDOUT, env=env)
-    return process, log_path
-
-
-def run_queue(configs, jobs, log_dir, on_finish=None, script=SCRIPT, poll=POLL_SECONDS):
-    """Train the unfinished runs of ``configs``, at most ``jobs`` processes at a time.
-
-    Parameters
-    ----------
-    configs : sequence of experiments.deep.LSConfig
-        In the order to start them; finished runs are skipped.
-    jobs : int >= 1
-    log_dir : path-like
-        Folder of one log per run.
-    on_finish : callable, optional
-        Called with no argument after each run ends (e.g. to rewrite the tables).
-    script : path-like
-        The training script (``RDIA-LS.py``).
-    poll : float
-        Seconds between two looks at the processes.
-
-    Returns
-    -------
-    failed : list of str
-        Names of the runs whose process exited with a non-zero status.
-    """
-    queue = pending(configs)
-    print(f"{len(configs) - len(queue)} of {len(configs)} runs finished; "
-          f"{len(queue)} to train, {jobs} at a time", flush=True)
-    running, failed = [], []
-    while queue or running:
-        while queue and len(running) < jobs:
-            config = queue.pop(0)
-            process, log_path = start_run(config, log_dir, script)
-            print(f"started {deep.run_name(config)} (pid {process.pid}, log {log_path})",
-                  flush=True)
-            running.append((config, process))
-        time.sleep(poll)
-        for config, process in [item for item in running if item[1].poll() is not None]:
-            running.remove((config, process))
-            name = deep.run_name(config)
-            if process.returncode != 0:
-                failed.append(name)
-            print(f"{'finished' if process.returncode == 0 else 'FAILED'} {name} "
-                  f"(exit {process.returncode}); {len(queue)} queued, "
-                  f"{len(running)} running", flush=True)
-            if on_finish is not None:
-                on_finish()
-    return failed
-
-
 # ----------------------------------------------------------------------------
 # Tables, figure and the choice on validation accuracy
-
-
-def collect(candidates, seeds, epochs, runs_dir, noise=None, configure=None, columns=()):
-    """The finished runs of each candidate, and the names of the missing ones.
-
-    ``noise`` is (noise type, rate) as in :func:`run_config` (default the paper's).
-
-    Parameters
-    ----------
-    configure : callable, optional
-        ``configure(candidate, seed)`` -> the run's LSConfig; default
-        :func:`run_config` with ``epochs``, ``runs_dir`` and ``noise``.
-    columns : sequence of str, default=()
-        Per-epoch columns a run must have to count as finished.
-
-    Returns
-    -------
-    runs : dict
-        candidate -> {seed: result dict} of the finished runs.
-    missing : list of str
-        Run names without a finished JSON.
-    """
-    if configure is None:
-        configure = lambda candidate, seed: run_config(candidate, seed, epochs, runs_dir,
-                                                       noise=noise)
-    runs, missing = {}, []
-    for candidate in candidates:
-        runs[candidate] = {}
-        for seed in seeds:
-            config = configure(candidate, seed)
-            result = load_finished(config, columns=columns)
-            if result is None:
-                missing.append(deep.run_name(config))
-            else:
-                runs[candidate][seed] = result
-    return runs, missing
-
-
-def last10(result, column):
-    """Mean of a per-epoch column over the last 10 epochs of a run; None if it lacks it."""
-    rows = result["epochs"][-10:]
-    if not all(column in row for row in rows):
-        return None
-    return float(np.mean([row[column] for row in rows]))
-
-
-def spread(results, column):
-    """``mean ± std`` (sample std) over runs of a column's last-10 mean, and the count."""
-    values = [v for v in (last10(r, column) for r in results) if v is not None]
-    return (format_mean_std(values, 2) if values else "-"), len(values)
 
 
 def table_rows(runs, seeds):
@@ -445,44 +250,6 @@ def write_outputs(out, candidates, seeds, epochs, runs_dir, select=False):
 # Command line
 
 
-def queue_parser(prog, doc, out, log_dir):
-    """A parser with the flags every RDIA-LS training queue shares.
-
-    Parameters
-    ----------
-    prog : str
-        The benchmark's name in usage and error lines.
-    doc : str
-        Its module docstring; the first line is the description.
-    out, log_dir : str
-        Default folders of the tables (under ``results/``) and of the logs (under
-        ``runs/``, ignored by git).
-
-    Returns
-    -------
-    parser : experiments.cli.OneLineParser
-        With ``--seeds``, ``--epochs``, ``--jobs``, ``--runs-dir``, ``--out``,
-        ``--log-dir``, ``--data_dir`` and ``--no-train`` (``train``).
-    """
-    p = OneLineParser(prog=prog, description=doc.split("\n")[0],
-                      formatter_class=DefaultsFormatter)
-    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds per candidate")
-    p.add_argument("--epochs", type=int, default=200, help="epochs per run")
-    p.add_argument("--jobs", type=int, default=1, help="runs trained at once, one thread each")
-    p.add_argument("--runs-dir", default=str(ROOT / "results" / "rdia_ls_mnist" / "runs"),
-                   help="folder of the runs, shared by the RDIA-LS benchmarks "
-                        "(default: results/rdia_ls_mnist/runs)")
-    p.add_argument("--out", default=str(ROOT / "results" / out),
-                   help=f"folder of the tables and figures (default: results/{out})")
-    p.add_argument("--log-dir", default=str(ROOT / "runs" / log_dir),
-                   help=f"folder of one log per run (default: runs/{log_dir}, ignored by git)")
-    p.add_argument("--data_dir", default=None,
-                   help="dataset folder (default: $RDIA_DATA_DIR, else datasets/)")
-    p.add_argument("--no-train", dest="train", action="store_false",
-                   help="only write the tables and figures from the finished runs")
-    return p
-
-
 def build_parser():
     """The benchmark's command-line parser (flags in either spelling, one-line errors)."""
     p = queue_parser(PROG, __doc__, "rdia_ls_ablation", "ablation-logs")
@@ -514,17 +281,9 @@ def main(argv=None):
         return write_outputs(args.out, candidates, args.seeds, args.epochs, args.runs_dir,
                              args.select_on_val)
 
-    failed = run_queue(configs, args.jobs, args.log_dir, on_finish=tables) if args.train else []
+    failed = (run_queue(configs, args.jobs, args.log_dir, on_finish=tables,
+                        columns=REQUIRED_COLUMNS) if args.train else [])
     return report_and_exit(PROG, tables(), failed)
-
-
-def report_and_exit(prog, report, failed):
-    """Print a queue's tables and its failed runs; the exit status (1 if any failed)."""
-    print(report)
-    if failed:
-        print(f"{prog}: {len(failed)} run(s) failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -2,11 +2,10 @@
 
 Usage, from the repository root::
 
-    python -m benchmarks.rdia_ls_mnist                       # 4 variants x 3 seeds x 200 epochs
+    python -m benchmarks.rdia_ls_mnist --reuse --jobs 2      # 4 variants x 3 seeds x 200 epochs
     python -m benchmarks.rdia_ls_mnist --epochs 20 --seeds 1 --methods rdia-ls-published ce
-    python -m benchmarks.rdia_ls_mnist --reuse --threads 1   # keep finished runs, 1 CPU thread
 
-Setting (docs/method.md section 5, ``experiments.ls_curves.PAPER_SETTING``): the 784-256-10
+Setting (docs/method.md section 5, ``experiments.deep.PAPER_SETTING``): the 784-256-10
 MLP, Adam lr 0.001, batch 128, weight decay 1e-5, gamma 0.2, forget rate = noise rate
 0.8 reached over 10 epochs, 10 warm-up epochs, lr decay and beta1 = 0.1 from epoch 80.
 The noise seed is the run's seed (the published code fixes it to 0; pass
@@ -22,30 +21,32 @@ Prints and writes to ``--out`` (default results/rdia_ls_mnist):
 - ``table.md`` and ``table.csv``: per method the mean +/- sample std (ddof=1) over
   seeds of the last-10-epoch mean test accuracy, the last-epoch accuracy, the
   label precision of the keep set at the last epoch, and the seconds per epoch
-  (training + evaluation of the full test set) on this machine's CPU;
+  (training + evaluation of the full test set, one thread per run) at epochs 1,
+  100 and 200 (mean over seeds; "-" for a run that has fewer epochs) and over all
+  epochs;
 - ``test_acc.png``: test accuracy against epoch of every run, one colour per variant;
-- ``runs/``: the CSV, PNG and JSON of each run (``--reuse`` loads a finished run whose
-  JSON has the same settings instead of training it again; ``reproduce.py ls-curves``
-  shares these runs).
+- ``runs/``: the CSV, PNG and JSON of each run, trained by the queue of
+  ``experiments/queue.py`` (``--jobs`` at a time, each its own ``RDIA-LS.py``
+  process with one thread, logs in ``--log-dir``); ``--reuse`` keeps a finished
+  run whose JSON has the same settings instead of training it again
+  (``reproduce.py ls-curves`` shares these runs).
 
-When CUDA is available it also times one epoch of the CIFAR-10 CNN with the RDIA-LS
-loss on random tensors of the real shape (50,000 x 3 x 32 x 32, batch 128).
+The GPU timings (this command for 200 epochs, CIFAR-10 epochs) are
+``benchmarks/gpu_check.py``.
 """
 
 import dataclasses
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from benchmarks import ROOT
-from rdia.data import DataError
 from rdia.experiments import deep
 from rdia.experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
+from rdia.experiments.deep import PAPER_SETTING
 from rdia.experiments.files import write_csv_atomic, write_text_atomic
-from rdia.experiments.ls_curves import PAPER_SETTING, run_or_reuse
+from rdia.experiments.queue import last10, load_finished, report_and_exit, run_queue
 from rdia.experiments.report import PUBLISHED_RDIA_LS
 
 
@@ -67,67 +68,56 @@ VARIANTS = {
 }
 
 
+#: 1-based epochs whose seconds the table reports.
+TIMED_EPOCHS = (1, 100, 200)
+
+
+def epoch_seconds(results, epoch):
+    """Mean over runs of the seconds of a 1-based epoch; None when a run lacks it."""
+    if any(len(r["epochs"]) < epoch for r in results):
+        return None
+    return float(np.mean([r["epochs"][epoch - 1]["seconds"] for r in results]))
+
+
 def summarize(method, results):
     """One table row of a method: means and sample stds over its runs."""
-    last10 = np.array([r["final"]["test_acc_last10_mean"] for r in results])
-    last = np.array([r["final"]["test_acc_last"] for r in results])
+    means = np.array([last10(r, "test_acc") for r in results])
+    last = np.array([r["epochs"][-1]["test_acc"] for r in results])
     precision = np.array([r["epochs"][-1]["label_precision"] or np.nan for r in results])
     seconds = np.array([np.mean([row["seconds"] for row in r["epochs"]]) for r in results])
     std = (lambda a: float(np.std(a, ddof=1)) if len(a) > 1 else float("nan"))
     return {"method": method, "runs": len(results), "epochs": len(results[0]["epochs"]),
             "seeds": " ".join(str(r["config"]["seed"]) for r in results),
-            "last10_mean": float(last10.mean()), "last10_std": std(last10),
+            "last10_mean": float(means.mean()), "last10_std": std(means),
             "last_mean": float(last.mean()), "last_std": std(last),
             "precision_last": float(np.mean(precision)),
+            **{f"seconds_epoch{e}": epoch_seconds(results, e) for e in TIMED_EPOCHS},
             "seconds_per_epoch": float(seconds.mean())}
 
 
-def markdown_table(rows, gpu_line):
+def markdown_table(rows):
     """The table of the README, with the published figure beside ours."""
+    timed = " | ".join(f"s, epoch {e}" for e in TIMED_EPOCHS)
     lines = ["| method | runs x epochs | test acc, last-10 mean (%) | last epoch (%) | "
-             "keep-set label precision, last epoch (%) | s / epoch (CPU) | published |",
-             "|---|---|---|---|---|---|---|"]
+             f"keep-set label precision, last epoch (%) | {timed} | s / epoch (mean) | "
+             "published |",
+             "|---|---|---|---|---|" + "---|" * len(TIMED_EPOCHS) + "---|---|"]
     for row in rows:
         published = PUBLISHED.get(row["method"])
         lines.append(
             f"| {row['method']} | {row['runs']} x {row['epochs']} | "
             f"{row['last10_mean']:.2f} +/- {row['last10_std']:.2f} | "
             f"{row['last_mean']:.2f} +/- {row['last_std']:.2f} | {row['precision_last']:.2f} | "
-            f"{row['seconds_per_epoch']:.2f} | "
+            + "".join(_seconds(row[f"seconds_epoch{e}"]) + " | " for e in TIMED_EPOCHS)
+            + f"{row['seconds_per_epoch']:.2f} | "
             + (f"{published[0]:.2f} +/- {published[1]:.2f} |" if published else "- |"))
-    return "\n".join(lines + ["", gpu_line, ""])
+    return "\n".join(lines + ["", "CPU seconds per epoch: training and evaluation of one "
+                              "run on one thread, while the other runs of the queue ran.",
+                              ""])
 
 
-def time_cifar_epoch_on_gpu(n_train=50000, epoch=20):
-    """Seconds of one RDIA-LS training epoch of the CIFAR-10 CNN on cuda:0.
-
-    Random uint8 images of the real shape and random labels; one untimed warm-up
-    epoch first (CUDA context, cuDNN autotuning), then a timed one.
-
-    Returns
-    -------
-    seconds : float or None
-        None when CUDA is not available.
-    """
-    if not torch.cuda.is_available():
-        return None
-    config = deep.LSConfig(dataset="cifar10", noise_rate=0.8, n_epoch=200, gpu=0,
-                           progress=False).resolved()
-    device = torch.device("cuda:0")
-    generator = torch.Generator().manual_seed(0)
-    tensors = {
-        "X_train": torch.randint(0, 256, (n_train, 3, 32, 32), dtype=torch.uint8,
-                                 generator=generator).to(device),
-        "y_train": torch.randint(0, 10, (n_train,), generator=generator).to(device),
-        "clean": torch.ones(n_train, dtype=torch.bool, device=device),
-    }
-    nets, optimizers = deep.build_networks(config, device)
-    deep.train_epoch(nets, optimizers, tensors, epoch, config, generator)
-    torch.cuda.synchronize(device)
-    started = time.perf_counter()
-    deep.train_epoch(nets, optimizers, tensors, epoch, config, generator)
-    torch.cuda.synchronize(device)
-    return time.perf_counter() - started
+def _seconds(value):
+    return "-" if value is None else f"{value:.2f}"
 
 
 def build_parser():
@@ -145,7 +135,11 @@ def build_parser():
                    help="dataset folder (default: $RDIA_DATA_DIR, else datasets/)")
     p.add_argument("--out", default=str(ROOT / "results" / "rdia_ls_mnist"),
                    help="output folder (default: results/rdia_ls_mnist)")
-    p.add_argument("--reuse", action="store_true", help="load finished runs with the same settings")
+    p.add_argument("--reuse", action="store_true", help="keep finished runs with the same settings")
+    p.add_argument("--jobs", type=int, default=1, help="runs trained at once")
+    p.add_argument("--log-dir", default=str(ROOT / "runs" / "rdia-ls-mnist-logs"),
+                   help="folder of one log per run (default: runs/rdia-ls-mnist-logs, "
+                        "ignored by git)")
     p.add_argument("--no_progress", dest="progress", action="store_false",
                    help="hide the progress bars")
     return p
@@ -177,42 +171,50 @@ def variant_configs(args, runs_dir):
 
 
 def main(argv=None):
-    """Command-line entry point; returns the exit status (0, or 2 on bad input)."""
+    """Command-line entry point; returns 0, 1 when a run failed, or 2 on bad input."""
     args = build_parser().parse_args(argv)
     out = Path(args.out)
-    results, csvs = {}, {}
     try:
-        for method, config in variant_configs(args, out / "runs"):
-            results.setdefault(method, []).append(run_or_reuse(config, args.reuse))
-            csvs.setdefault(method, []).append(Path(config.output).with_suffix(".csv"))
-            write_outputs(out, results, csvs, gpu_line="GPU: not timed yet")
-    except (ConfigError, DataError) as exc:
+        if args.jobs < 1 or args.epochs < 1:
+            raise ConfigError("--jobs and --epochs must be at least 1")
+        configs = variant_configs(args, out / "runs")
+    except ConfigError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    seconds = time_cifar_epoch_on_gpu()
-    if seconds is None:
-        gpu_line = "GPU: CUDA not available here; the CIFAR-10 CNN epoch was not timed."
-    else:
-        gpu_line = (f"GPU ({torch.cuda.get_device_name(0)}): one RDIA-LS epoch of the CIFAR-10 "
-                    f"CNN on 50,000 random 3x32x32 images, batch 128: {seconds:.2f} s.")
-    table = write_outputs(out, results, csvs, gpu_line)
-    print(table)
-    return 0
+
+    def tables():
+        return write_outputs(out, finished_runs(configs))
+
+    failed = run_queue([config for _, config in configs], args.jobs, args.log_dir,
+                       on_finish=tables, reuse=args.reuse)
+    return report_and_exit(PROG, tables(), failed)
 
 
-def write_outputs(out, results, csvs, gpu_line):
-    """Write table.md, table.csv and test_acc.png from the runs so far; return the table.
+def finished_runs(configs):
+    """variant -> list of (result, CSV path) of its finished runs, in seed order."""
+    runs = {}
+    for method, config in configs:
+        result = load_finished(config)
+        if result is not None:
+            runs.setdefault(method, []).append((result, Path(config.output).with_suffix(".csv")))
+    return runs
 
-    ``csvs`` holds, per variant, the per-epoch CSV of each run beside its JSON (the
-    paths stored in a JSON are those of the machine that trained it).
+
+def write_outputs(out, runs):
+    """Write table.md, table.csv and test_acc.png from the finished runs; return the table.
+
+    ``runs`` holds, per variant, each finished run's result and its per-epoch CSV
+    beside its JSON (:func:`finished_runs`).
     """
-    rows = [summarize(method, runs) for method, runs in results.items()]
-    table = markdown_table(rows, gpu_line)
+    if not runs:
+        return "No finished runs yet."
+    rows = [summarize(method, [result for result, _ in pairs]) for method, pairs in runs.items()]
+    table = markdown_table(rows)
     write_text_atomic(out / "table.md", table)
     write_csv_atomic(out / "table.csv", list(rows[0]), [list(row.values()) for row in rows])
     paths, labels, colors = [], [], []
-    for i, (method, runs) in enumerate(csvs.items()):
-        for j, path in enumerate(runs):
+    for i, (method, pairs) in enumerate(runs.items()):
+        for j, (_, path) in enumerate(pairs):
             paths.append(path)
             labels.append(method if j == 0 else "_nolegend_")
             colors.append(f"C{i}")

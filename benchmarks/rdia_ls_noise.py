@@ -19,7 +19,7 @@ and shows symmetric 0.8 from the ablation's runs for reference. Beside it stand 
 figures of the co-teaching authors' README for the same settings, which come from
 their own 9-layer CNN, not from this MLP.
 
-The queue is the ablation's (:func:`benchmarks.rdia_ls_ablation.run_queue`):
+The queue is ``experiments.queue.run_queue``, shared by every benchmark:
 resumable, one thread per run, ``--jobs`` runs at once, runs shared with the other
 RDIA-LS benchmarks in ``results/rdia_ls_mnist/runs``. Outputs in ``--out`` (default
 ``results/rdia_ls_noise``): ``table.md``, ``table.csv`` and ``test_acc.png``.
@@ -33,6 +33,8 @@ import numpy as np
 from benchmarks import rdia_ls_ablation as ablation
 from rdia.experiments import deep
 from rdia.experiments.cli import ConfigError
+from rdia.experiments.queue import (candidate_label, collect, queue_parser, report_and_exit,
+                                   run_config, run_queue)
 from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
 from rdia.experiments.report import format_mean_std, markdown_table
 
@@ -57,6 +59,9 @@ CANDIDATES = (DEFAULT, SELECTED, "coteaching", "ce")
 #: CNN (Han et al. 2018, github.com/bhanML/Co-teaching), per (noise type, rate).
 PUBLISHED_COTEACHING = {("symmetric", 0.5): 91.68, ("pairflip", 0.45): 87.58}
 
+#: The same figures per (candidate, setting), for the table's last column.
+PUBLISHED = {("coteaching", noise): value for noise, value in PUBLISHED_COTEACHING.items()}
+
 
 def setting_label(noise):
     """``symmetric 0.5`` of a (noise type, rate) pair."""
@@ -65,7 +70,7 @@ def setting_label(noise):
 
 def queue_configs(settings, seeds, epochs, runs_dir, data_dir=None):
     """The runs to train, candidate by candidate so that every setting advances together."""
-    return [ablation.run_config(candidate, seed, epochs, runs_dir, data_dir, noise=noise)
+    return [run_config(candidate, seed, epochs, runs_dir, data_dir, noise=noise)
             for candidate in CANDIDATES for noise in settings for seed in seeds]
 
 
@@ -81,8 +86,11 @@ def setting_rows(noise, seeds, epochs, runs_dir):
         candidate -> {seed: result dict}.
     missing : list of str
     """
-    runs, missing = ablation.collect(CANDIDATES, seeds, epochs, runs_dir, noise=noise)
+    runs, missing = collect(CANDIDATES, seeds, epochs, runs_dir, noise=noise)
     rows = ablation.table_rows(runs, seeds)
+    for row, candidate in zip(rows, CANDIDATES):
+        published = PUBLISHED.get((candidate, noise))
+        row["published"] = "-" if published is None else f"{published:.2f}"
     choices = ablation.select_on_val({c: runs[c] for c in (DEFAULT, SELECTED)}, seeds)
     if choices:
         scored = [c["scored_acc"] for c in choices]
@@ -91,6 +99,7 @@ def setting_rows(noise, seeds, epochs, runs_dir):
         rows.append({"candidate": f"selected on val ({chosen})", "runs": f"{len(choices)} of "
                      f"{len(seeds)}", "test_acc": "-", "val_acc": "-",
                      "scored_acc": format_mean_std(scored, 2), "runs_with_val": len(choices),
+                     "published": "-",
                      "seeds": " ".join(str(c["seed"]) for c in choices)})
     for row in rows:
         row["setting"] = setting_label(noise)
@@ -110,7 +119,7 @@ def plot_settings(curves, path):
             accs = np.array([[r["test_acc"] for r in res["epochs"]] for res in by_seed.values()])
             epochs = np.arange(1, accs.shape[1] + 1)
             line, = ax.plot(epochs, accs.mean(axis=0), linewidth=1.0,
-                            label=f"{ablation.candidate_label(candidate)} ({len(by_seed)} seeds)")
+                            label=f"{candidate_label(candidate)} ({len(by_seed)} seeds)")
             ax.fill_between(epochs, accs.min(axis=0), accs.max(axis=0), alpha=0.15,
                             color=line.get_color(), linewidth=0)
         if noise in PUBLISHED_COTEACHING:
@@ -137,8 +146,7 @@ def write_outputs(out, seeds, epochs, runs_dir, settings=SETTINGS):
     header = ["setting", "method", "runs", "test acc, last-10 mean (%, 10,000 images)",
               "scored acc (%, 9,900 images)", "co-teaching README (%, 9-layer CNN)"]
     cells = [[r["setting"], r["candidate"], r["runs"], r["test_acc"], r["scored_acc"],
-              (f"{PUBLISHED_COTEACHING[n]:.2f}" if (n := _noise_of(r)) in PUBLISHED_COTEACHING
-               and r["candidate"] == "coteaching" else "-")] for r in rows]
+              r["published"]] for r in rows]
     report = "\n".join([
         "# RDIA-LS at more than one noise setting (MNIST, MLP, 200 epochs)", "",
         f"Mean ± sample std over seeds ({', '.join(map(str, seeds))}) of each run's mean over "
@@ -159,15 +167,9 @@ def write_outputs(out, seeds, epochs, runs_dir, settings=SETTINGS):
     return report
 
 
-def _noise_of(row):
-    """The (noise type, rate) of a table row, from its setting label."""
-    kind, rate = row["setting"].split()
-    return kind, float(rate)
-
-
 def build_parser():
     """The benchmark's command-line parser (flags in either spelling, one-line errors)."""
-    return ablation.queue_parser(PROG, __doc__, "rdia_ls_noise", "noise-logs")
+    return queue_parser(PROG, __doc__, "rdia_ls_noise", "noise-logs")
 
 
 def main(argv=None):
@@ -185,9 +187,9 @@ def main(argv=None):
     def tables():
         return write_outputs(args.out, args.seeds, args.epochs, args.runs_dir)
 
-    failed = (ablation.run_queue(configs, args.jobs, args.log_dir, on_finish=tables)
+    failed = (run_queue(configs, args.jobs, args.log_dir, on_finish=tables)
               if args.train else [])
-    return ablation.report_and_exit(PROG, tables(), failed)
+    return report_and_exit(PROG, tables(), failed)
 
 
 if __name__ == "__main__":

@@ -218,6 +218,30 @@ def epoch_rows(test, val=None, scored=None):
     return rows
 
 
+def trained_run(data_dir, folder, **settings):
+    """A finished deep run trained by ``experiments.deep.run``, its files in ``folder``.
+
+    Two epochs of the paper's setting (``deep.PAPER_SETTING``) on 300 seeded MNIST
+    images, one thread, the JSON at ``<folder>/<run name>.json``; ``settings``
+    override any of them.
+
+    Returns
+    -------
+    config : experiments.deep.LSConfig
+        With ``output`` set.
+    result : dict
+        As ``deep.run`` returns it (and wrote to ``output``).
+    """
+    from rdia.experiments import deep
+
+    config = dataclasses.replace(deep.PAPER_SETTING, **{
+        "subset": 300, "n_epoch": 2, "seed": 1, "threads": 1, "progress": False,
+        "data_dir": str(data_dir), "result_dir": str(folder), **settings})
+    config = dataclasses.replace(config,
+                                 output=str(Path(folder) / f"{deep.run_name(config)}.json"))
+    return config, deep.run(config)
+
+
 def write_run(config, rows):
     """A finished RDIA-LS run's JSON at config.output, as experiments.deep.run writes it."""
     path = Path(config.output)

@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,94 +44,6 @@ def test_the_default_queue_is_the_order_of_value():
         ("published", 0.05), ("published", 0.5), ("published", 0.8),
         ("published-no-keep-on-softmax", 0.2), ("published-no-unsure-over-batch", 0.2),
         ("published-no-warmup-over-keep", 0.2))
-
-
-def test_run_config_is_the_papers_setting_with_the_candidate():
-    config = ablation.run_config(("method", 0.05), 2, 200, "r")
-    assert (config.loss, config.gamma, config.seed, config.n_epoch, config.threads) == \
-        ("method", 0.05, 2, 200, 1)
-    assert (config.noise_rate, config.weight_decay, config.method) == (0.8, 1e-5, "rdia-ls")
-    assert config.output == str(Path("r") / "mnist_rdia-ls-method_symmetric_0.8_gamma0.05_seed2.json")
-    ce = ablation.run_config("ce", 1, 200, "r")
-    assert ce.output == str(Path("r") / "mnist_ce_symmetric_0.8_seed1.json")
-
-
-def test_config_argv_gives_every_set_value_as_a_flag():
-    config = deep.LSConfig(loss="method", noise_rate=0.8, seed=3, gamma=0.05,
-                           weight_decay=1e-5, threads=1, result_dir="r", progress=False)
-    assert ablation.config_argv(config) == [
-        "--dataset", "mnist", "--method", "rdia-ls", "--loss", "method",
-        "--noise_type", "symmetric", "--noise_rate", "0.8", "--num_gradual", "10",
-        "--warmup", "10", "--n_epoch", "200", "--epoch_decay_start", "80",
-        "--lr", "0.001", "--batch_size", "128", "--seed", "3", "--gamma", "0.05",
-        "--weight_decay", "1e-05", "--threads", "1", "--result_dir", "r", "--no_progress",
-        "--alpha", "0.0", "--if_warmup", "4", "--if_every", "1", "--if_damping", "1e-05",
-        "--if_holdout", "0"]
-
-
-# ----------------------------------------------------------------------------
-# Finished runs, written here as JSON
-
-
-def test_pending_skips_finished_runs_and_reruns_those_without_val_acc(tmp_path):
-    configs = [ablation.run_config(("method", 0.5), seed, 3, tmp_path) for seed in (1, 2, 3)]
-    write_run(configs[0], epoch_rows([50, 60, 70], [40, 50, 60], [50, 60, 70]))
-    write_run(configs[1], epoch_rows([50, 60, 70]))                  # before the split
-    assert ablation.pending(configs) == configs[1:]
-
-
-# ----------------------------------------------------------------------------
-# The queue, with a stand-in for RDIA-LS.py
-
-
-FAKE_SCRIPT = '''
-import os, sys
-events = sys.argv[sys.argv.index("--result_dir") + 1] + "/events.txt"
-seed = sys.argv[sys.argv.index("--seed") + 1]
-with open(events, "a") as handle:
-    handle.write(f"start {seed}\\n")
-print("training seed", seed, "threads", sys.argv[sys.argv.index("--threads") + 1],
-      "OMP", os.environ.get("OMP_NUM_THREADS"))
-with open(events, "a") as handle:
-    handle.write(f"end {seed}\\n")
-sys.exit(1 if seed == "2" else 0)
-'''
-
-
-def most_at_once(lines):
-    """Largest number of runs between their start and end lines."""
-    running = peak = 0
-    for line in lines:
-        running += 1 if line.startswith("start") else -1
-        peak = max(peak, running)
-    return peak
-
-
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_queue_runs_at_most_jobs_processes_and_reports_failures(tmp_path, jobs):
-    script = tmp_path / "fake.py"
-    script.write_text(FAKE_SCRIPT)
-    configs = [ablation.run_config(("method", 0.5), seed, 3, tmp_path) for seed in (1, 2, 3, 4)]
-    finished = []
-    failed = ablation.run_queue(configs, jobs, tmp_path / "logs", script=script, poll=0.05,
-                                on_finish=lambda: finished.append(1))
-    assert failed == [deep.run_name(configs[1])]
-    lines = (tmp_path / "events.txt").read_text().split()
-    events = [" ".join(lines[i:i + 2]) for i in range(0, len(lines), 2)]
-    assert sorted(events) == sorted(f"{e} {s}" for e in ("start", "end") for s in "1234")
-    assert most_at_once(events) <= jobs
-    assert len(finished) == 4
-    log = (tmp_path / "logs" / f"{deep.run_name(configs[2])}.log").read_text()
-    assert "training seed 3 threads 1 OMP 1" in log
-
-
-def test_queue_skips_finished_runs(tmp_path):
-    script = tmp_path / "fake.py"
-    script.write_text(FAKE_SCRIPT)
-    configs = [ablation.run_config(("method", 0.5), seed, 3, tmp_path) for seed in (1, 3)]
-    write_run(configs[0], epoch_rows([50, 60, 70], [40, 50, 60], [50, 60, 70]))
-    assert ablation.run_queue(configs, 2, tmp_path / "logs", script=script, poll=0.05) == []
-    assert (tmp_path / "events.txt").read_text().split() == ["start", "3", "end", "3"]
 
 
 # ----------------------------------------------------------------------------

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from rdia import last_layer
-from rdia.experiments import deep
+from rdia.experiments import deep, methods
 from rdia.experiments.cli import ConfigError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -199,7 +198,7 @@ def test_every_setting_is_named_or_declared_not_a_result():
 
 @pytest.mark.parametrize("key", sorted(CHANGED))
 def test_changing_a_result_setting_changes_the_run_name(key):
-    method = "rdia-if" if key in deep.RDIA_IF_ONLY else "rdia-ls"
+    method = "rdia-if" if key in methods.RdiaIf.reads else "rdia-ls"
     base = deep.LSConfig(noise_rate=0.8, seed=1, method=method)
     assert deep.run_name(dataclasses.replace(base, **{key: CHANGED[key]})) != \
         deep.run_name(base)
@@ -399,6 +398,52 @@ def test_json_output_holds_config_epochs_and_final(mnist_run):
     assert Path(result["files"]["png"]).read_bytes()[:8] == PNG_MAGIC
 
 
+def test_paths_inside_the_repository_are_stored_relative_to_it(shared_data_dir, tmp_path,
+                                                                 monkeypatch):
+    # tmp_path stands for the repository: a run inside it records relative paths
+    monkeypatch.setattr(deep.files, "REPOSITORY", tmp_path)
+    config = mnist_config(shared_data_dir, tmp_path / "results" / "runs", n_epoch=1,
+                          subset=200, output=str(tmp_path / "results" / "runs" / "r.json"))
+    result = deep.run(config)
+    saved = json.loads(Path(config.output).read_text())
+    name = deep.run_name(config)
+    assert saved["files"] == result["files"] == {"csv": f"results/runs/{name}.csv",
+                                                 "png": f"results/runs/{name}.png"}
+    assert (saved["config"]["result_dir"], saved["config"]["output"]) == \
+        ("results/runs", "results/runs/r.json")
+    # the data folder lies outside it: kept as given
+    assert saved["config"]["data_dir"] == str(shared_data_dir)
+    assert (tmp_path / "results" / "runs" / f"{name}.csv").is_file()
+
+
+def numbers(rows):
+    """Per-epoch rows without the wall-clock columns."""
+    return [{k: v for k, v in row.items() if "seconds" not in k} for row in rows]
+
+
+def test_a_session_continued_in_two_calls_trains_like_one_run(shared_data_dir, tmp_path):
+    config = mnist_config(shared_data_dir, tmp_path, subset=300, method="coteaching")
+    prepared = deep.prepare(config)
+    whole = deep.train(prepared)
+    session = deep.start_session(prepared)
+    halves = deep.train(prepared, session, n_epochs=1) + deep.train(prepared, session, 1)
+    assert session.epoch == 2 and [row["epoch"] for row in halves] == [1, 2]
+    assert numbers(halves) == numbers(whole)
+
+
+def test_copied_sessions_train_alike_and_leave_the_original_alone(shared_data_dir, tmp_path):
+    prepared = deep.prepare(mnist_config(shared_data_dir, tmp_path, subset=300, n_epoch=3))
+    session = deep.start_session(prepared)
+    deep.train(prepared, session, n_epochs=1)
+    first, second = deep.copy_session(session), deep.copy_session(session)
+    # Adam's moments must not be shared: the second copy starts where the first did
+    from_first = deep.train(prepared, first, n_epochs=1)
+    assert numbers(deep.train(prepared, second, n_epochs=1)) == numbers(from_first)
+    # and the original, still after epoch 1, trains epoch 2 as they did
+    assert session.epoch == 1
+    assert numbers(deep.train(prepared, session, n_epochs=1)) == numbers(from_first)
+
+
 def test_same_seed_gives_identical_csv_other_seed_does_not(mnist_run, tmp_path):
     """All columns but ``seconds`` (wall time) must match."""
     config, result = mnist_run
@@ -484,38 +529,6 @@ def test_subset_larger_than_the_data_is_refused(tmp_path):
 # rdia-if: relabeling by the influence of each sample through the last layer
 
 
-@pytest.mark.parametrize("if_warmup, if_every, due", [
-    (4, 1, [4, 5, 6, 7, 8]), (4, 2, [4, 6, 8]), (1, 3, [1, 4, 7])])
-def test_phi_is_due_after_the_warmup_then_every_few_epochs(if_warmup, if_every, due):
-    config = deep.LSConfig(method="rdia-if", if_warmup=if_warmup, if_every=if_every)
-    assert [e + 1 for e in range(8) if deep.influence_due(e, config)] == due
-
-
-def test_rdia_if_loss_trains_harmful_samples_with_l_r_and_the_others_with_ce():
-    generator = torch.Generator().manual_seed(0)
-    logits = torch.randn(6, 10, generator=generator, dtype=torch.float64)
-    y = torch.tensor([0, 1, 2, 3, 4, 5])
-    harmful = torch.tensor([True, False, False, True, False, True])
-    (loss,), keep, sizes = deep.rdia_if_loss(logits, y, harmful)
-    p = torch.softmax(logits, dim=1)[torch.arange(6), y]
-    expected = torch.where(harmful, -torch.log(1 - p), -torch.log(p)).mean()
-    torch.testing.assert_close(loss, expected, rtol=1e-12, atol=0)
-    assert keep.tolist() == [1, 2, 4] and sizes == (3, 3, 0)
-    (plain,), keep, sizes = deep.rdia_if_loss(logits, y, None)
-    torch.testing.assert_close(plain, -torch.log(p).mean(), rtol=1e-12, atol=0)
-    assert sizes == (6, 0, 0) and keep.tolist() == list(range(6))
-
-
-def test_harmful_stats_against_the_noise_mask():
-    harmful = torch.tensor([True, True, True, False, False, False])
-    clean = torch.tensor([False, False, True, False, True, True])
-    stats = deep.harmful_stats(harmful, clean, 1.23456)
-    # 2 of the 3 harmful are noisy; 2 of the 3 noisy are harmful
-    assert stats == {"n_harmful": 3, "harmful_precision": pytest.approx(200 / 3),
-                     "harmful_recall": pytest.approx(200 / 3), "influence_seconds": 1.235}
-    assert deep.harmful_stats(None, clean, 0.0)["harmful_precision"] is None
-
-
 @pytest.fixture(scope="module")
 def rdia_if_run(tmp_path_factory):
     data_dir = os.environ.get("RDIA_DATA_DIR", "")
@@ -548,27 +561,6 @@ def test_rdia_if_is_seeded(rdia_if_run, tmp_path):
     columns = lambda rows: [{k: v for k, v in row.items()
                              if k not in ("seconds", "influence_seconds")} for row in rows]
     assert columns(read_rows(again["files"]["csv"])) == columns(read_rows(result["files"]["csv"]))
-
-
-def test_harmful_set_is_phi_above_alpha_of_the_last_layer(shared_data_dir, tmp_path):
-    config = mnist_config(shared_data_dir, tmp_path, method="rdia-if", noise_rate=0.5,
-                          subset=500).resolved()
-    arrays, _ = deep.load_data(config)
-    val_index, _ = deep.validation_split(arrays["y_test"].numpy(), config.seed)
-    phi_index, _ = deep.influence_split(arrays["y_test"].numpy(), val_index, 3)
-    tensors = {**arrays, "phi_index": torch.from_numpy(phi_index)}
-    torch.manual_seed(0)
-    net = deep.networks.build_model("mnist")
-    harmful, phi = deep.harmful_set(net, tensors, config)
-    expected = last_layer.last_layer_influence(
-        net, arrays["X_train"], arrays["y_train"], arrays["X_test"][phi_index],
-        arrays["y_test"][phi_index], config.weight_decay)
-    # harmful_set limits BLAS to the run's threads: the sums may differ in rounding
-    np.testing.assert_allclose(phi, expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
-    assert harmful.tolist() == (phi > 0).tolist()
-    alpha = float(np.median(phi[phi > 0]))
-    higher = dataclasses.replace(config, alpha=alpha)
-    assert 0 < deep.harmful_set(net, tensors, higher)[0].sum() == (phi > alpha).sum() < harmful.sum()
 
 
 @pytest.mark.parametrize("holdout", [0, 1, 4])

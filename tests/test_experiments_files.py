@@ -23,7 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from rdia.experiments.files import (OutputError, check_not_replacing, check_output_paths,
-                               output_set, save_figure_atomic, write_csv_atomic,
+                               output_set, save_figure_atomic, stored_path, write_csv_atomic,
                                write_json_atomic, write_text_atomic)
 
 from builders import ROOT, write_libsvm
@@ -283,3 +283,16 @@ def test_no_output_of_any_script_may_resolve_to_an_input(case, spelling):
         assert len(stderr.getvalue().strip().splitlines()) == 1, stderr.getvalue()
         assert flag in stderr.getvalue()
         assert {path: path.read_bytes() for path in before} == before
+
+
+def test_stored_path_is_relative_to_the_repository_inside_it(tmp_path):
+    root = tmp_path / "repo"
+    (root / "results").mkdir(parents=True)
+    assert stored_path(root / "results" / "runs" / "a.json", root) == "results/runs/a.json"
+    assert stored_path(str(root / "x" / ".." / "results"), root) == "results"
+    assert stored_path(tmp_path / "elsewhere" / "a.json", root) == \
+        str(tmp_path / "elsewhere" / "a.json")
+    assert stored_path(None, root) is None
+    # a link from outside into the repository is recorded by where it points
+    (tmp_path / "link").symlink_to(root / "results")
+    assert stored_path(tmp_path / "link" / "b.csv", root) == "results/b.csv"

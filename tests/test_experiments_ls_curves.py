@@ -1,18 +1,14 @@
-"""Tests of experiments/ls_curves.py: the deep-model figure and run reuse."""
+"""Tests of experiments/ls_curves.py: the deep-model figure (its runs are reused by the
+rule of experiments/queue.py, tested in test_experiments_queue.py)."""
 
 import dataclasses
-import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from rdia.experiments import deep, ls_curves
 from rdia.experiments.cli import ConfigError
-from builders import ROOT
-
-TRACKED_RUNS = ROOT / "results" / "rdia_ls_mnist" / "runs"
 
 DATA_DIR = os.environ.get("RDIA_DATA_DIR")
 needs_data = pytest.mark.skipif(
@@ -72,68 +68,6 @@ def test_default_runs_dir_shares_the_papers_runs_only():
     assert ls_curves.default_runs_dir(out, "s", 200, None) == out / "rdia_ls_mnist" / "runs"
     assert ls_curves.default_runs_dir(out, "s", 20, None) == out / "s-runs"
     assert ls_curves.default_runs_dir(out, "s", 200, 1000) == out / "s-runs"
-
-
-def tracked_config(tmp_path, method, seed, **changes):
-    """The config of a tracked 200-epoch run, its JSON copied to tmp_path."""
-    config = dataclasses.replace(ls_curves.PAPER_SETTING, method=method, seed=seed,
-                                 result_dir=str(tmp_path), **changes)
-    name = f"{deep.run_name(config)}.json"
-    shutil.copy(TRACKED_RUNS / name, tmp_path / name)
-    return dataclasses.replace(config, output=str(tmp_path / name))
-
-
-@pytest.mark.skipif(not TRACKED_RUNS.is_dir(), reason="the tracked runs are not here")
-@pytest.mark.parametrize("method, seed, loss", [
-    ("ce", 1, "published"), ("coteaching", 3, "method"),     # ce ignores the loss
-    ("rdia-ls", 2, "method"), ("rdia-ls", 3, "published")])
-def test_tracked_runs_are_recognised_and_reused(tmp_path, capsys, method, seed, loss):
-    config = tracked_config(tmp_path, method, seed, threads=None, progress=False, loss=loss)
-    saved = json.loads(Path(config.output).read_text())
-    # every setting (those of rdia-if only in the runs trained since it exists)
-    assert [key for key in saved["config"] if key not in deep.RDIA_IF_ONLY] == \
-        [key for key in dataclasses.asdict(config) if key not in deep.RDIA_IF_ONLY]
-    result = ls_curves.run_or_reuse(config, reuse=True)
-    assert "reusing" in capsys.readouterr().out
-    assert result == saved
-
-
-@pytest.mark.skipif(not TRACKED_RUNS.is_dir(), reason="the tracked runs are not here")
-def test_a_run_with_other_settings_is_not_reused(tmp_path, monkeypatch):
-    trained = []
-    monkeypatch.setattr(ls_curves, "run", lambda config: trained.append(config) or "new")
-    for changes in ({"n_epoch": 20}, {"noise_seed": 0}, {"loss": "keep-on-softmax"},
-                    {"gamma": 0.5}):
-        config = tracked_config(tmp_path, "rdia-ls", 1, loss="method")
-        config = dataclasses.replace(config, **changes)
-        assert ls_curves.run_or_reuse(config, reuse=True) == "new"
-    config = tracked_config(tmp_path, "ce", 1)
-    assert ls_curves.run_or_reuse(config, reuse=False) == "new"
-    assert len(trained) == 5
-
-
-@pytest.mark.skipif(not TRACKED_RUNS.is_dir(), reason="the tracked runs are not here")
-def test_load_finished_asks_for_the_columns_the_caller_needs(tmp_path):
-    config = tracked_config(tmp_path, "ce", 1)
-    assert ls_curves.load_finished(config, columns=("test_acc", "val_acc")) is not None
-    # the same run as one from before the validation split: no val_acc in its epochs
-    saved = json.loads(Path(config.output).read_text())
-    for row in saved["epochs"]:
-        del row["val_acc"]
-    Path(config.output).write_text(json.dumps(saved))
-    assert ls_curves.load_finished(config, columns=("test_acc",)) is not None
-    assert ls_curves.load_finished(config, columns=("val_acc",)) is None
-
-
-@pytest.mark.skipif(not TRACKED_RUNS.is_dir(), reason="the tracked runs are not here")
-def test_tracked_run_names_are_their_configs_names():
-    names = sorted(path.stem for path in TRACKED_RUNS.glob("*.json"))
-    assert "mnist_rdia-ls-published_symmetric_0.8_gamma0.2_seed1" in names
-    assert "mnist_rdia-ls-method_symmetric_0.8_gamma0.2_seed3" in names
-    for name in names:
-        saved = json.loads((TRACKED_RUNS / f"{name}.json").read_text())
-        assert "compat" not in saved["config"]
-        assert deep.run_name(deep.LSConfig(**saved["config"])) == name
 
 
 def test_unknown_loss_is_a_config_error(tmp_path):

@@ -1,23 +1,18 @@
 """The deep-model experiment of RDIA-LS.py: typed config, training loop, run files.
 
 Trains the paper's MLP (MNIST) or 6-conv CNN (CIFAR-10) on training labels corrupted
-by a seeded transition matrix, with one of four methods in the same loop and under
-the same schedule (docs/method.md sections 5 and 6):
+by a seeded transition matrix, with one of the methods of ``experiments/methods.py``
+(``rdia-ls``, ``rdia-if``, ``ce``, ``coteaching``) in the same loop and under the same
+schedule (docs/method.md sections 5 and 6). The loop asks the method object for its
+number of networks, its per-batch losses and its end-of-epoch hook.
 
-- ``rdia-ls``: keep / unsure / drop sets by per-sample CE inside each mini-batch, CE
-  on the keep set and the complementary loss l_R on the unsure set (``selection.py``);
-- ``rdia-if``: cross-entropy on every sample for ``if_warmup`` epochs; then, every
-  ``if_every`` epochs, phi of every training sample through the last layer
-  (``last_layer.py``) against the 100 held-out validation images, and until the next
-  computation the samples with phi > alpha train with l_R, the others with CE;
-- ``ce``: cross-entropy on every sample;
-- ``coteaching``: two networks, each trained on the small-loss samples of the other.
-
-:class:`LSConfig` holds every setting of a run and checks them; :func:`run` trains
-one run and writes, in ``result_dir``, a per-epoch CSV and a PNG of test accuracy
-against epoch, named by :func:`run_name` after every setting that changes the result,
-and with ``output`` a JSON of the whole run; :func:`plot_curves` draws several runs in
-one figure.
+:class:`LSConfig` holds every setting of a run and checks them. :func:`run` is
+:func:`prepare` (data, splits, device) and :func:`train` (the epoch loop), and writes,
+in ``result_dir``, a per-epoch CSV and a PNG of test accuracy against epoch, named by
+:func:`run_name` after every setting that changes the result, and with ``output`` a
+JSON of the whole run; benchmarks that need another loop call :func:`prepare` and
+:func:`train` with a :class:`Session` of their own. :func:`plot_curves` draws several
+runs in one figure.
 
 Every epoch is scored on the whole test set (``test_acc``, the paper's metric) and on
 the two parts of a seeded split of it (:func:`validation_split`): 100 held-out images,
@@ -25,6 +20,7 @@ the two parts of a seeded split of it (:func:`validation_split`): 100 held-out i
 (``scored_acc``), on which a choice made by ``val_acc`` can be scored.
 """
 
+import copy
 import csv
 import dataclasses
 import math
@@ -34,7 +30,6 @@ from typing import Optional
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 
 from rdia import data
 from rdia import last_layer
@@ -43,13 +38,14 @@ from rdia import selection
 from rdia.data import cifar, mnist
 from rdia.data.download import CIFAR10_FOLDER
 from rdia.experiments.cli import ConfigError, check_seed
+from rdia.experiments import files
 from rdia.experiments.files import (check_not_replacing, check_output_paths, output_set,
-                               save_figure_atomic, staged_path, write_csv_atomic,
-                               write_json_atomic)
+                                    save_figure_atomic, staged_path, write_csv_atomic,
+                                    write_json_atomic)
+from rdia.experiments.methods import IF_COLUMNS, METHODS, format_setting, method_of
 from rdia.models import networks
 
 DATASETS = ("mnist", "cifar10")
-METHODS = ("rdia-ls", "rdia-if", "ce", "coteaching")
 N_CLASSES = 10
 
 #: Paper settings that depend on the dataset, used when the setting is None.
@@ -70,14 +66,9 @@ CSV_COLUMNS = ("epoch", "train_acc", "test_acc", "val_acc", "scored_acc",
                "n_harmful", "harmful_precision", "harmful_recall", "influence_seconds",
                "holdout_acc")
 
-#: Columns that only ``rdia-if`` fills: the harmful set {phi > alpha} in force after
-#: the epoch, its precision and recall (%) against the true noise mask, the seconds
-#: spent on phi at the end of the epoch (0 when it was not recomputed), and the
-#: accuracy (%) on the validation images that phi never sees (``if_holdout`` per
-#: class; None when there are none). The harmful set trains with l_R and is counted
-#: in ``n_unsure``; ``n_keep`` counts the samples trained with CE.
-IF_COLUMNS = ("n_harmful", "harmful_precision", "harmful_recall", "influence_seconds",
-              "holdout_acc")
+#: ``methods.IF_COLUMNS`` are those that only ``rdia-if`` fills (``holdout_acc``: None
+#: when phi sees every validation image). Its harmful set trains with l_R and is
+#: counted in ``n_unsure``; ``n_keep`` counts the samples trained with CE.
 
 #: Default epochs of plain CE before the first phi of ``rdia-if``. On MNIST at
 #: symmetric noise 0.8 the CE runs of ``results/rdia_ls_mnist/runs`` (seeds 1-3) reach
@@ -97,17 +88,16 @@ VALIDATION_STREAM = 3
 #: Settings that do not change the numbers, ignored when a finished run is reused.
 NOT_RESULTS = ("progress", "threads", "output", "result_dir", "data_dir", "gpu")
 
+#: Path settings that a run's JSON records relative to the repository.
+STORED_PATHS = ("data_dir", "result_dir", "output")
+
 #: Settings that enter a run's name only when they differ from the default, in this
 #: order, after the seed (``_<setting><value>``).
 NAMED_SETTINGS = ("weight_decay", "n_epoch", "subset", "forget_rate", "num_gradual",
                   "warmup", "epoch_decay_start", "lr", "batch_size", "noise_seed")
 
-#: Settings that only the ``rdia-ls`` method reads.
-RDIA_LS_ONLY = ("loss", "gamma")
-
-#: Settings that only the ``rdia-if`` method reads; they enter its run name after the
-#: noise rate (alpha always, the others when off their default).
-RDIA_IF_ONLY = ("alpha", "if_warmup", "if_every", "if_damping", "if_holdout")
+#: Settings that only one method reads (``methods.Method.reads``).
+METHOD_ONLY = tuple(dict.fromkeys(name for method in METHODS.values() for name in method.reads))
 
 
 # ----------------------------------------------------------------------------
@@ -225,7 +215,7 @@ class LSConfig:
             if value is not None and not isinstance(value, str):
                 object.__setattr__(self, name, str(value))
         _check_choice("dataset", self.dataset, DATASETS)
-        _check_choice("method", self.method, METHODS)
+        _check_choice("method", self.method, tuple(METHODS))
         _check_choice("loss", self.loss, tuple(selection.LOSSES))
         _check_choice("noise_type", self.noise_type, data.NOISE_TYPES)
         _check_number("noise_rate", self.noise_rate, 0, 1, "in [0, 1)", upper_open=True)
@@ -299,17 +289,24 @@ def _check_int(name, value, low, optional=False):
         raise ConfigError(f"--{name} must be an integer >= {low}, got {value!r}")
 
 
+#: The paper's MNIST experiment (docs/method.md section 5): symmetric noise 0.8, gamma 0.2,
+#: weight decay 1e-5; the other settings are LSConfig's defaults. Sweeps derive their
+#: runs from it with ``dataclasses.replace``.
+PAPER_SETTING = LSConfig(dataset="mnist", noise_type="symmetric", noise_rate=0.8,
+                         gamma=0.2, weight_decay=1e-5)
+
+
 def result_settings(config):
     """The resolved settings that change a run's numbers, as a dict.
 
-    All fields of :meth:`LSConfig.resolved` but :data:`NOT_RESULTS`, but
-    :data:`RDIA_LS_ONLY` for the methods other than ``rdia-ls`` and but
-    :data:`RDIA_IF_ONLY` for those other than ``rdia-if``, which do not read them.
-    Two configs with equal result settings give the same run.
+    All fields of :meth:`LSConfig.resolved` but :data:`NOT_RESULTS` and but the
+    settings of :data:`METHOD_ONLY` that the run's method does not read
+    (``methods.Method.reads``). Two configs with equal result settings give the same
+    run.
     """
     settings = dataclasses.asdict(config.resolved())
-    ignored = (NOT_RESULTS + (() if config.method == "rdia-ls" else RDIA_LS_ONLY)
-               + (() if config.method == "rdia-if" else RDIA_IF_ONLY))
+    ignored = NOT_RESULTS + tuple(name for name in METHOD_ONLY
+                                  if name not in method_of(config).reads)
     return {key: value for key, value in settings.items() if key not in ignored}
 
 
@@ -349,21 +346,15 @@ def check_outputs(config, overwrite=False):
                         result_settings(config), overwrite)
 
 
-def format_setting(value):
-    """A setting's value as written in a run name: whole, as Python prints it.
-
-    0.0002 stays "0.0002", 1e-05 is "1e-05", 200 is "200".
-    """
-    return repr(value) if isinstance(value, float) else str(value)
-
-
 def run_name(config):
     """File stem of a run, which carries every setting that changes its numbers.
 
     ``<dataset>_<method>[-<loss>]_<noise_type>_<noise_rate>[_gamma<gamma>][_alpha<alpha>]_seed<seed>``,
-    with the loss and the (resolved) gamma for ``rdia-ls`` only and alpha for
-    ``rdia-if`` only, then ``_<setting><value>`` for each of :data:`NAMED_SETTINGS`
-    (and, for ``rdia-if``, ``if_warmup``, ``if_every`` and ``if_damping``) whose
+    with the parts the method adds (``methods.Method.name_parts``: the loss and the
+    (resolved) gamma for ``rdia-ls``, alpha for ``rdia-if``), then
+    ``_<setting><value>`` for each of :data:`NAMED_SETTINGS` (and the method's
+    ``named_settings``: for ``rdia-if``, ``if_warmup``, ``if_every``, ``if_damping`` and
+    ``if_holdout``) whose
     resolved value differs from the resolved default of the same dataset, noise rate
     and seed (e.g. ``_n_epoch20``, ``_weight_decay0.0001``, ``_noise_seed0``,
     ``_if_every5``). The same for a config and its :meth:`LSConfig.resolved` copy.
@@ -378,12 +369,11 @@ def run_name(config):
     """
     c = config.resolved()
     default = LSConfig(dataset=c.dataset, noise_rate=c.noise_rate, seed=c.seed).resolved()
-    is_rdia_ls, is_rdia_if = c.method == "rdia-ls", c.method == "rdia-if"
-    name = (f"{c.dataset}_{c.method}{'-' + c.loss if is_rdia_ls else ''}_{c.noise_type}_"
-            f"{format_setting(c.noise_rate)}"
-            f"{'_gamma' + format_setting(c.gamma) if is_rdia_ls else ''}"
-            f"{'_alpha' + format_setting(c.alpha) if is_rdia_if else ''}_seed{c.seed}")
-    for key in NAMED_SETTINGS + (RDIA_IF_ONLY[1:] if is_rdia_if else ()):
+    method = method_of(c)
+    after_method, after_noise = method.name_parts(c)
+    name = (f"{c.dataset}_{c.method}{after_method}_{c.noise_type}_"
+            f"{format_setting(c.noise_rate)}{after_noise}_seed{c.seed}")
+    for key in NAMED_SETTINGS + method.named_settings:
         value = getattr(c, key)
         if value != getattr(default, key):
             name += f"_{key}{format_setting(value)}"
@@ -538,11 +528,11 @@ def build_networks(config, device):
     Returns
     -------
     nets : list of torch.nn.Module
-        Two for co-teaching, one otherwise.
+        As many as the method trains (``methods.Method.n_networks``).
     optimizers : list of torch.optim.Adam
     """
     torch.manual_seed(config.seed)
-    count = 2 if config.method == "coteaching" else 1
+    count = method_of(config).n_networks
     nets = [networks.build_model(config.dataset, N_CLASSES).to(device) for _ in range(count)]
     optimizers = [torch.optim.Adam(net.parameters(), lr=config.lr,
                                    betas=(BETA1_START, BETA2),
@@ -550,23 +540,19 @@ def build_networks(config, device):
     return nets, optimizers
 
 
-def train_epoch(nets, optimizers, tensors, epoch, config, generator, harmful=None):
-    """One pass over the shuffled training set.
+def train_epoch(session, tensors, epoch, config):
+    """One pass over the shuffled training set with the session's method.
 
     Parameters
     ----------
-    nets, optimizers : list
-        From :func:`build_networks`.
+    session : Session
+        Networks, optimizers, shuffle generator, method and its state.
     tensors : dict of Tensor
         X_train, y_train, clean on the device (see :func:`load_data`).
     epoch : int
         0-based epoch; sets f(e) and the warm-up.
     config : LSConfig
         Resolved.
-    generator : torch.Generator
-        CPU generator of the shuffles.
-    harmful : Tensor of shape (n,), bool, optional
-        ``rdia-if``: the samples that train with l_R (None before the first phi).
 
     Returns
     -------
@@ -577,10 +563,11 @@ def train_epoch(nets, optimizers, tensors, epoch, config, generator, harmful=Non
         co-teaching, the sets of network 1).
     """
     X, y, clean = tensors["X_train"], tensors["y_train"], tensors["clean"]
+    nets, optimizers, method = session.nets, session.optimizers, session.method
     device = X.device
     f = selection.forget_rate(epoch, config.forget_rate, config.num_gradual)
     warmup = selection.is_warmup(epoch, config.warmup)
-    order = torch.randperm(len(y), generator=generator).to(device)
+    order = torch.randperm(len(y), generator=session.generator).to(device)
     correct = torch.zeros((), dtype=torch.long, device=device)
     clean_kept = torch.zeros((), dtype=torch.long, device=device)
     sizes = np.zeros(3, dtype=np.int64)
@@ -590,8 +577,8 @@ def train_epoch(nets, optimizers, tensors, epoch, config, generator, harmful=Non
         index = order[start:stop]
         xb, yb = to_float(X[index]), y[index]
         logits = [net(xb) for net in nets]
-        losses, keep, batch_sizes = batch_losses(
-            logits, yb, f, warmup, config, None if harmful is None else harmful[index])
+        losses, keep, batch_sizes = method.batch_losses(logits, yb, index, f, warmup, config,
+                                                        session.state)
         for optimizer, loss in zip(optimizers, losses):
             optimizer.zero_grad(set_to_none=True)
             if loss is not None:
@@ -606,124 +593,6 @@ def train_epoch(nets, optimizers, tensors, epoch, config, generator, harmful=Non
         "label_precision": 100.0 * clean_kept.item() / n_keep if n_keep else None,
         "n_keep": n_keep, "n_unsure": int(sizes[1]), "n_drop": int(sizes[2]),
     }
-
-
-def batch_losses(logits, y, f, warmup, config, harmful=None):
-    """Losses of one mini-batch for the run's method.
-
-    Parameters
-    ----------
-    logits : list of Tensor of shape (B, K)
-        One per network.
-    y : Tensor of shape (B,)
-    f : float
-        Forget rate of the epoch.
-    warmup : bool
-    config : LSConfig
-        Resolved (``gamma`` set).
-    harmful : Tensor of shape (B,), bool, optional
-        ``rdia-if``: which samples of the batch train with l_R; None trains all with CE.
-
-    Returns
-    -------
-    losses : list of (Tensor or None)
-        One per network; None when there is nothing to train on (no step is taken).
-    keep : Tensor
-        Batch indices of the keep set (network 1's selection for co-teaching).
-    sizes : tuple of int
-        (n_keep, n_unsure, n_drop) of the batch.
-    """
-    B = len(y)
-    if config.method == "ce":
-        return [selection.cross_entropy(logits[0], y).mean()], torch.arange(B, device=y.device), \
-            (B, 0, 0)
-    if config.method == "rdia-if":
-        return rdia_if_loss(logits[0], y, harmful)
-    if config.method == "coteaching":
-        n_keep = selection.partition_sizes(B, f, 0.0, warmup=True)[0]
-        loss1, loss2, keep1, _ = selection.coteaching_losses(logits[0], logits[1], y, n_keep)
-        losses = [loss1, loss2] if n_keep else [None, None]
-        return losses, keep1, (n_keep, 0, B - n_keep)
-    sizes = selection.partition_sizes(B, f, config.noise_rate, warmup)
-    ce = selection.cross_entropy(logits[0], y)
-    part = selection.rank_partition(ce, sizes[0], sizes[1])
-    loss = selection.batch_loss(logits[0], y, part, config.gamma, warmup,
-                                config.loss, ce=ce)
-    return [loss if sizes[0] + sizes[1] else None], part.keep, sizes
-
-
-def rdia_if_loss(logits, y, harmful=None):
-    """The ``rdia-if`` loss of one mini-batch: mean of l_R over harmful samples and CE
-    over the others (CE over all when ``harmful`` is None).
-
-    Returns
-    -------
-    losses : list of one Tensor
-    keep : Tensor
-        Batch indices of the samples trained with CE.
-    sizes : tuple of int
-        (trained with CE, trained with l_R, 0).
-    """
-    ce = selection.cross_entropy(logits, y)
-    if harmful is None:
-        return [ce.mean()], torch.arange(len(y), device=y.device), (len(y), 0, 0)
-    per_sample = torch.where(harmful, selection.complementary_loss(logits, y), ce)
-    n_harmful = int(harmful.sum())
-    return [per_sample.mean()], torch.nonzero(~harmful).flatten(), \
-        (len(y) - n_harmful, n_harmful, 0)
-
-
-def influence_due(epoch, config):
-    """Whether ``rdia-if`` recomputes phi at the end of a 0-based epoch: at the end of
-    epoch ``if_warmup`` (1-based), then every ``if_every`` epochs."""
-    done = epoch + 1
-    return done >= config.if_warmup and (done - config.if_warmup) % config.if_every == 0
-
-
-def harmful_set(net, tensors, config):
-    """The harmful set {phi > alpha} of the network's current last layer.
-
-    phi (``last_layer.last_layer_influence``) is taken against the validation images
-    that phi may see (``phi_index`` of the test set, :func:`influence_split`) with the
-    observed training labels.
-
-    Parameters
-    ----------
-    net : torch.nn.Module
-    tensors : dict of Tensor
-        As in :func:`train`.
-    config : LSConfig
-        Resolved.
-
-    Returns
-    -------
-    harmful : Tensor of shape (n,), bool, on the training tensors' device
-    phi : ndarray of shape (n,)
-    """
-    val = tensors["phi_index"]
-    # numpy's BLAS gets the run's thread count too: on a busy machine two BLAS
-    # threads made phi 10x slower here
-    with threadpool_limits(config.threads):
-        phi = last_layer.last_layer_influence(
-            net, tensors["X_train"], tensors["y_train"], tensors["X_test"][val],
-            tensors["y_test"][val], config.weight_decay, config.if_damping)
-    harmful = torch.from_numpy(phi > config.alpha).to(tensors["y_train"].device)
-    return harmful, phi
-
-
-def harmful_stats(harmful, clean, seconds):
-    """The ``rdia-if`` columns of an epoch: size of the harmful set, its precision and
-    recall (%) against the true noise mask (None when undefined), and ``seconds``."""
-    if harmful is None:
-        return {"n_harmful": 0, "harmful_precision": None, "harmful_recall": None,
-                "influence_seconds": round(seconds, 3)}
-    noisy = ~clean
-    hits = int((harmful & noisy).sum())
-    n_harmful, n_noisy = int(harmful.sum()), int(noisy.sum())
-    return {"n_harmful": n_harmful,
-            "harmful_precision": 100.0 * hits / n_harmful if n_harmful else None,
-            "harmful_recall": 100.0 * hits / n_noisy if n_noisy else None,
-            "influence_seconds": round(seconds, 3)}
 
 
 def influence_split(y_test, val_index, holdout):
@@ -877,8 +746,117 @@ def summarize(rows):
             "scored_acc_last10_mean": last10("scored_acc")}
 
 
+@dataclasses.dataclass
+class Prepared:
+    """A run ready to train: its resolved config, device and tensors.
+
+    Attributes
+    ----------
+    config : LSConfig
+        Resolved.
+    device : torch.device
+    notice : str
+        The line that says which device runs it.
+    tensors : dict of Tensor
+        On ``device``: X_train, y_train, clean, X_test, y_test of :func:`load_data`,
+        val_index and scored_index of :func:`validation_split`, phi_index and
+        holdout_index of :func:`influence_split`.
+    data : dict
+        n_train, n_test, n_val, n_scored, val_index, holdout_index (lists),
+        actual_noise_rate, device: the ``data`` part of :func:`run`'s result.
+    """
+
+    config: LSConfig
+    device: torch.device
+    notice: str
+    tensors: dict
+    data: dict
+
+
+def prepare(config):
+    """Everything a run needs before its first epoch: device, threads, data, splits.
+
+    Parameters
+    ----------
+    config : LSConfig
+        Resolved here first.
+
+    Returns
+    -------
+    prepared : Prepared
+
+    Raises
+    ------
+    experiments.cli.ConfigError, data.DataError
+    """
+    config = config.resolved()
+    device, notice = select_device(config.gpu)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    arrays, actual_noise = load_data(config)
+    y_test = arrays["y_test"].numpy()
+    val_index, scored_index = validation_split(y_test, config.seed)
+    phi_index, holdout_index = influence_split(y_test, val_index,
+                                               method_of(config).holdout(config))
+    tensors = {key: value.to(device) for key, value in arrays.items()}
+    for key, index in (("val_index", val_index), ("scored_index", scored_index),
+                       ("phi_index", phi_index), ("holdout_index", holdout_index)):
+        tensors[key] = torch.from_numpy(index).to(device)
+    data_info = {"n_train": len(arrays["y_train"]), "n_test": len(y_test),
+                 "n_val": len(val_index), "n_scored": len(scored_index),
+                 "val_index": val_index.tolist(), "holdout_index": holdout_index.tolist(),
+                 "actual_noise_rate": actual_noise, "device": str(device)}
+    return Prepared(config, device, notice, tensors, data_info)
+
+
+@dataclasses.dataclass
+class Session:
+    """The training state of a run between two epochs.
+
+    Attributes
+    ----------
+    nets, optimizers : list
+        From :func:`build_networks`.
+    generator : torch.Generator
+        CPU generator of the shuffles, seeded with the run's seed.
+    method : methods.Method
+        The method that trains the next epoch.
+    state : object
+        The method's state (``methods.Method.start``, ``end_epoch``).
+    epoch : int
+        0-based epoch that trains next.
+    """
+
+    nets: list
+    optimizers: list
+    generator: torch.Generator
+    method: object
+    state: object = None
+    epoch: int = 0
+
+
+def start_session(prepared):
+    """A fresh :class:`Session`: networks initialised from the seed, epoch 0."""
+    config, tensors = prepared.config, prepared.tensors
+    nets, optimizers = build_networks(config, prepared.device)
+    method = method_of(config)
+    return Session(nets, optimizers, torch.Generator().manual_seed(config.seed), method,
+                   method.start(prepared.tensors, config))
+
+
+def copy_session(session, method=None):
+    """An independent copy of a session (networks, optimizers, generator, state), with
+    ``method`` in place of its method when given; training one leaves the other as it was."""
+    nets, optimizers, state = copy.deepcopy((session.nets, session.optimizers, session.state))
+    generator = torch.Generator().set_state(session.generator.get_state())
+    return Session(nets, optimizers, generator, method or session.method, state,
+                   session.epoch)
+
+
 def run(config, overwrite=False):
     """Train one run and write its CSV, plot and (with ``output``) JSON.
+
+    :func:`check_outputs`, then :func:`prepare` and :func:`train`.
 
     Parameters
     ----------
@@ -891,10 +869,13 @@ def run(config, overwrite=False):
     -------
     result : dict
         {"config": ``dataclasses.asdict`` of the resolved config, "data": {n_train,
-        n_test, n_val, n_scored, val_index (the held-out test images), actual_noise_rate,
-        device}, "epochs": [CSV rows as dicts], "final": {"test_acc_last10_mean",
-        "test_acc_last", "val_acc_last10_mean", "scored_acc_last10_mean"}, "files":
-        {"csv", "png"}}. Accuracies are percentages.
+        n_test, n_val, n_scored, val_index (the held-out test images), holdout_index,
+        actual_noise_rate, device}, "epochs": [CSV rows as dicts], "final":
+        {"test_acc_last10_mean", "test_acc_last", "val_acc_last10_mean",
+        "scored_acc_last10_mean"}, "files": {"csv", "png"}}. Accuracies are
+        percentages. The paths (the files, and :data:`STORED_PATHS` of the config)
+        are relative to the repository where they lie inside it
+        (``files.stored_path``), so that a clone elsewhere recognises them.
 
     Raises
     ------
@@ -915,95 +896,86 @@ def run(config, overwrite=False):
 
 def _run_checked(config):
     """The body of :func:`run`, inside its output set."""
-    device, notice = select_device(config.gpu)
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
-    arrays, actual_noise = load_data(config)
-    val_index, scored_index = validation_split(arrays["y_test"].numpy(), config.seed)
-    print(notice)
-    print(f"{config.dataset}: {len(arrays['y_train'])} training images, "
+    prepared = prepare(config)
+    print(prepared.notice)
+    print(f"{config.dataset}: {prepared.data['n_train']} training images, "
           f"{config.noise_type} noise {config.noise_rate}: actual noise rate "
-          f"{actual_noise:.4f} (noise seed {config.noise_seed})", flush=True)
-    tensors = {key: value.to(device) for key, value in arrays.items()}
-    tensors["val_index"] = torch.from_numpy(val_index).to(device)
-    tensors["scored_index"] = torch.from_numpy(scored_index).to(device)
-    phi_index, holdout_index = influence_split(
-        arrays["y_test"].numpy(), val_index,
-        config.if_holdout if config.method == "rdia-if" else 0)
-    tensors["phi_index"] = torch.from_numpy(phi_index).to(device)
-    tensors["holdout_index"] = torch.from_numpy(holdout_index).to(device)
+          f"{prepared.data['actual_noise_rate']:.4f} (noise seed {config.noise_seed})",
+          flush=True)
     csv_path, png_path = run_files(config)
-    previous_deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        rows = train(config, tensors, device, csv_path)
-    finally:
-        torch.use_deterministic_algorithms(previous_deterministic)
+    rows = train(prepared, csv_path=csv_path)
     plot_curves([staged_path(csv_path)], png_path, labels=[run_name(config)])
+    paths = {name: files.stored_path(getattr(config, name)) for name in STORED_PATHS}
     result = {
-        "config": dataclasses.asdict(config),
-        "data": {"n_train": len(arrays["y_train"]), "n_test": len(arrays["y_test"]),
-                 "n_val": len(val_index), "n_scored": len(scored_index),
-                 "val_index": val_index.tolist(), "holdout_index": holdout_index.tolist(),
-                 "actual_noise_rate": actual_noise, "device": str(device)},
+        "config": {**dataclasses.asdict(config), **paths},
+        "data": prepared.data,
         "epochs": rows,
         "final": summarize(rows),
-        "files": {"csv": str(csv_path), "png": str(png_path)},
+        "files": {"csv": files.stored_path(csv_path), "png": files.stored_path(png_path)},
     }
     if config.output:
         write_json_atomic(config.output, result)
     return result
 
 
-def train(config, tensors, device, csv_path):
-    """The epoch loop: schedule, training, evaluation, CSV after every epoch.
+def train(prepared, session=None, n_epochs=None, csv_path=None, on_epoch=None):
+    """The epoch loop: schedule, training, the method's hook, evaluation, CSV.
 
     Parameters
     ----------
-    config : LSConfig
-        Resolved.
-    tensors : dict of Tensor
-        The arrays of :func:`load_data`, the val_index and scored_index of
-        :func:`validation_split` and the phi_index and holdout_index of
-        :func:`influence_split`, on ``device``.
-    device : torch.device
-    csv_path : Path
+    prepared : Prepared
+    session : Session, optional
+        Where to continue (default: :func:`start_session`); trained in place.
+    n_epochs : int, optional
+        Epochs to train from ``session.epoch`` (default: up to ``n_epoch``).
+    csv_path : Path, optional
         Rewritten atomically after every epoch.
+    on_epoch : callable, optional
+        ``on_epoch(row, session)`` after every epoch, e.g. to read the method's state.
 
     Returns
     -------
     rows : list of dict
         One per epoch, keyed by CSV_COLUMNS.
     """
-    nets, optimizers = build_networks(config, device)
-    generator = torch.Generator().manual_seed(config.seed)
-    rows, harmful = [], None
-    bar = show.steps(range(config.n_epoch), run_name(config), "epoch",
-                     None if config.progress else False)
-    for epoch in bar:
-        started = time.perf_counter()
-        lr, beta1 = adam_schedule(epoch, config)
-        for optimizer in optimizers:
-            set_adam_schedule(optimizer, lr, beta1)
-        stats = train_epoch(nets, optimizers, tensors, epoch, config, generator, harmful)
-        if_stats = None
-        if config.method == "rdia-if":
-            seconds = 0.0
-            if influence_due(epoch, config):
-                phi_started = time.perf_counter()
-                harmful, _ = harmful_set(nets[0], tensors, config)
-                seconds = time.perf_counter() - phi_started
-            if_stats = harmful_stats(harmful, tensors["clean"], seconds)
-        accuracies = evaluate(nets[0], tensors["X_test"], tensors["y_test"],
-                              tensors["val_index"], tensors["scored_index"],
-                              tensors["holdout_index"])
-        rows.append(epoch_row(epoch, stats, accuracies, lr, time.perf_counter() - started,
-                              if_stats))
-        write_csv_atomic(csv_path, CSV_COLUMNS,
-                         [[_csv_value(row[key]) for key in CSV_COLUMNS] for row in rows])
-        bar.set_postfix(test_acc=f"{accuracies['test_acc']:.2f}")
-    bar.close()
+    config = prepared.config
+    session = start_session(prepared) if session is None else session
+    stop = config.n_epoch if n_epochs is None else session.epoch + n_epochs
+    previous_deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        rows = []
+        bar = show.steps(range(session.epoch, stop), run_name(config), "epoch",
+                         None if config.progress else False)
+        for epoch in bar:
+            rows.append(train_one_epoch(session, prepared, epoch))
+            session.epoch = epoch + 1
+            if csv_path is not None:
+                write_csv_atomic(csv_path, CSV_COLUMNS,
+                                 [[_csv_value(row[key]) for key in CSV_COLUMNS] for row in rows])
+            if on_epoch is not None:
+                on_epoch(rows[-1], session)
+            bar.set_postfix(test_acc=f"{rows[-1]['test_acc']:.2f}")
+        bar.close()
+    finally:
+        torch.use_deterministic_algorithms(previous_deterministic)
     return rows
+
+
+def train_one_epoch(session, prepared, epoch):
+    """Train, hook and evaluate one 0-based epoch; its CSV row (dict)."""
+    config, tensors = prepared.config, prepared.tensors
+    started = time.perf_counter()
+    lr, beta1 = adam_schedule(epoch, config)
+    for optimizer in session.optimizers:
+        set_adam_schedule(optimizer, lr, beta1)
+    stats = train_epoch(session, tensors, epoch, config)
+    session.state, method_stats = session.method.end_epoch(epoch, session.nets, tensors,
+                                                           config, session.state)
+    accuracies = evaluate(session.nets[0], tensors["X_test"], tensors["y_test"],
+                          tensors["val_index"], tensors["scored_index"],
+                          tensors["holdout_index"])
+    return epoch_row(epoch, stats, accuracies, lr, time.perf_counter() - started, method_stats)
 
 
 def _csv_value(value):

@@ -16,6 +16,8 @@
   inside it is staged as ``.<name>.<pid>.tmp`` beside its destination and moved into
   place only when the whole run succeeded; on any failure the staged files are
   removed. A later run removes the staged files and locks of dead processes.
+- :func:`stored_path` is how a path is recorded inside a results file: relative to the
+  repository when it lies inside it, so that a clone elsewhere recognises it.
 """
 
 import contextlib
@@ -34,8 +36,40 @@ from pathlib import Path
 
 from rdia.experiments.cli import ConfigError
 
+#: The repository: the folder that holds the ``rdia`` package.
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
 class OutputError(ConfigError):
     """An output path that cannot be written; the message is one line."""
+
+
+# ----------------------------------------------------------------------------
+# Paths recorded in results files
+
+
+def stored_path(path, root=None):
+    """A path as recorded in a results file (a run's JSON).
+
+    Parameters
+    ----------
+    path : path-like or None
+    root : path-like, optional
+        Default :data:`REPOSITORY`.
+
+    Returns
+    -------
+    path : str or None
+        Relative to ``root``, with forward slashes, when the path lies inside it
+        (after resolving ``..`` and links); else the path as given; None for None.
+    """
+    if path is None:
+        return None
+    root = Path(REPOSITORY if root is None else root).resolve()
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 # ----------------------------------------------------------------------------

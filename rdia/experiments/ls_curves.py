@@ -3,22 +3,22 @@
 :func:`ls_curves` is the engine of ``reproduce.py ls-curves``: it trains (or reuses)
 one run per method and seed with :func:`experiments.deep.run`, and writes a markdown
 report, a CSV of every epoch and a PNG of the mean curves. RDIA-LS uses the published
-code's loss unless ``loss`` says otherwise. :func:`run_or_reuse`,
-:func:`load_finished` and :data:`PAPER_SETTING` are shared with the benchmarks in
-``benchmarks/``, so that each finished run is trained once.
+code's loss unless ``loss`` says otherwise. :data:`PAPER_SETTING` is shared with the
+benchmarks in ``benchmarks/``, and finished runs are reused by the rule of
+``experiments/queue.py``, so that each finished run is trained once.
 """
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from rdia.experiments.cli import ConfigError, printable
+from rdia.experiments.cli import ConfigError
 from rdia import selection
-from rdia.experiments.deep import LSConfig, result_settings, run, run_name
+from rdia.experiments.deep import PAPER_SETTING, run_name
 from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
+from rdia.experiments import queue
 from rdia.experiments.report import PUBLISHED_RDIA_LS, format_mean_std, markdown_table
 
 #: Methods of the paper's deep-model figure, in drawing order.
@@ -30,95 +30,9 @@ PAPER_EPOCHS = 200
 #: Epochs of ``quick=True``.
 QUICK_EPOCHS = 3
 
-#: The paper's MNIST experiment (docs/method.md section 5): symmetric noise 0.8, gamma 0.2,
-#: weight decay 1e-5; the other settings are LSConfig's defaults. Sweeps derive their
-#: runs from it with ``dataclasses.replace``.
-PAPER_SETTING = LSConfig(dataset="mnist", noise_type="symmetric", noise_rate=0.8,
-                         gamma=0.2, weight_decay=1e-5)
 
 #: Published last-10-epoch mean test accuracy (%, mean and std) per method of the figure.
 PUBLISHED_LS = {"rdia-ls": PUBLISHED_RDIA_LS["mnist"]}
-
-
-def load_finished(config, columns=()):
-    """The saved result of a finished run of ``config``, or None.
-
-    Parameters
-    ----------
-    config : experiments.deep.LSConfig
-        With ``output`` set: the JSON looked for.
-    columns : sequence of str, default=()
-        Per-epoch values the run must hold (e.g. ``("val_acc",)``, which runs from
-        before the validation split lack).
-
-    Returns
-    -------
-    result : dict or None
-        The JSON at ``output`` when it exists, its settings that change the numbers
-        (:func:`experiments.deep.result_settings`) equal those of ``config``, it holds
-        all ``n_epoch`` epochs and every epoch has ``columns``; else None.
-    """
-    try:
-        previous = read_run(config.output)
-    except ValueError as exc:
-        print(f"{config.output} does not parse as a run's JSON ({exc}); not reused")
-        return None
-    if previous is None:
-        return None
-    settings = result_settings(config)
-    same = all(previous["config"].get(key) == value for key, value in settings.items())
-    complete = len(previous["epochs"]) == config.n_epoch and all(
-        column in row for row in previous["epochs"] for column in columns)
-    return previous if same and complete else None
-
-
-def read_run(path):
-    """The JSON of a run at ``path``, None when there is no file.
-
-    Raises
-    ------
-    ValueError
-        When the file does not parse as a run's JSON (a run killed while writing it,
-        or another file); the message says why, in one line.
-    """
-    try:
-        previous = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ValueError(printable(exc)) from None
-    if not isinstance(previous, dict) or not isinstance(previous.get("config"), dict) \
-            or not isinstance(previous.get("epochs"), list):
-        raise ValueError("not the JSON of an RDIA-LS run")
-    return previous
-
-
-def run_or_reuse(config, reuse=True):
-    """Train one run, or load its JSON when ``reuse`` and the run is finished.
-
-    Parameters
-    ----------
-    config : experiments.deep.LSConfig
-        With ``output`` set: the JSON looked for, and written by a new run.
-    reuse : bool, default=True
-        Load the JSON at ``output`` when :func:`load_finished` finds it; otherwise train.
-        A JSON at ``output`` that does not parse (a run killed while writing it) is
-        named, and replaced by the new run.
-
-    Returns
-    -------
-    result : dict
-        The run's result, as :func:`experiments.deep.run` returns it.
-    """
-    previous = load_finished(config) if reuse else None
-    if previous is not None:
-        print(f"reusing {config.output}")
-        return previous
-    try:
-        read_run(config.output)
-    except ValueError:  # a broken JSON of this very run's name: trained again, replaced
-        return run(config, overwrite=True)
-    return run(config)
 
 
 def ls_runs(seeds, epochs, runs_dir, data_dir=None, subset=None, gpu=None,
@@ -166,7 +80,7 @@ def ls_runs(seeds, epochs, runs_dir, data_dir=None, subset=None, gpu=None,
             config = dataclasses.replace(base, seed=seed)
             config = dataclasses.replace(
                 config, output=str(Path(runs_dir) / f"{run_name(config)}.json"))
-            results[method].append(run_or_reuse(config, reuse=True))
+            results[method].append(queue.run_or_reuse(config, reuse=True))
     return results
 
 
@@ -174,7 +88,7 @@ def ls_table(results, epochs):
     """Markdown of the last-10-epoch mean test accuracy (%) per method, beside the paper."""
     rows = []
     for method, runs in results.items():
-        last10 = [r["final"]["test_acc_last10_mean"] for r in runs]
+        last10 = [queue.last10(r, "test_acc") for r in runs]
         published = PUBLISHED_LS.get(method)
         rows.append([method, f"{len(runs)} x {epochs}", format_mean_std(last10, 2),
                      f"{published[0]:.2f} ± {published[1]:.2f}" if published else "-"])
