@@ -76,16 +76,35 @@ def test_output_json_influence_csv_and_plot(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
 
 
+@pytest.mark.parametrize("dataset", ["cancer", "diabetes"])
+def test_first_run_works_offline_from_the_shipped_copy(dataset):
+    """No data folder, no $RDIA_DATA_DIR, every download refused: the package's own copy
+    of the LIBSVM file is used (rdia/data/bundled)."""
+    env = {k: v for k, v in os.environ.items() if k != "RDIA_DATA_DIR"}
+    env["RDIA_MIRROR"] = f"http://127.0.0.1:{closed_port()}/"
+    with tempfile.TemporaryDirectory() as fresh:
+        done = subprocess.run([sys.executable, str(ROOT / "RDIA.py"), "--dataset", dataset,
+                               "--noise", "0.8", "--alpha", "0.0002"], capture_output=True,
+                              text=True, env=env, cwd=fresh, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "downloading" not in done.stderr
+        assert f"data {dataset}: train 350" in done.stdout
+        assert sorted(p.name for p in (Path(fresh) / "runs").iterdir()) == [
+            f"rdia-{dataset}-noise0.8-alpha0.0002-seed0-phi.png",
+            f"rdia-{dataset}-noise0.8-alpha0.0002-seed0.json"]
+
+
 def test_missing_file_offline_names_file_url_and_data_dir(tmp_path):
+    # a1a: cancer and diabetes are shipped with the package and never downloaded
     code, stdout, stderr = run_cli(
-        "--dataset", "cancer", "--data-dir", str(tmp_path),
+        "--dataset", "a1a", "--data-dir", str(tmp_path),
         env={"RDIA_MIRROR": f"http://127.0.0.1:{closed_port()}/"})
     assert code == 2 and "Traceback" not in stderr + stdout
     # each URL is announced before connecting; then one line says what failed
     *announced, error = stderr.strip().splitlines()
     assert announced and all(line.startswith("downloading http") for line in announced)
     assert error.startswith("RDIA.py: error:")
-    assert "breast-cancer_scale" in error and "http" in error
+    assert "a1a" in error and "http" in error
     assert "RDIA_DATA_DIR" in error
     assert list(tmp_path.iterdir()) == []  # nothing left behind
 
