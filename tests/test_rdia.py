@@ -53,7 +53,7 @@ def test_output_json_influence_csv_and_plot(tmp_path):
     report = json.loads(out.read_text())
     assert set(report) == RECORD_KEYS
     assert report["files"] == {"json": str(out), "influence": str(csv_path),
-                               "relabeled": None, "plot": str(png)}
+                               "relabeled": None, "plot": str(png), "harmful_images": None}
     assert report["config"]["noise"] == 0.3 and report["config"]["n_features"] == 30
     assert [r["method"] for r in report["results"]] == ["full", "rdia"]
     assert set(report["results"][0]) == {
@@ -1028,3 +1028,31 @@ def test_a_noisy_trusted_file_gives_one_warning_line_and_a_json_entry(tmp_path):
     check = json.loads(out.read_text())["trusted_check"]
     assert check["suspicious"] is True
     assert np.isin(check["suspicious_rows"], wrong).mean() >= 0.7
+
+
+def test_an_image_dataset_writes_its_most_harmful_images(tmp_path):
+    code, stdout, stderr = run_cli("--dataset", "digits", "--noise", "0.3",
+                                   "--methods", "rdia", cwd=tmp_path)
+    assert code == 0, stderr
+    stem = tmp_path / "runs" / "rdia-digits-noise0.3-alpha0.0002-seed0-methodsrdia"
+    picture = Path(f"{stem}-harmful.png")
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    record = json.loads(Path(f"{stem}.json").read_text())
+    assert record["files"]["harmful_images"] == str(picture)
+    code, _, stderr = run_cli("--dataset", "digits", "--noise", "0.3", "--methods", "rdia",
+                              "--no-files", cwd=tmp_path / "runs")
+    assert code == 0, stderr
+    assert not (tmp_path / "runs" / "runs").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--dataset", "wdbc"], "applies to the image datasets"),
+    (["--dataset", "digits", "--plot", "same.png"], "same"),
+    (["--dataset", "digits", "--plot", "x.png"], ".png"),
+])
+def test_harmful_images_flag_is_checked_before_any_work(tmp_path, args, words):
+    target = "same.png" if "same.png" in args else "grid.txt" if "x.png" in args \
+        else "grid.png"
+    code, stdout, stderr = run_cli(*args, "--harmful-images", target, cwd=tmp_path)
+    assert code == 2 and words in stderr and "Traceback" not in stderr
+    assert not stdout and list(tmp_path.iterdir()) == []

@@ -25,6 +25,9 @@ from .mnist import load_mnist
 BINARY_DATASETS = ("cancer", "diabetes", "mnist", "adult", "a1a", "wdbc",
                    "realsim", "news20", "covtype")
 
+#: Named datasets whose rows are images: (height, width) of a row's pixels.
+IMAGE_SHAPES = {"mnist": (28, 28), "mnist10": (28, 28), "digits": (8, 8)}
+
 #: Share of a dataset that becomes the test set when no split is prescribed.
 TEST_RATIO = 0.3
 
