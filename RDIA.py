@@ -102,7 +102,8 @@ def build_parser():
     out.add_argument("--output", metavar="PATH.json",
                      help="results JSON (default: runs/<run name>.json)")
     out.add_argument("--save-influence", metavar="PATH", help="phi of every training "
-                     "sample: a .csv file, or a folder of Parquet files, one per partition")
+                     "sample: a .csv file, or a folder of Parquet files, one per partition "
+                     "(default: none; the JSON holds the summary only)")
     out.add_argument("--plot", metavar="PATH.png", help="histogram of phi (default: "
                      "runs/<run name>-phi.png)")
     out.add_argument("--harmful-images", metavar="PATH.png", help="of an image dataset "
@@ -110,7 +111,7 @@ def build_parser():
                      "images with their given and suggested labels and phi (default: "
                      "runs/<run name>-harmful.png; none for other datasets)")
     out.add_argument("--relabeled", metavar="PATH.csv", help="with --train: the training "
-                     "rows with phi, harmful and suggested_label, in the file's order")
+                     "rows with phi, harmful and suggested_label, in the file's order (default: none)")
     out.add_argument("--no-files", action="store_true",
                      help="write no results files unless named explicitly")
     out.add_argument("--overwrite", action="store_true", help="replace existing output "
@@ -120,14 +121,18 @@ def build_parser():
                          "(.csv, .csv.gz), Parquet (.parquet, .pq) or LIBSVM (any other "
                          "name); no synthetic noise is added")
     own.add_argument("--train", metavar="PATH", help="the training file, whose labels "
-                     "may be wrong")
+                     "may be wrong (default: none; then --dataset is read)")
     own.add_argument("--val", metavar="PATH", help="the trusted validation file, with the "
-                     "training file's columns (required with --train)")
-    own.add_argument("--test", metavar="PATH", help="a test file, only scored")
+                     "training file's columns (required with --train; default: none)")
+    own.add_argument("--test", metavar="PATH", help="a test file, only scored (default: "
+                     "none; the table has no test columns)")
     own.add_argument("--label-column", metavar="NAME", help="the label column of CSV and "
-                     "Parquet files; labels of any type (strings, -1/+1, 2/4)")
+                     "Parquet files; labels of any type (strings, -1/+1, 2/4) "
+                     "(default: none; required for CSV and Parquet, LIBSVM files have "
+                     "theirs first)")
     own.add_argument("--drop-columns", metavar="A,B", help="comma-separated columns that "
-                     "are not features (ids)")
+                     "are not features (ids) (default: none; every "
+                     "other column is a feature)")
     own.add_argument("--impute", action="store_true", help="fill missing feature values "
                      "with the training file's median or most frequent value instead "
                      "of stopping at the first one")
