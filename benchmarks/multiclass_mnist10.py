@@ -42,7 +42,7 @@ from rdia.experiments.config import RunConfig
 from rdia.experiments.engines import MemoryEngine
 from rdia.experiments.cli import OneLineParser
 from rdia.experiments.files import write_json_atomic, write_text_atomic
-from rdia.experiments.report import mean_std
+from rdia.experiments.report import format_mean_std
 
 METHODS = ("full", "drop", "rdia", "clean")
 
@@ -137,9 +137,8 @@ def results_table(rows, noises):
         cells = [method]
         for key, digits in (("test_accuracy", 4), ("test_logloss", 4)):
             for noise in noises:
-                mean, std = mean_std([r[key] for r in rows
-                                      if r["method"] == method and r["noise"] == noise])
-                cells.append(f"{mean:.{digits}f} ± {std:.{digits}f}")
+                cells.append(format_mean_std([r[key] for r in rows if r["method"] == method
+                                              and r["noise"] == noise], digits))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

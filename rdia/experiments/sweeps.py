@@ -25,6 +25,7 @@ from rdia.experiments.config import RunConfig
 from rdia.experiments.engines import MemoryEngine
 from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
 from rdia.experiments.report import (PUBLISHED_MNIST_LOGLOSS, format_mean_std, markdown_table,
+                                     over_seeds,
                                 mean_std)
 
 NOISES = (0.0, 0.2, 0.5, 0.8)
@@ -95,8 +96,7 @@ def alpha_grid_report(rows, seeds, seconds):
     return "\n".join([
         "# alpha grid: RDIA on MNIST 1 vs 7",
         "",
-        f"Test log-loss of RDIA, mean ± sample std over {len(seeds)} seed(s) "
-        f"({', '.join(map(str, seeds))}); the published value in brackets "
+        f"Test log-loss of RDIA. {over_seeds(seeds)}; the published value in brackets "
         "(docs/method.md section 4). C = 0.1, validation = last 30% of the training part.",
         "",
         markdown_table(header, table),
@@ -257,7 +257,7 @@ def lr_table_report(rows, chosen, seeds, seconds, skipped):
     lines = [
         "# Logistic regression: all methods",
         "",
-        f"Mean ± sample std over {len(seeds)} seed(s) ({', '.join(map(str, seeds))}). "
+        f"{over_seeds(seeds)}. "
         "C = 0.1; validation = last 30% of the training part; test labels clean. "
         "Bold: the best method in the row, the clean oracle excluded.",
         "",
