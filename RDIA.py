@@ -111,7 +111,8 @@ def build_parser():
                      "images with their given and suggested labels and phi (default: "
                      "runs/<run name>-harmful.png; none for other datasets)")
     out.add_argument("--relabeled", metavar="PATH.csv", help="with --train: the training "
-                     "rows with phi, harmful and suggested_label, in the file's order (default: none)")
+                     "rows with phi, harmful and suggested_label, in the file's order "
+                     "(default: none)")
     out.add_argument("--no-files", action="store_true",
                      help="write no results files unless named explicitly")
     out.add_argument("--overwrite", action="store_true", help="replace existing output "
