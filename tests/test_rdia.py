@@ -169,7 +169,7 @@ def test_softmax_outputs_have_the_binary_format_and_accuracy_leads_the_table(tmp
     report = json.loads(out.read_text())
     assert set(report) == RECORD_KEYS
     assert report["files"] == {"json": str(out), "influence": str(csv_path),
-                               "relabeled": None, "plot": None}
+                               "relabeled": None, "plot": None, "harmful_images": None}
     assert set(report["results"][0]) == {
         "method", "test_logloss", "test_accuracy", "test_auc", "val_logloss",
         "val_accuracy", "n_train_used", "n_relabeled", "n_removed", "precision", "recall"}
@@ -439,7 +439,8 @@ def test_own_files_give_suspects_scores_and_the_relabeled_rows(tmp_path, kind):
                                                         "rdia"]
     assert all(r["precision"] is None and r["recall"] is None for r in report["results"])
     assert report["files"] == {"json": str(record), "influence": None,
-                               "relabeled": str(out), "plot": str(png)}
+                               "relabeled": str(out), "plot": str(png),
+                               "harmful_images": None}
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = pd.read_csv(out)
     given = pd.read_csv(train) if kind == "csv" else pd.read_parquet(train)
