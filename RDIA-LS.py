@@ -68,7 +68,8 @@ def build_parser():
                         "constant; the others are the method plus one of these changes, or "
                         "the published loss without one of them")
     p.add_argument("--compat", default=None, metavar="{official,method}",
-                   help="older spelling of --loss: official = published, method = method")
+                   help="older spelling of --loss: official = published, method = method "
+                        "(default: none; --loss decides)")
     p.add_argument("--noise_type", default=DEFAULT.noise_type,
                    help="symmetric, pairflip or asymmetric")
     p.add_argument("--noise_rate", type=float, default=DEFAULT.noise_rate,
@@ -94,8 +95,8 @@ def build_parser():
     p.add_argument("--weight_decay", type=float, default=None,
                    help="Adam weight decay (default 1e-5 MNIST, 0 CIFAR-10)")
     p.add_argument("--subset", type=int, default=None,
-                   help="train on a seeded subset of N training images")
-    p.add_argument("--gpu", type=int, default=None, help="use cuda:N")
+                   help="train on a seeded subset of N training images (default: all)")
+    p.add_argument("--gpu", type=int, default=None, help="use cuda:N (default: the CPU)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: torch's own choice)")
     p.add_argument("--data_dir", default=None,
@@ -114,7 +115,8 @@ def build_parser():
                    help="rdia-if: validation images per class that phi never sees; their "
                         "accuracy (holdout_acc) judges the run, since phi fits the images "
                         "it is taken against")
-    p.add_argument("--output", default=None, help="write the run's JSON here")
+    p.add_argument("--output", default=None, help="write the run's JSON here (default: "
+                   "none; the per-epoch CSV and plot go to --result_dir)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing --output even when it is not the JSON of a "
                         "run with these settings")

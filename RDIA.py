@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from rdia import edits, influence
-from rdia.data.datasets import BINARY_DATASETS, MULTICLASS_DATASETS
+from rdia.data.datasets import BINARY_DATASETS, IMAGE_SHAPES, MULTICLASS_DATASETS
 from rdia.data.errors import DataError
 from rdia.data.noise import NOISE_TYPES
 from rdia.data.shards import list_shards
@@ -39,7 +39,8 @@ USER_ERRORS = (ConfigError, DataError, influence.ConvergenceError, DenseHessianT
                FitError)
 
 #: Flags that name files the run writes, or say whether to write them.
-OUTPUT_FLAGS = ("output", "save_influence", "plot", "relabeled", "no_files", "overwrite")
+OUTPUT_FLAGS = ("output", "save_influence", "plot", "harmful_images", "relabeled",
+                "no_files", "overwrite")
 
 
 def build_parser():
@@ -101,11 +102,17 @@ def build_parser():
     out.add_argument("--output", metavar="PATH.json",
                      help="results JSON (default: runs/<run name>.json)")
     out.add_argument("--save-influence", metavar="PATH", help="phi of every training "
-                     "sample: a .csv file, or a folder of Parquet files, one per partition")
+                     "sample: a .csv file, or a folder of Parquet files, one per partition "
+                     "(default: none; the JSON holds the summary only)")
     out.add_argument("--plot", metavar="PATH.png", help="histogram of phi (default: "
                      "runs/<run name>-phi.png)")
+    out.add_argument("--harmful-images", metavar="PATH.png", help="of an image dataset "
+                     f"({', '.join(IMAGE_SHAPES)}): a grid of the most harmful training "
+                     "images with their given and suggested labels and phi (default: "
+                     "runs/<run name>-harmful.png; none for other datasets)")
     out.add_argument("--relabeled", metavar="PATH.csv", help="with --train: the training "
-                     "rows with phi, harmful and suggested_label, in the file's order")
+                     "rows with phi, harmful and suggested_label, in the file's order "
+                     "(default: none)")
     out.add_argument("--no-files", action="store_true",
                      help="write no results files unless named explicitly")
     out.add_argument("--overwrite", action="store_true", help="replace existing output "
@@ -115,14 +122,18 @@ def build_parser():
                          "(.csv, .csv.gz), Parquet (.parquet, .pq) or LIBSVM (any other "
                          "name); no synthetic noise is added")
     own.add_argument("--train", metavar="PATH", help="the training file, whose labels "
-                     "may be wrong")
+                     "may be wrong (default: none; then --dataset is read)")
     own.add_argument("--val", metavar="PATH", help="the trusted validation file, with the "
-                     "training file's columns (required with --train)")
-    own.add_argument("--test", metavar="PATH", help="a test file, only scored")
+                     "training file's columns (required with --train; default: none)")
+    own.add_argument("--test", metavar="PATH", help="a test file, only scored (default: "
+                     "none; the table has no test columns)")
     own.add_argument("--label-column", metavar="NAME", help="the label column of CSV and "
-                     "Parquet files; labels of any type (strings, -1/+1, 2/4)")
+                     "Parquet files; labels of any type (strings, -1/+1, 2/4) "
+                     "(default: none; required for CSV and Parquet, LIBSVM files have "
+                     "theirs first)")
     own.add_argument("--drop-columns", metavar="A,B", help="comma-separated columns that "
-                     "are not features (ids)")
+                     "are not features (ids) (default: none; every "
+                     "other column is a feature)")
     own.add_argument("--impute", action="store_true", help="fill missing feature values "
                      "with the training file's median or most frequent value instead "
                      "of stopping at the first one")
@@ -152,16 +163,30 @@ def config_from_args(args):
     if args.relabeled and args.train is None:
         raise ConfigError("--relabeled applies to your own files: give the training file "
                           "with --train")
-    return RunConfig(**values)
+    config = RunConfig(**values)
+    if args.harmful_images and not is_image_run(config):
+        raise ConfigError(f"--harmful-images applies to the image datasets "
+                          f"({', '.join(IMAGE_SHAPES)}), not to "
+                          f"{config.train or config.resolved().dataset}")
+    return config
+
+
+def is_image_run(config):
+    """Whether a run reads a named image dataset (its rows are pictures)."""
+    return config.source == "benchmark" and config.resolved().dataset in IMAGE_SHAPES
 
 
 def output_paths(config, args):
-    """The files of a run, {flag: path or None}: the JSON and the plot default to
-    runs/<run name>.json and runs/<run name>-phi.png."""
+    """The files of a run, {flag: path or None}: the JSON and the plots default to
+    runs/<run name>.json, runs/<run name>-phi.png and, for an image dataset,
+    runs/<run name>-harmful.png."""
     stem = f"runs/{run_name(config)}"
-    return {"--output": args.output or (None if args.no_files else f"{stem}.json"),
+    default = not args.no_files
+    return {"--output": args.output or (f"{stem}.json" if default else None),
             "--save-influence": args.save_influence, "--relabeled": args.relabeled,
-            "--plot": args.plot or (None if args.no_files else f"{stem}-phi.png")}
+            "--plot": args.plot or (f"{stem}-phi.png" if default else None),
+            "--harmful-images": args.harmful_images or (
+                f"{stem}-harmful.png" if default and is_image_run(config) else None)}
 
 
 def input_files(config):
@@ -185,7 +210,9 @@ def check_outputs(config, paths):
     check_output_paths({
         "--output": (paths["--output"], None), "--save-influence": (csv, None),
         "--relabeled": (paths["--relabeled"], (".csv",) if paths["--relabeled"] else None),
-        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None)},
+        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None),
+        "--harmful-images": (paths["--harmful-images"],
+                             figure_suffixes() if paths["--harmful-images"] else None)},
         inputs=input_files(config))
     if table and not csv:
         same = [flag for flag, path in paths.items() if path and flag != "--save-influence"
@@ -217,12 +244,16 @@ def write_outputs(report, paths):
                           output.relabeled_table(report).to_csv(index=False))
     if paths["--plot"]:
         output.plot_phi(paths["--plot"], report)
+    if paths["--harmful-images"]:
+        output.plot_harmful_images(paths["--harmful-images"], report)
     if paths["--output"]:
         files = {"json": paths["--output"], "influence": paths["--save-influence"],
-                 "relabeled": paths["--relabeled"], "plot": paths["--plot"]}
+                 "relabeled": paths["--relabeled"], "plot": paths["--plot"],
+                 "harmful_images": paths["--harmful-images"]}
         write_json_atomic(paths["--output"], output.record(report, files))
     return [p for p in (paths["--output"], paths["--save-influence"],
-                        paths["--relabeled"], paths["--plot"]) if p]
+                        paths["--relabeled"], paths["--plot"], paths["--harmful-images"])
+            if p]
 
 
 def check_relabeled_columns(report, flag_path):

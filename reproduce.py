@@ -58,10 +58,12 @@ def build_parser():
             sub.add_argument("--epochs", type=int, default=None,
                              help=f"epochs per run (default: {DEFAULT_EPOCHS}, the paper's)")
             sub.add_argument("--subset", type=int, default=None,
-                             help="seeded subset of the MNIST training set")
-            sub.add_argument("--gpu", type=int, default=None, help="CUDA device index")
+                             help="seeded subset of the MNIST training set (default: all "
+                                  "of it)")
+            sub.add_argument("--gpu", type=int, default=None, help="CUDA device index (default: the CPU)")
             sub.add_argument("--threads", type=int, default=None,
-                             help="torch CPU threads (1 is often fastest on a busy machine)")
+                             help="torch CPU threads (1 is often fastest on a busy "
+                                  "machine) (default: torch's own choice)")
             sub.add_argument("--loss", default="published",
                              help="RDIA-LS loss: published (the published code's, which "
                                   "gives the paper's number), method (docs/method.md's "

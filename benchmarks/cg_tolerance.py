@@ -77,9 +77,12 @@ class Problem:
 def parse_args(argv=None):
     parser = OneLineParser(prog="benchmarks.cg_tolerance",
                            description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS)
-    parser.add_argument("--noises", nargs="+", type=float, default=[0.8, 0.2])
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS,
+                        help="problems to solve at each tolerance")
+    parser.add_argument("--noises", nargs="+", type=float, default=[0.8, 0.2],
+                        help="label-noise rates of each problem")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the splits, the noise and the synthetic problem")
     parser.add_argument("--realsim-rows", type=int, default=72309,
                         help="rows of the real-sim-shaped problem before its split "
                              "(60,000 train of 72,309, as real-sim)")

@@ -172,18 +172,29 @@ def build_parser():
     parser = OneLineParser(prog="python -m benchmarks.dask_scale",
                            description="The Dask engine against the in-memory engine on "
                                        "a Criteo-1%-shaped problem.")
-    parser.add_argument("--rows", type=int, default=277_000)
-    parser.add_argument("--features", type=int, default=1_000_000)
-    parser.add_argument("--shards", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--noise", type=float, default=0.2)
-    parser.add_argument("--alpha", type=float, default=0.0002)
+    parser.add_argument("--rows", type=int, default=277_000,
+                        help="rows of the synthetic click-log data (train, validation "
+                             "and test)")
+    parser.add_argument("--features", type=int, default=1_000_000,
+                        help="columns: 13 numeric fields and 26 categorical fields "
+                             "hashed into the rest")
+    parser.add_argument("--shards", type=int, default=8,
+                        help="LIBSVM shards the rows are written to, one partition each")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="one-thread worker processes of the Dask LocalCluster")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data and the run")
+    parser.add_argument("--noise", type=float, default=0.2,
+                        help="fraction of training labels flipped")
+    parser.add_argument("--alpha", type=float, default=0.0002,
+                        help="harmfulness threshold: relabel the samples with phi > alpha")
     parser.add_argument("--methods", default="rdia",
                         help="methods refitted after phi (comma-separated)")
     parser.add_argument("--data-root", default=str(ROOT / "results_tmp" / "dask_scale"),
-                        help="where the shards are written (kept for the next run)")
-    parser.add_argument("--output-dir", default=str(ROOT / "results" / "dask_scale"))
+                        help="where the shards are written (kept for the next run) "
+                             "(default: results_tmp/dask_scale)")
+    parser.add_argument("--output-dir", default=str(ROOT / "results" / "dask_scale"),
+                        help="folder of the report and the JSON (default: "
+                             "results/dask_scale)")
     parser.add_argument("--run-engine", choices=("memory", "dask"), default=None,
                         help=argparse_suppress())
     parser.add_argument("--data", help=argparse_suppress())

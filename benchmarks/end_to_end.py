@@ -88,9 +88,11 @@ def parse_args(argv=None):
     parser.add_argument("--repeat", type=int, default=7,
                         help="timed processes of each script (after one warm-up run)")
     parser.add_argument("--published", default=None, metavar="DIR",
-                        help="folder of the published RDIA.py (see the module docstring)")
+                        help="folder of the published RDIA.py (see the module docstring) "
+                             "(default: none; only this project's script is timed)")
     parser.add_argument("--published-python", default=None, metavar="PY",
-                        help="the Python of the published code's environment")
+                        help="the Python of the published code's environment (default: "
+                             "this Python)")
     add_report_arguments(parser)
     opts = parser.parse_args(argv)
     if opts.repeat < 1:

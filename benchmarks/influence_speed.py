@@ -137,15 +137,17 @@ def main(argv=None):
     parser = OneLineParser(prog="benchmarks.influence_speed",
                            description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="timings per stage")
-    parser.add_argument("--skip-mnist", action="store_true")
+    parser.add_argument("--skip-mnist", action="store_true",
+                        help="time the real-sim-shaped problem only")
     parser.add_argument("--realsim-rows", type=int, default=REALSIM_ROWS,
                         help="rows of the real-sim-shaped problem (60,000 of 72,309 "
                              "train, as real-sim)")
-    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--data-dir", default=None,
+                        help="dataset folder (default: $RDIA_DATA_DIR, else datasets/)")
     parser.add_argument("--learners", nargs="+", default=list(logreg.LEARNERS),
-                        choices=list(logreg.LEARNERS))
+                        choices=list(logreg.LEARNERS), help="learners whose fits are timed")
     parser.add_argument("--markdown", default=None, metavar="PATH.md",
-                        help="also write the table to this file")
+                        help="also write the table to this file (default: none)")
     args = parser.parse_args(argv)
 
     problems = [("realsim-shape", realsim_shaped(n_rows=args.realsim_rows))]

@@ -56,9 +56,11 @@ def parse_args(argv=None):
                            description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="mnist10",
                         help="a K-class dataset of RDIA.py (digits runs offline)")
-    parser.add_argument("--noise", type=float, default=0.5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--C", type=float, default=0.1)
+    parser.add_argument("--noise", type=float, default=0.5,
+                        help="rate of symmetric label noise on the training rows")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split and the noise")
+    parser.add_argument("--C", type=float, default=0.1,
+                        help="weight of the summed log-loss in J(W)")
     parser.add_argument("--alpha", type=float, default=0.002,
                         help="relabel the samples with phi > alpha for the refit")
     parser.add_argument("--tol", type=float, default=1e-5,
@@ -66,7 +68,7 @@ def parse_args(argv=None):
     parser.add_argument("--cg-tol", type=float, default=1e-10,
                         help="relative residual of the phi solve")
     parser.add_argument("--subset", type=int, default=None, metavar="N",
-                        help="keep the first N training rows")
+                        help="keep the first N training rows (default: all)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run every stage this many times and keep the fastest")
     parser.add_argument("--baselines", nargs="*", default=list(BASELINES),

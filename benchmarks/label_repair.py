@@ -53,12 +53,15 @@ def parse_args(argv=None):
     parser = OneLineParser(prog="benchmarks.label_repair",
                            description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", choices=DATASETS,
-                        default=list(DEFAULT_DATASETS))
-    parser.add_argument("--noises", nargs="+", type=float, default=list(DEFAULT_NOISES))
-    parser.add_argument("--seeds", nargs="+", type=int, default=list(DEFAULT_SEEDS))
+                        default=list(DEFAULT_DATASETS), help="datasets to repair")
+    parser.add_argument("--noises", nargs="+", type=float, default=list(DEFAULT_NOISES),
+                        help="rates of symmetric noise on the training labels")
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(DEFAULT_SEEDS),
+                        help="seeds of the draw, the split and the noise")
     parser.add_argument("--rows", type=int, default=1200,
                         help="rows drawn from each dataset (train + trusted + test)")
-    parser.add_argument("--output-dir", default="results/label_repair")
+    parser.add_argument("--output-dir", default="results/label_repair",
+                        help="folder of results.json, table.md and figure.png")
     opts = parser.parse_args(argv)
     for noise in opts.noises:
         if not 0 <= noise < 1:

@@ -42,7 +42,7 @@ from rdia.experiments.engines import MemoryEngine
 from rdia.experiments.cli import OneLineParser
 from rdia.experiments.files import write_json_atomic, write_text_atomic
 from rdia.experiments.queue import saved_result
-from rdia.experiments.report import mean_std
+from rdia.experiments.report import format_mean_std, mean_std
 
 METHODS = ("full", "drop", "rdia", "clean")
 
@@ -53,19 +53,23 @@ ALPHAS = (0.0002, 0.002, 0.01)
 def parse_args(argv=None):
     parser = OneLineParser(prog="benchmarks.multiclass_mnist10",
                            description=__doc__.splitlines()[0])
-    parser.add_argument("--noises", type=float, nargs="+", default=[0.2, 0.5, 0.8])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--alphas", type=float, nargs="+", default=list(ALPHAS))
+    parser.add_argument("--noises", type=float, nargs="+", default=[0.2, 0.5, 0.8],
+                        help="rates of symmetric label noise, one run each")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="seeds of each noise rate")
+    parser.add_argument("--alphas", type=float, nargs="+", default=list(ALPHAS),
+                        help="harmfulness thresholds of RDIA's refits")
     parser.add_argument("--dataset", default="mnist10",
                         help="a K-class dataset of RDIA.py (digits runs in seconds)")
     parser.add_argument("--data-dir", default=None,
                         help="dataset folder (default: $RDIA_DATA_DIR)")
     parser.add_argument("--output", default=None, metavar="PATH.json",
-                        help="also write every row and timing as JSON")
+                        help="also write every row and timing as JSON (default: none)")
     parser.add_argument("--markdown", default=None, metavar="PATH.md",
-                        help="also write the printed report to this file")
+                        help="also write the printed report to this file (default: none)")
     parser.add_argument("--runs-dir", default=None,
-                        help="save each finished (noise, seed) here and reuse it later")
+                        help="save each finished (noise, seed) here and reuse it later "
+                             "(default: none; every run is computed)")
     return parser.parse_args(argv)
 
 
@@ -133,9 +137,8 @@ def results_table(rows, noises):
         cells = [method]
         for key, digits in (("test_accuracy", 4), ("test_logloss", 4)):
             for noise in noises:
-                mean, std = mean_std([r[key] for r in rows
-                                      if r["method"] == method and r["noise"] == noise])
-                cells.append(f"{mean:.{digits}f} ± {std:.{digits}f}")
+                cells.append(format_mean_std([r[key] for r in rows if r["method"] == method
+                                              and r["noise"] == noise], digits))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

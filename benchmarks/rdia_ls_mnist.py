@@ -130,7 +130,8 @@ def build_parser():
                    help="variants to run, in this order (default: all)")
     p.add_argument("--noise_seed", type=int, default=None,
                    help="fixed noise seed (default: each run's seed)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's own choice)")
     p.add_argument("--data_dir", default=None,
                    help="dataset folder (default: $RDIA_DATA_DIR, else datasets/)")
     p.add_argument("--out", default=str(ROOT / "results" / "rdia_ls_mnist"),

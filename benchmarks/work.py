@@ -25,9 +25,10 @@ def add_report_arguments(parser):
     parser.add_argument("--data-dir", default=None,
                         help="dataset folder (default: $RDIA_DATA_DIR)")
     parser.add_argument("--output", default=None, metavar="PATH.json",
-                        help="also write every measurement as JSON")
+                        help="also write every measurement as JSON (default: none)")
     parser.add_argument("--markdown", default=None, metavar="PATH.md",
-                        help="also write the printed report to this file")
+                        help="also write the printed report to this file (default: "
+                             "none)")
 
 
 def write_report(opts, text, record):

@@ -158,15 +158,25 @@ def test_offline_error_is_one_line_with_file_url_and_env_var(closed_port_url, tm
 
 def test_ensure_file_downloads_once_through_a_mirror(server, tmp_path):
     base, served, requests = server
-    text = b"2 1:-0.5 2:1 \n4 1:0.25 3:-1 \n"
-    (served / "breast-cancer_scale").write_bytes(text)
+    text = b"-1 1:-0.5 2:1 \n+1 1:0.25 3:-1 \n"
+    (served / "a1a").write_bytes(text)
     data_dir = tmp_path / "data"
-    path = ensure_file("breast-cancer/breast-cancer_scale", data_dir, base_urls=[base])
-    assert path == data_dir / "breast-cancer" / "breast-cancer_scale"
+    path = ensure_file("adult/a1a", data_dir, base_urls=[base])
+    assert path == data_dir / "adult" / "a1a"
     assert path.read_bytes() == text
-    assert ensure_file("breast-cancer/breast-cancer_scale", data_dir,
-                       base_urls=[base]) == path
-    assert requests == ["/breast-cancer_scale"]
+    assert ensure_file("adult/a1a", data_dir, base_urls=[base]) == path
+    assert requests == ["/a1a"]
+
+
+def test_a_shipped_file_is_never_downloaded(server, tmp_path, monkeypatch):
+    """cancer and diabetes come with the package (data.bundled): no request is made."""
+    base, served, requests = server
+    (served / "breast-cancer_scale").write_bytes(b"2 1:-0.5 \n4 1:0.25 \n")
+    monkeypatch.delenv("RDIA_DATA_DIR", raising=False)
+    monkeypatch.setattr("rdia.data.paths.DEFAULT_DATA_DIR", tmp_path / "datasets")
+    path = ensure_file("breast-cancer/breast-cancer_scale", tmp_path / "data",
+                       base_urls=[base])
+    assert path.parent.name == "bundled" and requests == []
 
 
 def test_ensure_file_uses_rdia_mirror_and_decompresses_bz2(server, tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_svmlight_file
 
-from rdia.data import DataError, read_libsvm
+from rdia.data import DataError, ensure_file, read_libsvm
 from rdia.data import libsvm
 from rdia.data.checksums import file_md5
 from rdia.data.decoded import CACHE_DIR_ENV, cache_path
@@ -335,7 +335,7 @@ def compression_of_bytes(content):
 #: uses after its imports, then read the file named by argv[1].
 READ_UNDER_ADDRESS_LIMIT = """
 import resource, sys
-from rdia.data import DataError, read_libsvm
+from rdia.data import DataError, ensure_file, read_libsvm
 from rdia.data.memory import address_space_used
 _, hard = resource.getrlimit(resource.RLIMIT_AS)
 resource.setrlimit(resource.RLIMIT_AS, (address_space_used() + 32 * 2**20, hard))
@@ -365,3 +365,21 @@ def test_a_file_too_large_for_the_address_limit_is_refused_before_reading(tmp_pa
     assert re.search(r"but [\d.]+ (KiB|MiB) is available \(RLIMIT_AS [\d.]+ [MG]iB, "
                      r"of which [\d.]+ [MG]iB in use\); free memory, raise the limit",
                      message)
+
+
+def test_a_bare_dataset_file_name_is_refused_with_the_call_that_finds_it(tmp_path,
+                                                                         monkeypatch):
+    """read_libsvm reads paths; the README's shards example finds the file this way."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RDIA_DATA_DIR", str(tmp_path / "elsewhere"))
+    with pytest.raises(DataError) as info:
+        read_libsvm("breast-cancer_scale")
+    message = str(info.value)
+    assert "read_libsvm takes the path of a LIBSVM file" in message
+    assert "ensure_file('breast-cancer/breast-cancer_scale')" in message
+    assert "set RDIA_DATA_DIR" not in message
+    X, y = read_libsvm(ensure_file("breast-cancer/breast-cancer_scale"))
+    assert X.shape == (683, 10) and sorted(set(y)) == [2.0, 4.0]
+    with pytest.raises(DataError, match="no such file; read_libsvm takes") as info:
+        read_libsvm("my-own-file.txt")
+    assert "ensure_file" not in str(info.value)

@@ -1,7 +1,11 @@
 """experiments/cli.py: one-line errors, both flag spellings, defaults stated once, seeds."""
 
 import argparse
+import pkgutil
 import re
+from importlib import import_module
+from importlib.util import module_from_spec, spec_from_file_location
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +114,78 @@ def test_run_script_lets_programming_errors_through():
 def test_check_seed(seed):
     with pytest.raises(ConfigError, match="--seed"):
         check_seed(seed)
+
+
+# ------------------------------------------------- --help of every script and benchmark
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ("RDIA.py", "RDIA-LS.py", "reproduce.py")
+BENCHMARKS = tuple(sorted(m.name for m in pkgutil.iter_modules([str(ROOT / "benchmarks")])
+                          if hasattr(import_module(f"benchmarks.{m.name}"), "main")))
+
+
+class Captured(BaseException):
+    """Raised instead of parsing: carries the parser that main built."""
+
+    def __init__(self, parser):
+        super().__init__()
+        self.parser = parser
+
+
+def parser_of(name, monkeypatch):
+    """The parser a script's or benchmark's main builds, caught before it parses."""
+    if name.endswith(".py"):
+        spec = spec_from_file_location(f"script_{name[:-3].replace('-', '_')}", ROOT / name)
+        module = module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        module = import_module(f"benchmarks.{name}")
+
+    def capture(parser, args=None, namespace=None):
+        raise Captured(parser)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_known_args", capture)
+    with pytest.raises(Captured) as caught:
+        module.main([])
+    return caught.value.parser
+
+
+def parsers_within(parser, name):
+    """(name, parser) of a parser and of each of its subcommands."""
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command, sub in action.choices.items():
+                yield from parsers_within(sub, f"{name} {command}")
+
+
+def undocumented(parser):
+    """Flags whose help is missing, or that take a value and state no default."""
+    formatter = parser._get_formatter()
+    bad = []
+    for action in parser._actions:
+        if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)) \
+                or action.help == argparse.SUPPRESS:
+            continue
+        flag = "/".join(action.option_strings) or action.dest
+        text = formatter._expand_help(action) if action.help else ""
+        if not text.strip():
+            bad.append(f"{flag}: no help")
+        elif action.nargs != 0 and action.option_strings and "default" not in \
+                (formatter._get_help_string(action) or ""):
+            bad.append(f"{flag}: no default stated")
+    return bad
+
+
+@pytest.mark.parametrize("name", SCRIPTS + BENCHMARKS)
+def test_every_flag_of_every_script_and_benchmark_has_help_and_a_default(name, monkeypatch):
+    parsers = list(parsers_within(parser_of(name, monkeypatch), name))
+    problems = [f"{where} {problem}" for where, parser in parsers
+                for problem in undocumented(parser)]
+    assert problems == []
+    for where, parser in parsers:
+        assert parser.description, where
+        text = " ".join(parser.format_help().split())
+        if "hyphens or underscores" in text:  # the example names one of its own flags
+            example = re.search(r"\((--[\w-]+) or (--[\w-]+)\)", text).groups()
+            assert example[0] in text.split("hyphens or underscores")[0], where

@@ -73,3 +73,33 @@ def test_default_runs_dir_shares_the_papers_runs_only():
 def test_unknown_loss_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="unknown loss 'official'"):
         ls_curves.ls_curves([1], 2, tmp_path, loss="official")
+
+
+def fake_results(n_seeds, epochs):
+    """Results of ls_runs for two methods, accuracies 50 + seed + epoch (%)."""
+    def run(seed):
+        accs = [50.0 + seed + e for e in range(epochs)]
+        return dict(config=dict(seed=seed), epochs=[dict(test_acc=a, seconds=1.0) for a in accs],
+                    final=dict(test_acc_last10_mean=float(sum(accs[-10:]) / len(accs[-10:]))))
+    return {method: [run(seed) for seed in range(n_seeds)] for method in ("rdia-ls", "ce")}
+
+
+@pytest.mark.parametrize("n_seeds, epochs, averaged", [(1, 3, "3 epochs"),
+                                                       (2, 200, "10 epochs")])
+def test_the_report_names_the_epochs_it_averages_and_one_seed_has_no_spread(
+        tmp_path, monkeypatch, n_seeds, epochs, averaged):
+    results = fake_results(n_seeds, epochs)
+    report, _ = ls_curves.ls_report(results, list(range(n_seeds)), epochs, None, tmp_path, 1.0)
+    assert f"mean test accuracy of the last {averaged}" in report
+    assert f"test accuracy, mean of the last {averaged} (%)" in report
+    assert "last-10" not in report
+    expected = results["ce"][0]["final"]["test_acc_last10_mean"]
+    if n_seeds == 1:  # 50 + mean(0, 1, 2) = 51: the value alone
+        assert expected == 51.0 and "| ce | 1 x 3 | 51.00 | - |" in report
+        assert "± 0.00 |" not in report
+    figures = []
+    monkeypatch.setattr(ls_curves, "save_figure_atomic", lambda fig, path, dpi: figures.append(fig))
+    ls_curves.plot_ls_curves(results, tmp_path / "curves.png", epochs)
+    labels = figures[0].axes[0].get_legend_handles_labels()[1]
+    seeds = "1 seed" if n_seeds == 1 else f"{n_seeds} seeds"
+    assert labels == [f"rdia-ls ({seeds})", f"ce ({seeds})"]

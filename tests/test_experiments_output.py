@@ -70,3 +70,16 @@ def test_your_files_get_suspects_before_and_after_and_their_label_types(tmp_path
     assert set(table["suggested_label"]) <= {2, 4}
     changed = table["suggested_label"] != table["y"]
     assert changed.equals(table["harmful"]) and table["harmful"][:40].mean() > 0.5
+
+
+@pytest.mark.parametrize("n_harmful", [24, 5, 0])
+def test_the_harmful_images_are_drawn_in_a_grid(tmp_path, n_harmful):
+    rng = np.random.default_rng(0)
+    report = dict(config=dict(dataset_name="digits", n_harmful=n_harmful,
+                              alpha_used=0.0002),
+                  images=dict(pixels=rng.random((n_harmful, 8, 8)),
+                              phi=np.sort(rng.random(n_harmful))[::-1],
+                              given=np.arange(n_harmful) % 10,
+                              suggested=(np.arange(n_harmful) + 1) % 10, clean=None))
+    output.plot_harmful_images(tmp_path / "harmful.png", report)
+    assert (tmp_path / "harmful.png").read_bytes()[:4] == b"\x89PNG"

@@ -249,9 +249,45 @@ def test_a_named_dataset_and_your_files_give_the_memory_run_on_dask(source, tmp_
                      for report in (dask, memory))
     assert np.max(np.abs(phi - expected)) <= RTOL * np.max(np.abs(expected))
     assert dask["config"]["alpha_used"] == memory["config"]["alpha_used"]
+    if source == "mnist10-like":  # the Dask run gathers only the harmful images
+        np.testing.assert_array_equal(dask["images"]["pixels"], memory["images"]["pixels"])
+    else:
+        assert dask["images"] is None
     for mine, theirs in zip(memory["results"], dask["results"]):
         for key, value in mine.items():
             if isinstance(value, float):
                 assert theirs[key] == pytest.approx(value, rel=RTOL, abs=1e-12), key
             else:
                 assert theirs[key] == value, key
+
+
+def test_most_harmful_takes_the_harmful_rows_of_highest_phi_across_partitions():
+    rng = np.random.default_rng(0)
+    phi = rng.normal(size=90)
+    phi[[3, 50]] = phi[7]  # ties keep row order
+    rows = [dict(phi=part, harmful=part > 0.2) for part in np.split(phi, [30, 31, 60])]
+    order = np.argsort(-phi, kind="stable")
+    for count in (5, 24, 90):
+        expected = order[:min(count, int(np.sum(phi > 0.2)))]
+        np.testing.assert_array_equal(pipeline.most_harmful(rows, count), expected)
+    assert len(pipeline.most_harmful([dict(phi=phi, harmful=phi > 9)], 24)) == 0
+
+
+def test_digits_keeps_the_pixels_and_labels_of_its_most_harmful_rows():
+    """The images are the training rows of highest phi, as loaded, shown as 8x8."""
+    from rdia.data.datasets import load_multiclass
+
+    config = RunConfig(dataset="digits", noise=0.3, methods=("rdia",)).resolved()
+    report = pipeline.run_on(MemoryEngine(), config, progress=False)
+    (rows,) = report["rows"]
+    order = np.argsort(-rows["phi"], kind="stable")[:pipeline.N_HARMFUL_IMAGES]
+    assert rows["phi"][order[-1]] > 0.0002
+    images = report["images"]
+    dataset = load_multiclass("digits", seed=0)  # the run's partition is its first rows
+    np.testing.assert_array_equal(images["pixels"],
+                                  dataset.X_train[order].reshape(-1, 8, 8))
+    np.testing.assert_array_equal(images["phi"], rows["phi"][order])
+    np.testing.assert_array_equal(images["given"], rows["y_noisy"][order])
+    np.testing.assert_array_equal(images["clean"], dataset.y_train[order])
+    np.testing.assert_array_equal(images["suggested"], rows["suggested"][order])
+    assert (images["given"] != images["suggested"]).all()

@@ -42,7 +42,7 @@ def test_alpha_grid_quick_prints_published_values_and_draws_the_ratio(tmp_path):
         alpha = float(cells(line)[0])
         for noise, cell in zip(sweeps.NOISES, cells(line)[1:]):
             assert f"(paper {PUBLISHED_MNIST_LOGLOSS[alpha][noise]:.4f})" in cell
-            ours = float(cell.split("±")[0])
+            ours = float(cell.split()[0])  # one seed: the value alone, no "± 0.0000"
             # Same conventions, so the same order of magnitude as the paper.
             assert 0.2 < ours / PUBLISHED_MNIST_LOGLOSS[alpha][noise] < 5
     assert (tmp_path / "alpha-grid-quick-ratio.png").read_bytes()[:4] == b"\x89PNG"
@@ -66,3 +66,28 @@ def test_lr_table_quick_bolds_the_best_method_and_records_alpha(tmp_path):
         assert bold and all(values[m] == best for m in bold)
     csv_lines = (tmp_path / "lr-table-quick.csv").read_text().splitlines()
     assert len(csv_lines) == 1 + 2 * 4 * len(methods)
+    assert (tmp_path / "lr-table-quick.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_lr_table_figure_draws_each_methods_mean_log_loss(tmp_path, monkeypatch):
+    """One panel per dataset, one line per method: x the noises, y the mean test
+    log-loss over seeds of the table's rows (checked against pandas)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    rows = [dict(dataset=d, noise=n, seed=s, method=m, test_logloss=float(rng.random()))
+            for d in ("cancer", "wdbc") for n in sweeps.NOISES for s in (0, 1)
+            for m in ("full", "rdia", "clean")]
+    expected = pd.DataFrame(rows).groupby(["dataset", "method", "noise"]).test_logloss.mean()
+    figures = []
+    monkeypatch.setattr(sweeps, "save_figure_atomic", lambda fig, path, dpi: figures.append(fig))
+    sweeps.plot_lr_table(rows, tmp_path / "lr-table.png")
+    panels = [ax for ax in figures[0].axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["cancer", "wdbc"]
+    for ax in panels:
+        assert [line.get_label() for line in ax.get_lines()] == ["full", "rdia", "clean"]
+        for line in ax.get_lines():
+            np.testing.assert_allclose(line.get_xdata(), sweeps.NOISES)
+            np.testing.assert_allclose(line.get_ydata(),
+                                       expected[ax.get_title(), line.get_label()].to_numpy())

@@ -53,7 +53,7 @@ def test_output_json_influence_csv_and_plot(tmp_path):
     report = json.loads(out.read_text())
     assert set(report) == RECORD_KEYS
     assert report["files"] == {"json": str(out), "influence": str(csv_path),
-                               "relabeled": None, "plot": str(png)}
+                               "relabeled": None, "plot": str(png), "harmful_images": None}
     assert report["config"]["noise"] == 0.3 and report["config"]["n_features"] == 30
     assert [r["method"] for r in report["results"]] == ["full", "rdia"]
     assert set(report["results"][0]) == {
@@ -76,16 +76,35 @@ def test_output_json_influence_csv_and_plot(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
 
 
+@pytest.mark.parametrize("dataset", ["cancer", "diabetes"])
+def test_first_run_works_offline_from_the_shipped_copy(dataset):
+    """No data folder, no $RDIA_DATA_DIR, every download refused: the package's own copy
+    of the LIBSVM file is used (rdia/data/bundled)."""
+    env = {k: v for k, v in os.environ.items() if k != "RDIA_DATA_DIR"}
+    env["RDIA_MIRROR"] = f"http://127.0.0.1:{closed_port()}/"
+    with tempfile.TemporaryDirectory() as fresh:
+        done = subprocess.run([sys.executable, str(ROOT / "RDIA.py"), "--dataset", dataset,
+                               "--noise", "0.8", "--alpha", "0.0002"], capture_output=True,
+                              text=True, env=env, cwd=fresh, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "downloading" not in done.stderr
+        assert f"data {dataset}: train 350" in done.stdout
+        assert sorted(p.name for p in (Path(fresh) / "runs").iterdir()) == [
+            f"rdia-{dataset}-noise0.8-alpha0.0002-seed0-phi.png",
+            f"rdia-{dataset}-noise0.8-alpha0.0002-seed0.json"]
+
+
 def test_missing_file_offline_names_file_url_and_data_dir(tmp_path):
+    # a1a: cancer and diabetes are shipped with the package and never downloaded
     code, stdout, stderr = run_cli(
-        "--dataset", "cancer", "--data-dir", str(tmp_path),
+        "--dataset", "a1a", "--data-dir", str(tmp_path),
         env={"RDIA_MIRROR": f"http://127.0.0.1:{closed_port()}/"})
     assert code == 2 and "Traceback" not in stderr + stdout
     # each URL is announced before connecting; then one line says what failed
     *announced, error = stderr.strip().splitlines()
     assert announced and all(line.startswith("downloading http") for line in announced)
     assert error.startswith("RDIA.py: error:")
-    assert "breast-cancer_scale" in error and "http" in error
+    assert "a1a" in error and "http" in error
     assert "RDIA_DATA_DIR" in error
     assert list(tmp_path.iterdir()) == []  # nothing left behind
 
@@ -150,7 +169,7 @@ def test_softmax_outputs_have_the_binary_format_and_accuracy_leads_the_table(tmp
     report = json.loads(out.read_text())
     assert set(report) == RECORD_KEYS
     assert report["files"] == {"json": str(out), "influence": str(csv_path),
-                               "relabeled": None, "plot": None}
+                               "relabeled": None, "plot": None, "harmful_images": None}
     assert set(report["results"][0]) == {
         "method", "test_logloss", "test_accuracy", "test_auc", "val_logloss",
         "val_accuracy", "n_train_used", "n_relabeled", "n_removed", "precision", "recall"}
@@ -420,7 +439,8 @@ def test_own_files_give_suspects_scores_and_the_relabeled_rows(tmp_path, kind):
                                                         "rdia"]
     assert all(r["precision"] is None and r["recall"] is None for r in report["results"])
     assert report["files"] == {"json": str(record), "influence": None,
-                               "relabeled": str(out), "plot": str(png)}
+                               "relabeled": str(out), "plot": str(png),
+                               "harmful_images": None}
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = pd.read_csv(out)
     given = pd.read_csv(train) if kind == "csv" else pd.read_parquet(train)
@@ -1009,3 +1029,31 @@ def test_a_noisy_trusted_file_gives_one_warning_line_and_a_json_entry(tmp_path):
     check = json.loads(out.read_text())["trusted_check"]
     assert check["suspicious"] is True
     assert np.isin(check["suspicious_rows"], wrong).mean() >= 0.7
+
+
+def test_an_image_dataset_writes_its_most_harmful_images(tmp_path):
+    code, stdout, stderr = run_cli("--dataset", "digits", "--noise", "0.3",
+                                   "--methods", "rdia", cwd=tmp_path)
+    assert code == 0, stderr
+    stem = tmp_path / "runs" / "rdia-digits-noise0.3-alpha0.0002-seed0-methodsrdia"
+    picture = Path(f"{stem}-harmful.png")
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    record = json.loads(Path(f"{stem}.json").read_text())
+    assert record["files"]["harmful_images"] == str(picture)
+    code, _, stderr = run_cli("--dataset", "digits", "--noise", "0.3", "--methods", "rdia",
+                              "--no-files", cwd=tmp_path / "runs")
+    assert code == 0, stderr
+    assert not (tmp_path / "runs" / "runs").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--dataset", "wdbc"], "applies to the image datasets"),
+    (["--dataset", "digits", "--plot", "same.png"], "same"),
+    (["--dataset", "digits", "--plot", "x.png"], ".png"),
+])
+def test_harmful_images_flag_is_checked_before_any_work(tmp_path, args, words):
+    target = "same.png" if "same.png" in args else "grid.txt" if "x.png" in args \
+        else "grid.png"
+    code, stdout, stderr = run_cli(*args, "--harmful-images", target, cwd=tmp_path)
+    assert code == 2 and words in stderr and "Traceback" not in stderr
+    assert not stdout and list(tmp_path.iterdir()) == []

@@ -99,7 +99,7 @@ def test_help_lists_the_papers_flag_names():
     assert proc.returncode == 0
     for flag in ("--noise_rate", "--result_dir", "--weight_decay", "--n_epoch", "--no_progress"):
         assert flag in proc.stdout
-    assert "hyphens or underscores (--noise-rate or --noise_rate)" in " ".join(proc.stdout.split())
+    assert "hyphens or underscores (--result_dir or --result-dir)" in " ".join(proc.stdout.split())
     assert "(default: True)" not in proc.stdout
     entries = " ".join(proc.stdout.split())
     assert "--no_progress hide the progress bar (default: shown)" in entries

@@ -74,10 +74,9 @@ def test_your_own_data_examples_run_offline_and_print_what_they_show(tmp_path, m
     assert capsys.readouterr().out.splitlines() == shown_after(pipeline)
 
 
-def test_shards_example_writes_shards_that_rdia_reads(tmp_path, monkeypatch, shared_data_dir):
+def test_shards_example_writes_shards_that_rdia_reads(tmp_path, monkeypatch):
+    """As a user runs it: in an empty folder, with or without $RDIA_DATA_DIR."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "breast-cancer_scale").symlink_to(
-        shared_data_dir / "breast-cancer" / "breast-cancer_scale")
     exec(compile(block_with("write_shards("), str(README), "exec"), {})
     assert sorted(p.name for p in (tmp_path / "cancer-shards").iterdir()) == \
         [f"part-{k:05d}" for k in range(5)]
@@ -88,3 +87,45 @@ def test_shards_example_writes_shards_that_rdia_reads(tmp_path, monkeypatch, sha
                            "--no-files"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "data cancer-shards: train 350, val 150, test 183, features 10" in done.stdout
+
+
+def rdia_ls_flag_rows():
+    """{flag: (default, meaning)} of the RDIA-LS flag table (the one with --noise_rate)."""
+    rows = {}
+    for path in [README, *sorted((ROOT / "docs").glob("*.md"))]:
+        for table in re.findall(r"(?:^\|.*\|\n)+", path.read_text(), flags=re.M):
+            if "| `--noise_rate` |" in table:
+                for flag, default, meaning in re.findall(
+                        r"^\| `(--\w+)[^`]*` \| ([^|]*) \| (.*) \|$", table, flags=re.M):
+                    rows[flag] = (default.strip().strip("`"), meaning)
+    return rows
+
+
+def test_rdia_ls_flag_table_gives_the_code_defaults():
+    """Each default of the RDIA-LS flag table is the parser's, and the data folder the
+    table names is the one the code reads (datasets/, not data/)."""
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    from rdia.data.paths import DEFAULT_DATA_DIR
+
+    spec = spec_from_file_location("rdia_ls_script", ROOT / "RDIA-LS.py")
+    script = module_from_spec(spec)
+    spec.loader.exec_module(script)
+    defaults = {action.option_strings[0]: action.default
+                for action in script.build_parser()._actions if action.option_strings}
+    rows = rdia_ls_flag_rows()
+    assert len(rows) > 20
+    compared = 0
+    for flag, (shown, _) in rows.items():
+        value = defaults[flag]
+        first = shown.split(",")[0]
+        if isinstance(value, str):
+            assert first == value, flag
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            assert float(first) == value, flag
+        else:
+            continue
+        compared += 1
+    assert compared >= 10
+    lookup = rows["--dataset"][1]
+    assert f"else `{DEFAULT_DATA_DIR.name}/`" in lookup, lookup

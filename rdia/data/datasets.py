@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from .bundled import is_bundled
 from .download import SOURCES, ensure_file
 from .errors import DataError
 from .labels import binary_labels, encode_numeric_labels
@@ -23,6 +24,9 @@ from .mnist import load_mnist
 
 BINARY_DATASETS = ("cancer", "diabetes", "mnist", "adult", "a1a", "wdbc",
                    "realsim", "news20", "covtype")
+
+#: Named datasets whose rows are images: (height, width) of a row's pixels.
+IMAGE_SHAPES = {"mnist": (28, 28), "mnist10": (28, 28), "digits": (8, 8)}
 
 #: Share of a dataset that becomes the test set when no split is prescribed.
 TEST_RATIO = 0.3
@@ -254,10 +258,14 @@ def _load_named_libsvm(name, spec, data_dir, seed):
 
 
 def _read_named(relpath, data_dir, n_features):
-    """A known LIBSVM file, downloaded when missing and parsed once (then cached)."""
+    """A known LIBSVM file, downloaded when missing and parsed once (then cached); a
+    shipped copy (``data.bundled``) is small and parsed each time, nothing written
+    beside it."""
     source = SOURCES.get(relpath)
-    return read_libsvm_cached(ensure_file(relpath, data_dir), n_features,
-                              source.md5 if source is not None else None)
+    path = ensure_file(relpath, data_dir)
+    if is_bundled(path):
+        return read_libsvm(path, n_features)
+    return read_libsvm_cached(path, n_features, source.md5 if source is not None else None)
 
 
 def _load_libsvm_files(path, test_file, seed, labelled=None):

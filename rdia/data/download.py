@@ -35,9 +35,10 @@ from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
+from .bundled import BUNDLED, bundled_file
 from .checksums import verify_md5
 from .errors import DataError
-from .paths import DATA_DIR_ENV, resolve_data_dir
+from .paths import DATA_DIR_ENV, data_dir_candidates, resolve_data_dir
 
 #: Environment variable with base URLs that replace the canonical ones.
 MIRROR_ENV = "RDIA_MIRROR"
@@ -179,7 +180,10 @@ def ensure_file(relpath, data_dir=None, base_urls=None):
     path : pathlib.Path
         ``resolve_data_dir(data_dir) / relpath``, an existing file. A file with a
         published MD5 is checked against it (once per size and mtime, see
-        ``data.checksums``), whether it was downloaded or already there.
+        ``data.checksums``), whether it was downloaded or already there. A file
+        shipped with the package (``data.bundled``) is never downloaded: the first of
+        ``data_dir``, ``$RDIA_DATA_DIR`` and ``datasets/`` that has it, else the
+        shipped copy (its SHA-256 checked).
 
     Raises
     ------
@@ -189,6 +193,8 @@ def ensure_file(relpath, data_dir=None, base_urls=None):
         not have its published MD5.
     """
     relpath = PurePosixPath(relpath).as_posix()
+    if relpath in BUNDLED:
+        return find_bundled(relpath, data_dir)
     folder = resolve_data_dir(data_dir)
     path = folder / relpath
     source = SOURCES.get(relpath)
@@ -218,6 +224,14 @@ def ensure_file(relpath, data_dir=None, base_urls=None):
             raise DataError(f"{path} is still missing after the download; {advice}")
     _verify_known_md5(path, source, folder)
     return path
+
+
+def find_bundled(relpath, data_dir=None):
+    """A shipped file: from the first data folder that has it, else the shipped copy."""
+    for folder in data_dir_candidates(data_dir):
+        if (folder / relpath).is_file():
+            return folder / relpath
+    return bundled_file(relpath)
 
 
 def _verify_known_md5(path, source, folder):

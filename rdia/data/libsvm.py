@@ -145,12 +145,23 @@ def read_libsvm_cached(path, n_features=None, md5=None):
 
 
 def _existing_file(path):
-    """``path`` as a Path; DataError when it is not a file."""
+    """``path`` as a Path; DataError when it is not a file.
+
+    The reader takes a path, never a dataset's name: a name that is not a file here
+    is refused with the call that finds a known dataset file
+    (``data.download.ensure_file``), since $RDIA_DATA_DIR is not searched."""
     path = Path(path)
     if path.is_dir():
         raise DataError(f"{path}: a folder, not a file; give the path of a data file")
     if not path.is_file():
-        raise DataError(f"{path}: no such file; check the path or set RDIA_DATA_DIR")
+        from .download import SOURCES  # the known dataset files: only for this message
+
+        known = [relpath for relpath in SOURCES if relpath.split("/")[-1] == path.name]
+        hint = (f"; for the dataset file {path.name} in the data folder (or the copy "
+                f"shipped with rdia) give read_libsvm(ensure_file({known[0]!r}))"
+                if known and not path.is_absolute() else "")
+        raise DataError(f"{path}: no such file; read_libsvm takes the path of a LIBSVM "
+                        f"file (relative to {Path.cwd()} or absolute){hint}")
     return path
 
 

@@ -34,5 +34,21 @@ def resolve_data_dir(data_dir=None):
     return DEFAULT_DATA_DIR
 
 
+def data_dir_candidates(data_dir=None):
+    """The folders searched, in order, for a file that is also shipped with the package
+    (``data.bundled``): ``data_dir`` when given, ``$RDIA_DATA_DIR`` when set, then
+    ``datasets/`` at the repository root.
+
+    Returns
+    -------
+    folders : list of pathlib.Path
+        Without repeats; none is required to exist.
+    """
+    from_env = os.environ.get(DATA_DIR_ENV, "")
+    folders = [Path(data_dir).expanduser() if data_dir is not None else None,
+               Path(from_env).expanduser() if from_env else None, DEFAULT_DATA_DIR]
+    return list(dict.fromkeys(folder for folder in folders if folder is not None))
+
+
 #: File names read as Parquet (tables and shards); anything else by its own rule.
 PARQUET_SUFFIXES = (".parquet", ".pq")

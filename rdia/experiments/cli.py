@@ -4,8 +4,8 @@
   configs of the engines and by the parsers; the scripts print it in one line and
   exit with status 2.
 - :class:`OneLineParser` reports a bad flag in one line and accepts every long flag in
-  both spellings, ``--noise-rate`` and ``--noise_rate``.
-- :class:`DefaultsFormatter` states each default once in ``--help``.
+  both spellings, ``--noise-rate`` and ``--noise_rate``; its ``--help`` states each
+  default once (:class:`DefaultsFormatter`).
 - :func:`parse_seeds` reads ``--seeds``.
 - :func:`run_script` runs a script's main: known errors, a full disk, Ctrl-C, SIGTERM
   and a closed pipe each end in one line and an exit status, never a traceback; a
@@ -127,10 +127,20 @@ class OneLineParser(argparse.ArgumentParser):
     """
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("epilog", "Every flag may be written with hyphens or "
-                                    "underscores (--noise-rate or --noise_rate).")
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        self._spelling_note = "epilog" not in kwargs
         super().__init__(*args, **kwargs)
         self._spellings = {}
+
+    def format_help(self):
+        """The help, ending with a note on the two spellings that names one of this
+        parser's own flags (none when no flag has a hyphen or an underscore)."""
+        if self._spelling_note:
+            declared = next(iter(self._spellings.values()), None)
+            self.epilog = declared and (
+                f"Every flag may be written with hyphens or underscores ({declared} or "
+                f"{_other_spelling(declared)}).")
+        return super().format_help()
 
     def add_argument(self, *names, **kwargs):
         action = super().add_argument(*names, **kwargs)

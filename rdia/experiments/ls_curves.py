@@ -19,13 +19,17 @@ from rdia import selection
 from rdia.experiments.deep import PAPER_SETTING, run_name
 from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
 from rdia.experiments import queue
-from rdia.experiments.report import PUBLISHED_RDIA_LS, format_mean_std, markdown_table
+from rdia.experiments.report import (PUBLISHED_RDIA_LS, format_mean_std, markdown_table,
+                                     over_seeds, plural)
 
 #: Methods of the paper's deep-model figure, in drawing order.
 LS_METHODS = ("rdia-ls", "ce", "coteaching")
 
 #: Epochs of the paper's runs.
 PAPER_EPOCHS = 200
+
+#: A run's final accuracy is the mean of its last LAST_EPOCHS epochs (``deep.summarize``).
+LAST_EPOCHS = 10
 
 #: Epochs of ``quick=True``.
 QUICK_EPOCHS = 3
@@ -84,16 +88,23 @@ def ls_runs(seeds, epochs, runs_dir, data_dir=None, subset=None, gpu=None,
     return results
 
 
+def averaged_epochs(epochs):
+    """How many last epochs a run's final accuracy averages (``deep.summarize``): 10, or
+    all of a shorter run."""
+    return min(LAST_EPOCHS, epochs)
+
+
 def ls_table(results, epochs):
-    """Markdown of the last-10-epoch mean test accuracy (%) per method, beside the paper."""
+    """Markdown of the mean test accuracy (%) of the last epochs per method, beside the
+    paper's (which averages its last 10 of 200)."""
     rows = []
     for method, runs in results.items():
         last10 = [queue.last10(r, "test_acc") for r in runs]
         published = PUBLISHED_LS.get(method)
         rows.append([method, f"{len(runs)} x {epochs}", format_mean_std(last10, 2),
                      f"{published[0]:.2f} ± {published[1]:.2f}" if published else "-"])
-    return markdown_table(["method", "seeds x epochs", "test accuracy, last-10-epoch "
-                           "mean (%)", "published"], rows)
+    return markdown_table(["method", "seeds x epochs", f"test accuracy, mean of the last "
+                           f"{plural(averaged_epochs(epochs), 'epoch')} (%)", "published"], rows)
 
 
 def plot_ls_curves(results, path, epochs):
@@ -108,7 +119,7 @@ def plot_ls_curves(results, path, epochs):
         epoch = np.arange(1, accs.shape[1] + 1)
         mean = accs.mean(axis=0)
         std = accs.std(axis=0, ddof=1) if len(accs) > 1 else np.zeros_like(mean)
-        ax.plot(epoch, mean, label=f"{method} ({len(runs)} seeds)")
+        ax.plot(epoch, mean, label=f"{method} ({plural(len(runs), 'seed')})")
         ax.fill_between(epoch, mean - std, mean + std, alpha=0.25)
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
@@ -152,8 +163,8 @@ def ls_report(results, seeds, epochs, subset, runs_dir, seconds, loss=selection.
         notes.append(f"Trained on a seeded subset of {subset} MNIST training images.")
     report = "\n".join([
         "# RDIA-LS, CE and co-teaching on MNIST, symmetric noise 0.8", "",
-        f"Mean ± sample std over {len(seeds)} seed(s) ({', '.join(map(str, seeds))}) of "
-        "the mean test accuracy of the last 10 epochs. MLP 784-256-10, Adam, gamma 0.2, "
+        f"{over_seeds(seeds)} of the mean test accuracy of the last "
+        f"{plural(averaged_epochs(epochs), 'epoch')}. MLP 784-256-10, Adam, gamma 0.2, "
         f"weight decay 1e-5 (docs/method.md section 5); RDIA-LS with the {loss} loss "
         f"(--loss {loss}).", ""] + notes + ["",
         ls_table(results, epochs), "",

@@ -5,6 +5,7 @@
 - :func:`relabeled_table`: your training file's rows with phi, harmful and the
   suggested label;
 - :func:`plot_phi`: the histogram of phi, clean and flipped rows apart where known;
+- :func:`plot_harmful_images`: of an image dataset, the most harmful training images;
 - :func:`record`: the run's JSON, which lists the files it wrote.
 """
 
@@ -30,6 +31,9 @@ OUTPUT_COLUMNS = ("phi", "harmful", "suggested_label")
 
 #: Bins of the phi histogram.
 HISTOGRAM_BINS = 60
+
+#: Rows and columns of the grid of harmful images.
+IMAGE_GRID = (4, 6)
 
 
 def format_report(report):
@@ -219,6 +223,35 @@ def plot_phi(path, report):
     ax.set_ylabel("training rows")
     ax.set_title(title)
     ax.legend()
+    fig.tight_layout()
+    save_figure_atomic(fig, path, dpi=120)
+
+
+def plot_harmful_images(path, report):
+    """A grid of the most harmful training images (``report["images"]``), highest phi
+    first, each titled with its given label, RDIA's suggested label and phi (and the
+    true label where the noise is known)."""
+    from matplotlib.figure import Figure
+
+    cfg, images = report["config"], report["images"]
+    n_rows, n_cols = IMAGE_GRID
+    fig = Figure(figsize=(1.6 * n_cols, 1.9 * n_rows + 0.4))
+    axes = fig.subplots(n_rows, n_cols).ravel()
+    for k, ax in enumerate(axes):
+        ax.set_axis_off()
+        if k >= len(images["phi"]):
+            continue
+        ax.imshow(images["pixels"][k], cmap="gray_r", interpolation="nearest")
+        title = (f"given {images['given'][k]}, suggested {images['suggested'][k]}\n"
+                 f"phi {images['phi'][k]:.3g}")
+        if images["clean"] is not None:
+            title += f", true {images['clean'][k]}"
+        ax.set_title(title, fontsize=8)
+    shown = len(images["phi"])
+    fig.suptitle(f"{cfg['dataset_name']}: the {shown} most harmful of {cfg['n_harmful']} "
+                 f"training images with phi > alpha {cfg['alpha_used']:g}" if shown else
+                 f"{cfg['dataset_name']}: no training image has phi > alpha "
+                 f"{cfg['alpha_used']:g}", fontsize=10)
     fig.tight_layout()
     save_figure_atomic(fig, path, dpi=120)
 

@@ -19,13 +19,19 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from rdia import edits, influence, relabel, repair
+from rdia.data.datasets import IMAGE_SHAPES
 from rdia.experiments.config import settings
 from rdia.experiments.engines import MemoryEngine, observed_rows, open_engine, stack
 from rdia.experiments import sources
 from rdia.models import make_model
 from rdia import progress as show
+
+#: Most harmful training images a run of an image dataset keeps for its picture.
+N_HARMFUL_IMAGES = 24
+
 
 def run(config, progress=None):
     """Run the experiment of a :class:`experiments.config.RunConfig` on its engine.
@@ -44,7 +50,9 @@ def run(config, progress=None):
         (or None), ``results`` (a row per method), ``summary`` (the scores before and
         after RDIA), ``timings`` (seconds per stage), ``work`` (iterations and
         passes) and ``solver``; also, not for JSON, ``rows`` (per partition: labels,
-        noise mask, phi, harmful, suggested class) and ``source``.
+        noise mask, phi, harmful, suggested class, row index in the partition),
+        ``images`` (of an image dataset: :func:`harmful_images`, else None) and
+        ``source``.
 
     Raises
     ------
@@ -165,13 +173,15 @@ def run_on(engine, config, progress=None, source=None):
                    before=scored(fitted, fitted.full.W), after=scored(fitted, W_rdia))
     timings["methods"], clock = lap(clock)
     solver = fitted.solver
+    shape = image_shape(config, fitted.source)
+    images = None if shape is None else harmful_images(engine, fitted.source, rows, shape)
     return dict(config=describe(fitted, rows, alpha), alpha_grid=grid, results=results,
                 summary=summary, timings=timings, work=work,
                 solver=dict(name=solver.name, iterations=int(solver.n_iter_),
                             residual=float(solver.residual_)),
                 trusted_check=None if trusted is None else trusted.as_dict(),
                 trusted_warning=trusted.message() if trusted and trusted.suspicious else None,
-                rows=rows, source=fitted.source)
+                rows=rows, images=images, source=fitted.source)
 
 
 def relabeled_fit(fitted, alpha):
@@ -235,11 +245,75 @@ def log_proba_rows(part, model, W, which):
 
 
 def row_table(part, phi, alpha, model, W_rdia):
-    """Per training row: labels, noise mask, phi, harmful and RDIA's suggested class."""
+    """Per training row: labels, noise mask, phi, harmful, RDIA's suggested class and
+    the row's index in the partition's X_train."""
     harmful = relabel.harmful_mask(phi, alpha)
     return dict(y_noisy=part.y_noisy, y_clean=part.y_clean, noisy=part.noisy, phi=phi,
                 harmful=harmful, suggested=relabel.suggested_labels(
-                    model, W_rdia, part.X_train, part.y_noisy, harmful))
+                    model, W_rdia, part.X_train, part.y_noisy, harmful),
+                index=np.arange(part.n_train))
+
+
+def take_rows(part, indices):
+    """Dense float64 rows ``indices`` of a partition's X_train, shape (len(indices), d)."""
+    X = part.X_train[np.asarray(indices, dtype=np.int64)]
+    return X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+
+
+# ------------------------------------------------------------- harmful images
+
+def image_shape(config, source):
+    """(height, width) of a named image dataset's rows, else None."""
+    return IMAGE_SHAPES.get(source.name) if config.source == "benchmark" else None
+
+
+def most_harmful(rows, count=N_HARMFUL_IMAGES):
+    """The harmful training rows (phi > alpha) of highest phi, at most ``count``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The report's ``rows``, one per partition (``phi``, ``harmful``).
+    count : int
+
+    Returns
+    -------
+    order : ndarray of shape (m,), int64
+        Positions in the partitions' rows taken in order (partition 0's rows first),
+        highest phi first, ties in row order; m = min(count, number harmful).
+    """
+    phi = np.concatenate([r["phi"] for r in rows])
+    harmful = np.concatenate([r["harmful"] for r in rows])
+    order = np.argsort(-phi, kind="stable")
+    return order[harmful[order]][:count]
+
+
+def harmful_images(engine, source, rows, shape, count=N_HARMFUL_IMAGES):
+    """The pixels and labels of :func:`most_harmful`; only those rows are gathered.
+
+    Returns
+    -------
+    images : dict
+        ``pixels`` (m, height, width), ``phi`` (m,), ``given``, ``suggested`` and
+        ``clean`` (m,) labels as the dataset's class values (``clean`` None where the
+        true labels are unknown), highest phi first.
+    """
+    picked = most_harmful(rows, count)
+    starts = np.cumsum([0] + [len(r["phi"]) for r in rows])
+    part_of = np.searchsorted(starts, picked, side="right") - 1
+    wanted = [rows[k]["index"][picked[part_of == k] - starts[k]] for k in range(len(rows))]
+    taken = engine.gather(engine.map(take_rows, source.parts, wanted))
+    pixels = np.zeros((len(picked), shape[0] * shape[1]))
+    for k, block in enumerate(taken):
+        pixels[part_of == k] = block
+    column = {key: np.concatenate([r[key] for r in rows])[picked]
+              for key in ("phi", "y_noisy", "suggested")}
+    known = all(r["y_clean"] is not None for r in rows)
+    return dict(pixels=pixels.reshape(len(picked), *shape), phi=column["phi"],
+                given=source.classes[column["y_noisy"]],
+                suggested=source.classes[column["suggested"]],
+                clean=source.classes[np.concatenate([r["y_clean"] for r in rows])[picked]]
+                if known else None)
 
 
 # --------------------------------------------------------------------- scores

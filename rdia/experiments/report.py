@@ -31,9 +31,26 @@ def mean_std(values):
 
 
 def format_mean_std(values, digits=4):
-    """``"mean ± std"`` of :func:`mean_std`, with ``digits`` decimals."""
+    """``"mean ± std"`` of :func:`mean_std`, with ``digits`` decimals; the value alone
+    when there is one (a single seed has no spread)."""
     mean, std = mean_std(values)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def over_seeds(seeds):
+    """How a table's cells summarise seeds: "Mean ± sample std over 3 seeds (0, 1, 2)",
+    or "One seed (0)"."""
+    listed = ", ".join(map(str, seeds))
+    if len(seeds) == 1:
+        return f"One seed ({listed})"
+    return f"Mean ± sample std over {len(seeds)} seeds ({listed})"
+
+
+def plural(count, noun):
+    """"1 seed", "3 seeds"."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def markdown_table(header, rows):

@@ -25,6 +25,7 @@ from rdia.experiments.config import RunConfig
 from rdia.experiments.engines import MemoryEngine
 from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_text_atomic
 from rdia.experiments.report import (PUBLISHED_MNIST_LOGLOSS, format_mean_std, markdown_table,
+                                     over_seeds,
                                 mean_std)
 
 NOISES = (0.0, 0.2, 0.5, 0.8)
@@ -95,8 +96,7 @@ def alpha_grid_report(rows, seeds, seconds):
     return "\n".join([
         "# alpha grid: RDIA on MNIST 1 vs 7",
         "",
-        f"Test log-loss of RDIA, mean ± sample std over {len(seeds)} seed(s) "
-        f"({', '.join(map(str, seeds))}); the published value in brackets "
+        f"Test log-loss of RDIA. {over_seeds(seeds)}; the published value in brackets "
         "(docs/method.md section 4). C = 0.1, validation = last 30% of the training part.",
         "",
         markdown_table(header, table),
@@ -257,7 +257,7 @@ def lr_table_report(rows, chosen, seeds, seconds, skipped):
     lines = [
         "# Logistic regression: all methods",
         "",
-        f"Mean ± sample std over {len(seeds)} seed(s) ({', '.join(map(str, seeds))}). "
+        f"{over_seeds(seeds)}. "
         "C = 0.1; validation = last 30% of the training part; test labels clean. "
         "Bold: the best method in the row, the clean oracle excluded.",
         "",
@@ -313,8 +313,41 @@ LR_TABLE_KEYS = ("dataset", "noise", "seed", "method", "alpha", "test_logloss",
                  "n_relabeled", "n_removed", "precision", "recall")
 
 
+def plot_lr_table(rows, path):
+    """Mean test log-loss against noise, one panel per dataset and a line per method
+    (the table's rows: rdia and drop at the dataset's chosen alpha), log scale."""
+    from matplotlib.figure import Figure
+
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    methods = [m for m in LR_METHODS if any(r["method"] == m for r in rows)]
+    n_cols = min(3, len(datasets))
+    n_rows = -(-len(datasets) // n_cols)
+    fig = Figure(figsize=(4.2 * n_cols, 3.4 * n_rows + 0.6))
+    axes = np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False).ravel())
+    for ax, dataset in zip(axes, datasets):
+        for method in methods:
+            noises = sorted({r["noise"] for r in rows
+                             if r["dataset"] == dataset and r["method"] == method})
+            means = [np.mean([r["test_logloss"] for r in rows if r["dataset"] == dataset
+                              and r["method"] == method and r["noise"] == noise])
+                     for noise in noises]
+            ax.plot(noises, means, marker="o", label=method,
+                    linestyle="--" if method == "clean" else "-")
+        ax.set_yscale("log")
+        ax.set_title(dataset)
+        ax.set_xlabel("noise rate")
+        ax.set_ylabel("test log-loss")
+        ax.grid(alpha=0.3)
+    for ax in axes[len(datasets):]:
+        ax.set_axis_off()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(methods), fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
+    save_figure_atomic(fig, path, dpi=120)
+
+
 def lr_table_command(seeds, results_dir, quick=False, data_dir=None):
-    """Run lr-table and write ``lr-table[-quick].{md,csv}`` and ``-all-alphas.csv``.
+    """Run lr-table and write ``lr-table[-quick].{md,csv,png}`` and ``-all-alphas.csv``.
 
     Returns
     -------
@@ -343,5 +376,7 @@ def lr_table_command(seeds, results_dir, quick=False, data_dir=None):
                      ([r[k] for k in LR_TABLE_KEYS] for r in selected))
     report = lr_table_report(selected, chosen, seeds, seconds, skipped)
     write_text_atomic(out / f"{stem}.md", report)
+    plot_lr_table(selected, out / f"{stem}.png")
     print(report)
-    return [out / f"{stem}.md", out / f"{stem}.csv", out / f"{stem}-all-alphas.csv"]
+    return [out / f"{stem}.md", out / f"{stem}.csv", out / f"{stem}-all-alphas.csv",
+            out / f"{stem}.png"]
