@@ -42,7 +42,7 @@ from rdia.experiments.engines import MemoryEngine
 from rdia.experiments.cli import OneLineParser
 from rdia.experiments.files import write_json_atomic, write_text_atomic
 from rdia.experiments.queue import saved_result
-from rdia.experiments.report import format_mean_std, mean_std
+from rdia.experiments.report import format_mean_std
 
 METHODS = ("full", "drop", "rdia", "clean")
 

@@ -837,7 +837,7 @@ class Session:
 
 def start_session(prepared):
     """A fresh :class:`Session`: networks initialised from the seed, epoch 0."""
-    config, tensors = prepared.config, prepared.tensors
+    config = prepared.config
     nets, optimizers = build_networks(config, prepared.device)
     method = method_of(config)
     return Session(nets, optimizers, torch.Generator().manual_seed(config.seed), method,
