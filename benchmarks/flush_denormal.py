@@ -108,7 +108,7 @@ def build_parser():
                       formatter_class=DefaultsFormatter)
     p.add_argument("--method", default="ce", help="ce, coteaching, rdia-ls or rdia-if")
     p.add_argument("--loss", default="published", help="the RDIA-LS loss")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1, help="seed of the run whose epochs are timed")
     p.add_argument("--epochs", type=int, nargs="+", default=[1, 100, 200],
                    help="1-based epochs to time; the run trains up to the last")
     p.add_argument("--repeat", type=int, default=2, help="timed epochs per mode")

@@ -1,16 +1,25 @@
-"""README.md: its examples run as written and print what it shows."""
+"""README.md and the pages behind it (docs/, results/README.md): their examples run as
+written and print what they show."""
 
 import re
 import subprocess
 import sys
+
 from builders import ROOT
 
 README = ROOT / "README.md"
 
+#: The README and the pages behind it, whose examples are run here.
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md")), ROOT / "results" / "README.md"]
+
+
+def all_text():
+    return "\n".join(page.read_text() for page in PAGES)
+
 
 def fenced_blocks(language):
-    """The ```language blocks of the README, in order."""
-    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
+    """The ```language blocks of the README and its pages, in order."""
+    return re.findall(rf"```{language}\n(.*?)```", all_text(), flags=re.S)
 
 
 def block_with(text, language="python"):
@@ -21,8 +30,8 @@ def block_with(text, language="python"):
 
 
 def shown_after(block):
-    """The lines of the plain ``` block that follows ``block`` in the README."""
-    text = README.read_text()
+    """The lines of the plain ``` block that follows ``block`` in its page."""
+    text = all_text()
     rest = text[text.index(block) + len(block) + len("```"):]  # past its own fence
     return re.search(r"```\n(.*?)```", rest, flags=re.S).group(1).splitlines()
 
@@ -67,7 +76,7 @@ def test_your_own_data_examples_run_offline_and_print_what_they_show(tmp_path, m
     one_call = block_with("rdia.find_harmful(")
     exec(compile(one_call, str(README), "exec"), namespace)
     line = capsys.readouterr().out.strip()
-    assert f"prints `{line}`" in " ".join(README.read_text().split())
+    assert f"prints `{line}`" in " ".join(all_text().split())
 
     pipeline = block_with("rdiaclassifier__val_mask")
     exec(compile(pipeline, str(README), "exec"), namespace)
@@ -81,7 +90,7 @@ def test_shards_example_writes_shards_that_rdia_reads(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "cancer-shards").iterdir()) == \
         [f"part-{k:05d}" for k in range(5)]
     shown = "    python RDIA.py --dataset cancer-shards --test-file cancer-test --noise 0.4"
-    assert shown + " --engine dask --workers 2\n" in README.read_text()
+    assert shown + " --engine dask --workers 2\n" in all_text()
     done = subprocess.run([sys.executable, str(ROOT / "RDIA.py"), "--dataset",
                            "cancer-shards", "--test-file", "cancer-test", "--noise", "0.4",
                            "--no-files"], capture_output=True, text=True, timeout=300)
