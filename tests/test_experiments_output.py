@@ -83,3 +83,14 @@ def test_the_harmful_images_are_drawn_in_a_grid(tmp_path, n_harmful):
                               suggested=(np.arange(n_harmful) + 1) % 10, clean=None))
     output.plot_harmful_images(tmp_path / "harmful.png", report)
     assert (tmp_path / "harmful.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_parquet_tables_are_part_of_the_output_set(tmp_path, report):
+    """A run that fails after writing its Parquet influence tables leaves none of them."""
+    from rdia.experiments.files import output_set
+
+    with pytest.raises(RuntimeError):
+        with output_set({"--output": tmp_path / "r.json"}):
+            output.write_influence(tmp_path / "parts", report)
+            raise RuntimeError("the plot fails")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]

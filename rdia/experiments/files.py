@@ -337,6 +337,13 @@ def write_csv_atomic(path, header, rows):
     write_text_atomic(path, buffer.getvalue())
 
 
+def write_parquet_atomic(path, table):
+    """Write a pyarrow Table to ``path`` as Parquet, atomically (staged in an output set)."""
+    import pyarrow.parquet as pq
+
+    _replace_atomically(path, lambda target: pq.write_table(table, target))
+
+
 def save_figure_atomic(fig, path, **kwargs):
     """Save a matplotlib figure to ``path`` atomically (format from the suffix)."""
     kwargs.setdefault("format", Path(path).suffix.lstrip(".").lower() or None)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rdia.experiments.files import save_figure_atomic, write_csv_atomic
+from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_parquet_atomic
 
 #: Columns of the summary table: (header, key of a results row, width).
 TABLE_COLUMNS = (("test_logloss", "test_logloss", 12), ("test_acc", "test_accuracy", 9),
@@ -152,7 +152,6 @@ def write_influence(path, report):
         write_csv_atomic(path, INFLUENCE_COLUMNS, influence_table(report))
         return [str(path)]
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     written, offset = [], 0
     for k, rows in enumerate(report["rows"]):
@@ -164,10 +163,7 @@ def write_influence(path, report):
                        phi=rows["phi"], relabeled=rows["harmful"].astype(np.int8))
         columns = {key: value for key, value in columns.items() if value is not None}
         target = Path(path) / f"part-{k:05d}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.tmp")
-        pq.write_table(pa.table(columns), temporary)
-        os.replace(temporary, target)
+        write_parquet_atomic(target, pa.table(columns))
         written.append(str(target))
         offset += n
     return written
