@@ -267,6 +267,12 @@ def training_influence(X, labels, X_val, labels_val, *, C=0.1, model="auto"):
     ValueError
         For input that does not fit (named in the message).
     """
+    return checked_fit(X, labels, X_val, labels_val, C, model)[2].phi
+
+
+def checked_fit(X, labels, X_val, labels_val, C, model):
+    """Raw input checked (parameters, columns, widths, labels) and fitted: (X, X_val,
+    :class:`InfluenceFit`), X and X_val as the model reads them."""
     check_parameters(C=C, model=model)
     check_same_columns(getattr(X, "columns", None), getattr(X_val, "columns", None))
     X = numeric_input(X, "X")
@@ -274,7 +280,7 @@ def training_influence(X, labels, X_val, labels_val, *, C=0.1, model="auto"):
     check_same_width(X, X_val)
     labels = labels_input(labels, X.shape[0], "labels")
     labels_val = labels_input(labels_val, X_val.shape[0], "labels_val")
-    return influence_scores(X, labels, X_val, labels_val, C=C, model=model).phi
+    return X, X_val, influence_scores(X, labels, X_val, labels_val, C=C, model=model)
 
 
 def check_same_width(X, X_val):
@@ -661,14 +667,7 @@ def repair_labels(X, labels, X_val, labels_val, *, C=0.1, alpha="auto", model="a
     """
     settings.check_alpha(alpha, "alpha", auto=True)
     check_flag(check_trusted, "check_trusted")
-    check_parameters(C=C, model=model)
-    check_same_columns(getattr(X, "columns", None), getattr(X_val, "columns", None))
-    X = numeric_input(X, "X")
-    X_val = numeric_input(X_val, "X_val")
-    check_same_width(X, X_val)
-    labels = labels_input(labels, X.shape[0], "labels")
-    labels_val = labels_input(labels_val, X_val.shape[0], "labels_val")
-    fit = influence_scores(X, labels, X_val, labels_val, C=C, model=model)
+    X, X_val, fit = checked_fit(X, labels, X_val, labels_val, C, model)
     return repair_from_fit(fit, X, X_val, C, alpha, check_trusted)
 
 
