@@ -340,12 +340,8 @@ def _random_split(name, X, y, n_train, seed, labelled=None):
 def _labelled(name, X_train, y_train_raw, X_test, y_test_raw):
     """Dataset with labels mapped to {0, 1} by sorted unique value of both parts."""
     y_all, classes = binary_labels(np.concatenate([y_train_raw, y_test_raw]), name)
-    y_train, y_test = y_all[:len(y_train_raw)], y_all[len(y_train_raw):]
-    unseen = np.setdiff1d(y_test, y_train)
-    if unseen.size:
-        raise DataError(f"{name}: the test set has label {classes[unseen[0]]:g}, which "
-                        f"the training set lacks; both need the same two labels")
-    return Dataset(name, X_train, y_train, X_test, y_test, classes, X_train.shape[1])
+    return _split_labels(name, X_train, X_test, y_all, classes,
+                         "; both need the same two labels")
 
 
 # ---------------------------------------------------------------------------
@@ -423,9 +419,15 @@ def _multiclass_labelled(name, X_train, y_train_raw, X_test, y_test_raw):
     if len(classes) < 2:
         raise DataError(f"{name}: found a single label ({classes[0]:g}); a classification "
                         f"dataset needs at least 2")
-    y_train, y_test = y_all[:len(y_train_raw)], y_all[len(y_train_raw):]
+    return _split_labels(name, X_train, X_test, y_all, classes)
+
+
+def _split_labels(name, X_train, X_test, y_all, classes, hint=""):
+    """The Dataset of encoded labels ``y_all`` (training rows first); DataError when a
+    test label is not a training label."""
+    y_train, y_test = y_all[:X_train.shape[0]], y_all[X_train.shape[0]:]
     unseen = np.setdiff1d(y_test, y_train)
     if unseen.size:
         raise DataError(f"{name}: the test set has label {classes[unseen[0]]:g}, which "
-                        f"the training set lacks")
+                        f"the training set lacks{hint}")
     return Dataset(name, X_train, y_train, X_test, y_test, classes, X_train.shape[1])
