@@ -246,30 +246,6 @@ def influence_scores(X, y, X_val, y_val, *, C=0.1, model="auto", solver="cg",
                         phi=phi, n_iter=int(inverse_hvp.n_iter_), s=s)
 
 
-def training_influence(X, labels, X_val, labels_val, *, C=0.1, model="auto"):
-    """phi of every training row, from raw input; what :func:`find_harmful` computes.
-
-    Parameters
-    ----------
-    X, X_val : array-like, sparse matrix or all-numeric DataFrame
-        Training and validation features, of the same width.
-    labels, labels_val : array-like
-        Observed training labels and trusted validation labels, of any type.
-    C : float, default=0.1
-    model : {"auto", "logreg", "softmax"}, default="auto"
-
-    Returns
-    -------
-    phi : ndarray of shape (n_train,)
-
-    Raises
-    ------
-    ValueError
-        For input that does not fit (named in the message).
-    """
-    return checked_fit(X, labels, X_val, labels_val, C, model)[2].phi
-
-
 def checked_fit(X, labels, X_val, labels_val, C, model):
     """Raw input checked (parameters, columns, widths, labels) and fitted: (X, X_val,
     :class:`InfluenceFit`), X and X_val as the model reads them."""

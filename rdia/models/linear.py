@@ -106,11 +106,6 @@ def check_dense_size(size):
                                    f"parameters, use cg")
 
 
-def as_columns(W):
-    """W as a (d, m) matrix: binary weights (d,) become one column."""
-    return W.reshape(W.shape[0], -1)
-
-
 def weighted_gram(X, weights):
     """X^T diag(weights) X as a dense (d, d) array; for small d only (sparse X stays
     sparse until the d x d product)."""
