@@ -27,7 +27,7 @@ from rdia.data.tables import TableError
 from rdia.experiments import output, pipeline
 from rdia.experiments.cli import DefaultsFormatter, OneLineParser, run_script
 from rdia.experiments.config import ENGINES, RunConfig, run_name, settings
-from rdia.experiments.files import (check_not_replacing, check_output_path,
+from rdia.experiments.files import (check_not_replacing, check_output_folder,
                                     check_output_paths, figure_suffixes, output_set,
                                     write_json_atomic, write_text_atomic)
 from rdia.models.linear import DenseHessianTooLarge, FitError
@@ -164,16 +164,11 @@ def config_from_args(args):
         raise ConfigError("--relabeled applies to your own files: give the training file "
                           "with --train")
     config = RunConfig(**values)
-    if args.harmful_images and not is_image_run(config):
+    if args.harmful_images and config.image_shape is None:
         raise ConfigError(f"--harmful-images applies to the image datasets "
                           f"({', '.join(IMAGE_SHAPES)}), not to "
                           f"{config.train or config.resolved().dataset}")
     return config
-
-
-def is_image_run(config):
-    """Whether a run reads a named image dataset (its rows are pictures)."""
-    return config.source == "benchmark" and config.resolved().dataset in IMAGE_SHAPES
 
 
 def output_paths(config, args):
@@ -186,7 +181,7 @@ def output_paths(config, args):
             "--save-influence": args.save_influence, "--relabeled": args.relabeled,
             "--plot": args.plot or (f"{stem}-phi.png" if default else None),
             "--harmful-images": args.harmful_images or (
-                f"{stem}-harmful.png" if default and is_image_run(config) else None)}
+                f"{stem}-harmful.png" if default and config.image_shape else None)}
 
 
 def input_files(config):
@@ -201,59 +196,50 @@ def input_files(config):
     return {"--dataset": given, "--test-file": config.test_file}
 
 
-def check_outputs(config, paths):
-    """Before any work: every path writable, distinct and none a file the run reads, of
-    a known format. Whether another run's files would be replaced is checked under the
-    lock of the output set (:func:`main`)."""
-    table = paths["--save-influence"]
-    csv = table if table and Path(table).suffix.lower() == ".csv" else None
-    check_output_paths({
-        "--output": (paths["--output"], None), "--save-influence": (csv, None),
-        "--relabeled": (paths["--relabeled"], (".csv",) if paths["--relabeled"] else None),
-        "--plot": (paths["--plot"], figure_suffixes() if paths["--plot"] else None),
-        "--harmful-images": (paths["--harmful-images"],
-                             figure_suffixes() if paths["--harmful-images"] else None)},
-        inputs=input_files(config))
-    if table and not csv:
-        same = [flag for flag, path in paths.items() if path and flag != "--save-influence"
-                and os.path.realpath(path) == os.path.realpath(table)]
-        if same:
-            raise ConfigError(f"--save-influence and {same[0]} name the same file {table}; "
-                              f"give each output its own path")
-        if Path(table).exists() and not Path(table).is_dir():
-            raise ConfigError(f"--save-influence {table} exists and is not a folder; give "
-                              f"a .csv file or a folder for Parquet files")
-        check_output_path(Path(table) / "part-00000.parquet", "--save-influence")
+def n_partitions(config):
+    """Partitions of a run: one per shard (training and test shards), else one."""
+    if config.source != "shards":
+        return 1
+    return sum(len(paths) for paths in input_files(config).values() if paths)
 
 
-def check_replacing(config, args, paths):
-    """No other run's file is replaced, unless --overwrite."""
-    table = paths["--save-influence"]
-    csv = table if table and Path(table).suffix.lower() == ".csv" else None
-    check_not_replacing(dict(paths, **{"--save-influence": csv}), paths["--output"],
-                        settings(config), args.overwrite)
+def output_files(config, paths):
+    """(flag, path, suffixes) of every file a run writes; a --save-influence folder
+    as the Parquet files it will hold, one per partition."""
+    files = []
+    for flag, path in paths.items():
+        if flag == "--save-influence" and path and Path(path).suffix.lower() != ".csv":
+            check_output_folder(path, flag)
+            files += [(flag, part, None)
+                      for part in output.influence_files(path, n_partitions(config))]
+        elif path:
+            files.append((flag, path, (".csv",) if flag == "--relabeled" else
+                          figure_suffixes() if flag in ("--plot", "--harmful-images")
+                          else None))
+    return files
 
 
 def write_outputs(report, paths):
-    """The influence table, the relabeled rows, the plot, then the JSON listing them."""
-    written = []
+    """The influence table, the relabeled rows, the plots, then the JSON listing them."""
+    files = dict.fromkeys(("influence", "relabeled", "plot", "harmful_images"))
     if paths["--save-influence"]:
-        written += output.write_influence(paths["--save-influence"], report)
+        written = output.write_influence(paths["--save-influence"], report)
+        files["influence"] = written if len(written) > 1 or \
+            written[0] != str(paths["--save-influence"]) else written[0]
     if paths["--relabeled"]:
+        files["relabeled"] = paths["--relabeled"]
         write_text_atomic(paths["--relabeled"],
                           output.relabeled_table(report).to_csv(index=False))
-    if paths["--plot"]:
-        output.plot_phi(paths["--plot"], report)
-    if paths["--harmful-images"]:
-        output.plot_harmful_images(paths["--harmful-images"], report)
+    for key, flag, plot in (("plot", "--plot", output.plot_phi), ("harmful_images",
+                            "--harmful-images", output.plot_harmful_images)):
+        if paths[flag]:
+            files[key] = paths[flag]
+            plot(paths[flag], report)
     if paths["--output"]:
-        files = {"json": paths["--output"], "influence": paths["--save-influence"],
-                 "relabeled": paths["--relabeled"], "plot": paths["--plot"],
-                 "harmful_images": paths["--harmful-images"]}
-        write_json_atomic(paths["--output"], output.record(report, files))
-    return [p for p in (paths["--output"], paths["--save-influence"],
-                        paths["--relabeled"], paths["--plot"], paths["--harmful-images"])
-            if p]
+        write_json_atomic(paths["--output"],
+                          output.record(report, dict(json=paths["--output"], **files)))
+    return [p for p in (paths["--output"], paths["--save-influence"], files["relabeled"],
+                        files["plot"], files["harmful_images"]) if p]
 
 
 def check_relabeled_columns(report, flag_path):
@@ -273,12 +259,11 @@ def main(argv=None):
     def body():
         config = config_from_args(args)
         paths = output_paths(config, args)
-        check_outputs(config, paths)
-        files = {flag: path for flag, path in paths.items()
-                 if not (flag == "--save-influence" and path
-                         and Path(path).suffix.lower() != ".csv")}
-        with output_set(files):
-            check_replacing(config, args, paths)
+        files = output_files(config, paths)
+        check_output_paths(files, inputs=input_files(config))
+        with output_set([file[:2] for file in files]):
+            check_not_replacing([file[:2] for file in files], paths["--output"],
+                                settings(config), args.overwrite)
             print(f"run {run_name(config)}", flush=True)
             report = pipeline.run(config)
             if report["trusted_warning"]:

@@ -58,7 +58,8 @@ def test_output_json_influence_csv_and_plot(tmp_path):
     assert [r["method"] for r in report["results"]] == ["full", "rdia"]
     assert set(report["results"][0]) == {
         "method", "test_logloss", "test_accuracy", "test_auc", "val_logloss",
-        "val_accuracy", "n_train_used", "n_relabeled", "n_removed", "precision", "recall"}
+        "val_accuracy", "val_auc", "n_train_used", "n_relabeled", "n_removed", "precision",
+        "recall"}
     assert report["config"]["tol"] == 1e-7  # influence.DEFAULT_TOL
     assert report["solver"]["name"] == "cg" and report["solver"]["residual"] <= 1e-7
     with csv_path.open() as handle:
@@ -172,7 +173,8 @@ def test_softmax_outputs_have_the_binary_format_and_accuracy_leads_the_table(tmp
                                "relabeled": None, "plot": None, "harmful_images": None}
     assert set(report["results"][0]) == {
         "method", "test_logloss", "test_accuracy", "test_auc", "val_logloss",
-        "val_accuracy", "n_train_used", "n_relabeled", "n_removed", "precision", "recall"}
+        "val_accuracy", "val_auc", "n_train_used", "n_relabeled", "n_removed", "precision",
+        "recall"}
     assert report["config"]["noise_type"] == "pairflip"
     with csv_path.open() as handle:
         rows = list(csv.DictReader(handle))
@@ -610,8 +612,9 @@ def test_own_data_runs_never_replace_another_runs_json(tmp_path):
 
 # --------------------------------------------------------------- sharded datasets
 
-def write_synthetic_shards(folder, n=400, d=40, n_shards=4, seed=0):
-    """A sparse logistic problem as LIBSVM shards ``part-00000`` ...; the folder."""
+def write_synthetic_shards(folder, n=400, d=40, n_shards=4, seed=0, suffix=""):
+    """A sparse logistic problem as shards ``part-00000<suffix>`` ... (LIBSVM, or
+    Parquet with suffix ".parquet"); the folder."""
     import numpy as np
     import scipy.sparse as sp
 
@@ -621,8 +624,28 @@ def write_synthetic_shards(folder, n=400, d=40, n_shards=4, seed=0):
     X = sp.random(n, d, density=0.2, format="csr", random_state=rng,
                   data_rvs=lambda k: rng.normal(size=k))
     y = (rng.random(n) < 1 / (1 + np.exp(-X @ rng.normal(size=d)))).astype(int)
-    write_shards(X, 2 * y - 1, folder, n_shards)
+    write_shards(X, 2 * y - 1, folder, n_shards, suffix=suffix)
     return str(folder)
+
+
+def test_a_parquet_influence_folder_writes_over_no_shard_and_no_other_run(tmp_path):
+    """--save-influence naming the Parquet shards' own folder once replaced the shards
+    (part-00000.parquet ...) with the influence tables."""
+    shards = write_synthetic_shards(tmp_path / "shards", n_shards=2, suffix=".parquet")
+    before = {p.name: p.read_bytes() for p in Path(shards).iterdir()}
+    one_line_error(*run_cli("--dataset", shards, "--save-influence", shards, "--no-files"),
+                   words=("--save-influence", "part-00000.parquet", "--dataset reads"))
+    assert {p.name: p.read_bytes() for p in Path(shards).iterdir()} == before
+    phi = tmp_path / "phi"
+    args = ("--dataset", shards, "--save-influence", str(phi), "--no-files", "--output")
+    for _ in range(2):  # the same run replaces its own files
+        assert run_cli(*args, str(tmp_path / "r.json"))[0] == 0
+    assert sorted(p.name for p in phi.iterdir()) == ["part-00000.parquet",
+                                                     "part-00001.parquet"]
+    written = (phi / "part-00000.parquet").read_bytes()
+    one_line_error(*run_cli(*args, str(tmp_path / "other.json"), "--seed", "1"),
+                   words=("part-00000.parquet", "--overwrite"))
+    assert (phi / "part-00000.parquet").read_bytes() == written
 
 
 def test_dask_engine_writes_what_the_memory_engine_writes(tmp_path):
@@ -644,7 +667,8 @@ def test_dask_engine_writes_what_the_memory_engine_writes(tmp_path):
     assert stdout.startswith("run rdia-shards-noise0.3-alpha0.001-seed0-methodsfull+drop+rdia")
     first, second = (json.loads((folder / "r.json").read_text()) for folder in (memory, dask))
     assert second["config"]["engine"] == "dask" and second["config"]["n_workers"] == 2
-    assert second["files"]["influence"] == str(dask / "phi")
+    assert second["files"]["influence"] == [str(dask / "phi" / f"part-{k:05d}.parquet")
+                                            for k in range(4)]
     for mine, theirs in zip(first["results"], second["results"]):
         for key, value in mine.items():
             if isinstance(value, float):
@@ -685,7 +709,7 @@ def test_a_malformed_shard_is_named_with_its_line(tmp_path):
     (["SHARDS", "--learner", "liblinear"], ("--learner does not apply to a dataset written",)),
     (["SHARDS", "--methods", "cleanlab-prune"], ("not offered for a dataset written as shards",)),
     (["SHARDS", "--engine", "dask", "--solver", "direct"], ("cg only",)),
-    (["SHARDS", "--save-influence", "FILE"], ("is not a folder",)),
+    (["SHARDS", "--save-influence", "FILE"], ("not a folder",)),
 ])
 def test_sharded_flag_errors_are_one_line(tmp_path, args, words):
     shards = write_synthetic_shards(tmp_path / "shards", n=40)

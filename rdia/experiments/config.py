@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from rdia import edits, influence
-from rdia.data.datasets import MULTICLASS_DATASETS
+from rdia.data.datasets import IMAGE_SHAPES, MULTICLASS_DATASETS
 from rdia.data.noise import NOISE_TYPES
 from rdia.data.shards import is_sharded
 from rdia.data.tables import check_not_folder, file_kind
@@ -29,7 +29,6 @@ from rdia.models.logreg import LEARNERS
 from rdia.settings import (MODELS, ConfigError, check_alpha, check_choice,
                            check_fit_settings, is_finite_number)
 
-SOURCES = ("benchmark", "shards", "files")
 ENGINES = ("memory", "dask")
 
 #: Methods of a run unless --methods says otherwise (cleanlab's cost 5 fits each).
@@ -63,46 +62,14 @@ NAME_EXTRAS = (("test_file", "test"), ("test", "test"), ("drop_columns", "drop")
 class RunConfig:
     """Every setting of one logistic-regression RDIA run; None means the default.
 
-    Attributes
-    ----------
-    dataset : str or None
-        A benchmark name, a LIBSVM file, or shards (a folder or glob); "cancer" when
-        neither it nor ``train`` is given.
-    train, val, test : str or None
-        Your own noisy training file, trusted validation file and test file.
-    label_column, drop_columns, impute
-        How tables are read (``data.tables.load_tables``).
-    test_file : str or None
-        Test LIBSVM file or test shards of a ``dataset`` given by path.
-    model : {"logreg", "softmax"} or None
-        None: softmax for K > 2 classes, else logreg.
-    noise_type : str or None
-        A transition matrix of ``data.noise``; None: exact flips for two classes,
-        symmetric for more.
-    noise : float or None
-        Noise rate in [0, 1) (0.4 by default; not for your files).
-    val_ratio : float or None
-        Share of the training rows kept as clean validation set (0.3 by default).
-    alpha : float or "auto"
-        Harmfulness threshold >= 0 in units of C x summed validation log-loss, or
-        "auto" to choose it by cross-fitting on the validation rows (``repair.choose_alpha``).
-    seed : int
-        Seed of the split, the noise and the sampling edits.
-    C : float
-        Weight of the summed loss in J(w) = |w|^2 / 2 + C sum l.
-    methods : tuple of str or None
-        Keys of ``edits.EDITS`` in table order (:data:`DEFAULT_METHODS` by default).
-    solver, tol, max_iter
-        Inverse-HVP solver, cg's relative residual and iteration limit.
-    learner : {"newton", "liblinear"} or None
-        Minimiser of binary logreg in memory (newton by default).
-    engine : {"memory", "dask"}
-    scheduler : str or None
-        Address of a Dask scheduler; None starts a LocalCluster of ``workers``.
-    workers : int or None
-        Worker processes of that LocalCluster (2 by default).
-    data_dir : str or None
-        Folder of the named datasets.
+    Each attribute is the ``RDIA.py`` flag of the same name (``noise_type`` is
+    ``--noise-type``); ``python RDIA.py --help`` says what each does and its default,
+    and :data:`APPLIES_TO` which source takes it. The source is ``dataset`` (a
+    benchmark name, a LIBSVM file, or shards: a folder or glob) or ``train``, ``val``
+    and ``test`` (your own files, used as they are). ``alpha`` is a threshold >= 0 in
+    units of C x summed validation log-loss, or "auto" (``repair.choose_alpha``);
+    ``methods`` are keys of ``edits.EDITS`` in table order. :meth:`resolved` fills in
+    the defaults that do not depend on the data; :func:`check` runs on creation.
     """
 
     dataset: Optional[str] = None
@@ -143,6 +110,17 @@ class RunConfig:
             return "files"
         return "shards" if self.dataset is not None and is_sharded(self.dataset) \
             else "benchmark"
+
+    @property
+    def noise_known(self):
+        """Whether the true labels are known: not for your own files."""
+        return self.source != "files"
+
+    @property
+    def image_shape(self):
+        """(height, width) of the rows of a named image dataset, else None."""
+        return IMAGE_SHAPES.get(self.dataset or "cancer") if self.source == "benchmark" \
+            else None
 
     def resolved(self):
         """A copy with every default filled in that does not depend on the data."""
@@ -330,6 +308,3 @@ def settings(config):
     return {key: list(value) if isinstance(value, tuple) else value
             for key, value in values.items()}
 
-
-__all__ = ["RunConfig", "ConfigError", "check", "run_name", "settings", "SOURCES",
-           "ENGINES", "DEFAULT_METHODS", "APPLIES_TO"]

@@ -88,8 +88,9 @@ def check_output_paths(outputs, inputs=None):
 
     Parameters
     ----------
-    outputs : dict
-        ``{flag: (path, suffixes)}``: the flag that named the path (for the message),
+    outputs : dict or iterable
+        ``{flag: (path, suffixes)}``, or ``(flag, path, suffixes)`` triples where one
+        flag names several files: the flag that named the path (for the message),
         the path (str or path-like; None entries are skipped) and the allowed file
         suffixes (tuple of str, lower case, or None for any).
     inputs : dict, optional
@@ -101,21 +102,25 @@ def check_output_paths(outputs, inputs=None):
     ------
     OutputError
         One line naming the flag and the path: an output is a file the run reads, two
-        flags name the same file, a path is a folder, under a file, in a folder that
-        cannot be written, not a regular file (other than a character device or a
-        FIFO), or has an unknown suffix.
+        flags name the same file (or one names a folder that holds the other), a path
+        is a folder, under a file, in a folder that cannot be written, not a regular
+        file (other than a character device or a FIFO), or has an unknown suffix.
     """
+    entries = [(flag, *value) for flag, value in outputs.items()] \
+        if isinstance(outputs, dict) else list(outputs)
     read = list(_input_files(inputs or {}))
     seen = {}
-    for flag, (path, suffixes) in outputs.items():
+    for flag, path, suffixes in entries:
         if path is None:
             continue
         path = Path(path)
         check_not_an_input(path, flag, read)
         check_output_path(path, flag, suffixes)
-        key = os.path.realpath(path)
-        if key in seen:
-            raise OutputError(f"{seen[key]} and {flag} name the same file {path}; "
+        key = Path(os.path.realpath(path))
+        other = next((seen[p] for p in seen if p == key or p in key.parents
+                      or key in p.parents), None)
+        if other is not None:
+            raise OutputError(f"{other} and {flag} name the same file {path}; "
                               f"give each output its own path")
         seen[key] = flag
 
@@ -198,8 +203,9 @@ def check_not_replacing(outputs, record, settings, overwrite=False):
 
     Parameters
     ----------
-    outputs : dict
-        ``{flag: path}`` of every file the run will write (None entries are skipped).
+    outputs : dict or iterable
+        ``{flag: path}``, or ``(flag, path)`` pairs, of every file the run will write
+        (None entries are skipped).
     record : str or path-like or None
         Path of the run's JSON, or None when no JSON is written.
     settings : dict
@@ -228,9 +234,11 @@ def check_not_replacing(outputs, record, settings, overwrite=False):
                 f"{record} holds a run with other settings ({key} "
                 f"{previous['config'].get(key)!r}, not {_round_trip(settings[key])!r}); "
                 f"choose another path or pass --overwrite")
-        owned = {os.path.realpath(path) for path in previous.get("files", {}).values()
-                 if path} | {os.path.realpath(record)}
-    for flag, path in outputs.items():
+        listed = previous.get("files", {}).values()
+        owned = {os.path.realpath(path) for entry in listed for path in
+                 (entry if isinstance(entry, list) else [entry]) if path} \
+            | {os.path.realpath(record)}
+    for flag, path in (outputs.items() if isinstance(outputs, dict) else outputs):
         if path is not None and Path(path).is_file() and os.path.realpath(path) not in owned:
             raise OutputError(f"{flag} {path} exists and was not written by a run with "
                               f"these settings; choose another path or pass --overwrite")
@@ -543,9 +551,10 @@ def output_set(paths):
 
     Parameters
     ----------
-    paths : iterable of path-like or None
-        The run's output files (None entries are skipped; devices and FIFOs, which are
-        written through, are not locked).
+    paths : dict or iterable
+        The run's output files, ``{flag: path}``, ``(flag, path)`` pairs or paths
+        (None entries are skipped; devices and FIFOs, which are written through, are
+        not locked).
 
     Yields
     ------
@@ -578,10 +587,8 @@ def output_set(paths):
 
 def _lockable(paths):
     """(flag, path) of the regular-file outputs, one per resolved path, in order."""
-    if isinstance(paths, dict):
-        items = list(paths.items())
-    else:
-        items = [("output", path) for path in paths]
+    items = list(paths.items()) if isinstance(paths, dict) else \
+        [path if isinstance(path, tuple) else ("output", path) for path in paths]
     seen = set()
     for flag, path in items:
         if path is None:

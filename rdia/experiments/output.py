@@ -1,7 +1,7 @@
 """What a logistic-regression run prints and writes, for every source and engine.
 
 - :func:`format_report`: the summary printed at the end of a run;
-- :func:`influence_table`: phi of every training row (CSV, or Parquet per partition);
+- :func:`write_influence`: phi of every training row (CSV, or Parquet per partition);
 - :func:`relabeled_table`: your training file's rows with phi, harmful and the
   suggested label;
 - :func:`plot_phi`: the histogram of phi, clean and flipped rows apart where known;
@@ -133,40 +133,49 @@ def before_after(summary):
 
 # ----------------------------------------------------------------------- tables
 
-def influence_table(report):
-    """One row per training row, partitions in order (columns INFLUENCE_COLUMNS)."""
+def influence_files(path, n_partitions):
+    """The files of ``--save-influence``: ``path`` itself when it ends in .csv, else
+    one Parquet file a partition in the folder ``path`` (``part-KKKKK.parquet``)."""
+    if Path(path).suffix.lower() == ".csv":
+        return [str(path)]
+    return [str(Path(path) / f"part-{k:05d}.parquet") for k in range(n_partitions)]
+
+
+def influence_columns(report):
+    """Per partition, the columns of its rows (:data:`INFLUENCE_COLUMNS`; the clean
+    label and the noise mask None where the noise is unknown)."""
     offset = 0
     for rows in report["rows"]:
         n = len(rows["phi"])
-        clean = rows["y_clean"] if rows["y_clean"] is not None else [""] * n
-        noisy = rows["noisy"].astype(int) if rows["noisy"] is not None else [""] * n
-        yield from zip(range(offset, offset + n), rows["y_noisy"], clean, noisy,
-                       (f"{v:.10g}" for v in rows["phi"]), rows["harmful"].astype(int))
+        yield dict(index=np.arange(offset, offset + n), observed_label=rows["y_noisy"],
+                   clean_label=rows["y_clean"],
+                   noisy=None if rows["noisy"] is None else rows["noisy"].astype(np.int8),
+                   phi=rows["phi"], relabeled=rows["harmful"].astype(np.int8))
         offset += n
+
+
+def csv_rows(columns):
+    """One partition's rows as CSV cells: phi to 10 digits, '' where unknown."""
+    cells = [[""] * len(columns["phi"]) if columns[name] is None else columns[name]
+             for name in INFLUENCE_COLUMNS]
+    cells[INFLUENCE_COLUMNS.index("phi")] = [f"{v:.10g}" for v in columns["phi"]]
+    return zip(*cells)
 
 
 def write_influence(path, report):
-    """The influence table as one CSV, or as a folder of Parquet files (one per
-    partition, ``part-KKKKK.parquet``); the paths written."""
+    """The influence table as one CSV, or as Parquet files (:func:`influence_files`);
+    the paths written."""
+    targets = influence_files(path, len(report["rows"]))
     if Path(path).suffix.lower() == ".csv":
-        write_csv_atomic(path, INFLUENCE_COLUMNS, influence_table(report))
-        return [str(path)]
+        write_csv_atomic(path, INFLUENCE_COLUMNS, (row for columns in influence_columns(
+            report) for row in csv_rows(columns)))
+        return targets
     import pyarrow as pa
 
-    written, offset = [], 0
-    for k, rows in enumerate(report["rows"]):
-        n = len(rows["phi"])
-        known = rows["noisy"] is not None
-        columns = dict(index=np.arange(offset, offset + n), observed_label=rows["y_noisy"],
-                       clean_label=rows["y_clean"] if known else None,
-                       noisy=rows["noisy"].astype(np.int8) if known else None,
-                       phi=rows["phi"], relabeled=rows["harmful"].astype(np.int8))
-        columns = {key: value for key, value in columns.items() if value is not None}
-        target = Path(path) / f"part-{k:05d}.parquet"
-        write_parquet_atomic(target, pa.table(columns))
-        written.append(str(target))
-        offset += n
-    return written
+    for target, columns in zip(targets, influence_columns(report)):
+        write_parquet_atomic(target, pa.table({key: value for key, value in columns.items()
+                                               if value is not None}))
+    return targets
 
 
 def relabeled_table(report):
@@ -257,5 +266,6 @@ def record(report, files):
     keys = ("config", "alpha_grid", "results", "summary", "timings", "work", "solver",
             "trusted_check")
     return dict({key: report[key] for key in keys},
-                files={name: None if path is None else os.path.abspath(path)
+                files={name: [os.path.abspath(p) for p in path] if isinstance(path, list)
+                       else None if path is None else os.path.abspath(path)
                        for name, path in files.items()})

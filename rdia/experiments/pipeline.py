@@ -22,9 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from rdia import edits, influence, relabel, repair
-from rdia.data.datasets import IMAGE_SHAPES
 from rdia.experiments.config import settings
-from rdia.experiments.engines import MemoryEngine, observed_rows, open_engine, stack
+from rdia.experiments.engines import observed_rows, open_engine, stack
 from rdia.experiments import sources
 from rdia.models import make_model
 from rdia import progress as show
@@ -98,14 +97,6 @@ def source_model(config, source, progress=None):
                       source.n_classes, config.learner or "newton", progress)
 
 
-def load_in_memory(config, progress=False):
-    """(partition, model, source) of a one-partition config read in this process, for
-    the benchmarks that time one stage."""
-    config = config.resolved()
-    source = sources.load(config, MemoryEngine())
-    return source.parts[0], source_model(config, source, progress), source
-
-
 def prepare(engine, config, progress=None, source=None):
     """Load a resolved config's source on ``engine`` (or take a loaded ``source``), fit,
     and compute phi."""
@@ -161,9 +152,7 @@ def run_on(engine, config, progress=None, source=None):
         weights[method], work["refits"][method] = fit.W, fit_work(fit)
         timings["refits"][method] = seconds["fit"]
         timings["evaluation"] += seconds["evaluation"]
-    W_rdia = weights.get("rdia")
-    if W_rdia is None:
-        W_rdia = relabeled_fit(fitted, alpha)
+    W_rdia = weights["rdia"] if "rdia" in weights else refit(fitted, "rdia", alpha)[1].W
     rows = engine.gather(engine.map(row_table, parts, fitted.phi,
                                     args=(alpha, fitted.model, engine.send(W_rdia))))
     if k_star is not None:  # your files: the class of docs/method.md section 7
@@ -173,7 +162,7 @@ def run_on(engine, config, progress=None, source=None):
                    before=scored(fitted, fitted.full.W), after=scored(fitted, W_rdia))
     timings["methods"], clock = lap(clock)
     solver = fitted.solver
-    shape = image_shape(config, fitted.source)
+    shape = config.image_shape
     images = None if shape is None else harmful_images(engine, fitted.source, rows, shape)
     return dict(config=describe(fitted, rows, alpha), alpha_grid=grid, results=results,
                 summary=summary, timings=timings, work=work,
@@ -182,14 +171,6 @@ def run_on(engine, config, progress=None, source=None):
                 trusted_check=None if trusted is None else trusted.as_dict(),
                 trusted_warning=trusted.message() if trusted and trusted.suspicious else None,
                 rows=rows, images=images, source=fitted.source)
-
-
-def relabeled_fit(fitted, alpha):
-    """The weights of RDIA's refit at ``alpha``: harmful rows relabeled by R."""
-    engine = fitted.engine
-    return engine.fit(fitted.model, engine.map(relabeled_rows, fitted.source.parts,
-                                               fitted.phi, args=(alpha,)),
-                      fitted.config.C, fitted.full.W).W
 
 
 def lap(start):
@@ -217,12 +198,6 @@ def partition_edit(part, phi, method, alpha, C, model):
 def edit_rows(part, edit):
     """What the fit of an edit is given: ``edits.training_set`` of the partition."""
     return edits.training_set(part.X_train, edit)
-
-
-def relabeled_rows(part, phi, alpha):
-    """The partition's training rows with the harmful ones relabeled by R."""
-    return edits.TrainingSet(part.X_train, part.y_noisy,
-                             relabel.harmful_mask(phi, alpha), None)
 
 
 def edit_counts(part, edit):
@@ -262,26 +237,9 @@ def take_rows(part, indices):
 
 # ------------------------------------------------------------- harmful images
 
-def image_shape(config, source):
-    """(height, width) of a named image dataset's rows, else None."""
-    return IMAGE_SHAPES.get(source.name) if config.source == "benchmark" else None
-
-
 def most_harmful(rows, count=N_HARMFUL_IMAGES):
-    """The harmful training rows (phi > alpha) of highest phi, at most ``count``.
-
-    Parameters
-    ----------
-    rows : list of dict
-        The report's ``rows``, one per partition (``phi``, ``harmful``).
-    count : int
-
-    Returns
-    -------
-    order : ndarray of shape (m,), int64
-        Positions in the partitions' rows taken in order (partition 0's rows first),
-        highest phi first, ties in row order; m = min(count, number harmful).
-    """
+    """Positions of the harmful rows (phi > alpha) of highest phi, at most ``count``,
+    in the report's ``rows`` taken in partition order; ties in row order."""
     phi = np.concatenate([r["phi"] for r in rows])
     harmful = np.concatenate([r["harmful"] for r in rows])
     order = np.argsort(-phi, kind="stable")
@@ -331,34 +289,22 @@ def scores(fitted, W, which):
 
 
 def scored(fitted, W):
-    """``val_logloss``, ``val_accuracy``, ``test_logloss``, ``test_accuracy`` of W."""
-    val, test = (scores(fitted, W, which) for which in ("val", "test"))
-    return dict(val_logloss=val["logloss"], val_accuracy=val["accuracy"],
-                test_logloss=test["logloss"], test_accuracy=test["accuracy"])
+    """``val_`` and ``test_`` ``logloss``, ``accuracy`` and ``auc`` of W."""
+    return {f"{which}_{key}": value for which in ("val", "test")
+            for key, value in scores(fitted, W, which).items()}
 
 
 def method_row(fitted, W, method, edited):
-    """One ``results`` row: the method's scores and what its edit did."""
+    """One ``results`` row: the method's scores and what its edit did; precision and
+    recall of the rows it selects where the noise is known."""
     engine, parts = fitted.engine, fitted.source.parts
-    val, test = (scores(fitted, W, which) for which in ("val", "test"))
     n_used, n_relabeled, hits, selected, n_noisy, selects = (int(v) for v in engine.reduce(
         engine.map(edit_counts, parts, edited)))
-    known = selects and parts_have_noise(engine, parts)
-    return dict(method=method, test_logloss=test["logloss"],
-                test_accuracy=test["accuracy"], test_auc=test["auc"],
-                val_logloss=val["logloss"], val_accuracy=val["accuracy"],
-                n_train_used=n_used, n_relabeled=n_relabeled,
-                n_removed=fitted.source.n_train - n_used,
+    known = selects and fitted.config.noise_known
+    return dict(method=method, **scored(fitted, W), n_train_used=n_used,
+                n_relabeled=n_relabeled, n_removed=fitted.source.n_train - n_used,
                 precision=(hits / selected if selected else None) if known else None,
                 recall=(hits / n_noisy if n_noisy else None) if known else None)
-
-
-def parts_have_noise(engine, parts):
-    return all(engine.gather(engine.map(has_noise_mask, parts)))
-
-
-def has_noise_mask(part):
-    return part.noisy is not None
 
 
 # ------------------------------------------------- alpha auto, the trusted rows
@@ -415,14 +361,13 @@ def describe(fitted, rows, alpha):
     config, source, engine = fitted.config, fitted.source, fitted.engine
     sizes = engine.gather(engine.map(sources.partition_sizes, source.parts))
     n_train, n_val, n_test, n_flipped = (int(v) for v in np.sum(sizes, axis=0))
-    known = all(r["noisy"] is not None for r in rows)
     return dict(settings(config), **source.info, **engine.describe(),
                 engine=config.engine, model_used=model_name(fitted.model), alpha_used=alpha,
                 dataset_name=source.name, n_val=n_val,
                 n_test=n_test if n_test or config.source != "files" else None,
                 n_features=source.n_features, n_classes=source.n_classes,
                 classes=[c.item() if hasattr(c, "item") else c for c in source.classes],
-                n_flipped=n_flipped if known else None,
+                n_flipped=n_flipped if config.noise_known else None,
                 n_harmful=int(sum(r["harmful"].sum() for r in rows)))
 
 

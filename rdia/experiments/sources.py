@@ -115,27 +115,12 @@ def files(config, engine):
                   engine.put([part]), info, data)
 
 
-@dataclass(frozen=True)
-class ShardPlan:
-    """What every shard's partition needs: paths, width, classes, the run's settings."""
-
-    n_train_shards: int
-    has_test_shards: bool
-    width: int
-    classes: np.ndarray
-    seed: int
-    val_ratio: float
-    noise: float
-    noise_type: object
-
-
 def build_shard(shard, index, plan):
-    """Partition ``index`` from its read shard (X, y), where the shard was read."""
-    return build_partition(shard[0], shard[1], index=index, width=plan.width,
-                           classes=plan.classes, seed=plan.seed, val_ratio=plan.val_ratio,
-                           noise=plan.noise, noise_type=plan.noise_type,
-                           is_test_shard=index >= plan.n_train_shards,
-                           has_test_shards=plan.has_test_shards)
+    """Partition ``index`` from its read shard (X, y), where the shard was read; ``plan``
+    holds ``data.shards.build_partition``'s settings and ``n_train_shards``."""
+    settings = dict(plan)
+    is_test_shard = index >= settings.pop("n_train_shards")
+    return build_partition(*shard, index=index, is_test_shard=is_test_shard, **settings)
 
 
 def summary_of(shard):
@@ -161,11 +146,12 @@ def shards(config, engine):
     if config.model == "logreg" and len(classes) > 2:
         raise ConfigError(f"--model logreg fits two labels but the shards hold "
                           f"{len(classes)}; use --model softmax or leave --model out")
-    plan = ShardPlan(len(train), bool(test), max(s.width for s in summaries), classes,
-                     config.seed, config.val_ratio, config.noise, config.noise_type)
+    plan = dict(n_train_shards=len(train), has_test_shards=bool(test), classes=classes,
+                width=max(s.width for s in summaries), seed=config.seed,
+                val_ratio=config.val_ratio, noise=config.noise, noise_type=config.noise_type)
     parts = engine.map(build_shard, read, range(len(read)), args=(plan,))
     n_train = check_totals([s[:3] for s in engine.gather(engine.map(partition_sizes, parts))],
                            config.dataset)[0]
     info = dict(n_train=n_train, n_dropped_features=0, n_partitions=len(read), n_train_shards=len(train),
                 noise_type=applied_noise_type(config.noise_type, len(classes)))
-    return Source(data_label(config.dataset), classes, plan.width, parts, info)
+    return Source(data_label(config.dataset), classes, plan["width"], parts, info)
