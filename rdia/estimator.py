@@ -55,7 +55,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdia import influence, relabel, settings
 from rdia.repair import (AUTO_GRID, InfluenceFit, TrustedCheck, AlphaChoice,  # noqa: F401
-                         check_trusted_file, choose_alpha, repaired_labels, suggestions)
+                         check_trusted_file, choose_alpha, refit_suggestions, suggestions)
 from rdia.relabel import suggested_labels  # noqa: F401 (part of this module's API)
 from rdia.data.tables import check_labels, encode_labels
 from rdia.models.logreg import Logistic
@@ -554,8 +554,11 @@ class LabelRepair:
     harmful : ndarray of bool, shape (n_train,)
         phi > alpha.
     suggested : ndarray of shape (n_train,)
-        The given label where not harmful, else k* (the class whose relabel lowers
-        the validation loss most), in the labels' original type.
+        The given label where not harmful, else the most probable other class under
+        RDIA's refit (``repair.refit_suggestions``), in the labels' original type.
+    k_star : ndarray of shape (n_train,)
+        k* of docs/method.md section 7 for every row, the class whose relabel lowers
+        the validation loss most to first order, in the labels' original type.
     relabel : ndarray of bool, shape (n_train,)
         Harmful rows where relabeling to k* beats dropping to first order
         (Delta_i(k*) < -phi_i); harmful rows with False would rather be dropped.
@@ -570,6 +573,7 @@ class LabelRepair:
 
     harmful: np.ndarray
     suggested: np.ndarray
+    k_star: np.ndarray
     relabel: np.ndarray
     phi: np.ndarray
     delta_star: np.ndarray
@@ -585,7 +589,8 @@ def check_flag(value, name):
 
 
 def repair_from_fit(fit, X, X_val, C, alpha="auto", check_trusted=True, warn=True):
-    """:class:`LabelRepair` of a fit: the alpha, the harmful rows, k*, the trusted check.
+    """:class:`LabelRepair` of a fit: the alpha, the harmful rows, their suggested
+    classes, relabel or drop, the trusted check.
 
     Parameters
     ----------
@@ -612,8 +617,8 @@ def repair_from_fit(fit, X, X_val, C, alpha="auto", check_trusted=True, warn=Tru
         warnings.warn(trusted.message(), UserWarning, stacklevel=3)
     harmful = relabel.harmful_mask(fit.phi, alpha)
     k_star, delta_star = suggestions(fit, X, C)
-    suggested = fit.classes[repaired_labels(fit.y, harmful, k_star)]
-    return LabelRepair(harmful=harmful, suggested=suggested,
+    suggested = fit.classes[refit_suggestions(fit, X, C, harmful)[1]]
+    return LabelRepair(harmful=harmful, suggested=suggested, k_star=fit.classes[k_star],
                        relabel=harmful & influence.relabel_beats_drop(delta_star, fit.phi),
                        phi=fit.phi, delta_star=delta_star, alpha=alpha,
                        alpha_choice=choice, trusted_check=trusted)
@@ -691,8 +696,8 @@ def find_harmful(X, labels, X_val, labels_val, *, C=0.1, alpha="auto", model="au
         True for the training samples with phi_i > alpha, in the order of X.
     suggested_labels : ndarray of shape (n_train,)
         Only with ``return_suggestions``: the given label where the row is not
-        harmful, else the class whose relabel lowers the validation loss most
-        (k* of docs/method.md section 7), in the type of ``labels``.
+        harmful, else the most probable other class under RDIA's refit
+        (``repair.refit_suggestions``), in the type of ``labels``.
     phi : ndarray of shape (n_train,)
         Only with ``return_scores`` (last): the influence of every training sample.
 

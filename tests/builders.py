@@ -219,6 +219,32 @@ def benchmark_partition(**settings):
     return source.parts[0], pipeline.source_model(config, source)
 
 
+def explicit_softmax_refit(X, y, relabeled, C, K):
+    """argmin 1/2 |W|^2 + C sum_i l_i, l = CE, or -log(1 - p_y) where relabeled, by
+    L-BFGS on an objective written here (docs/method.md section 2)."""
+    from scipy.optimize import minimize
+    from scipy.special import log_softmax
+
+    X = X.toarray() if sp.issparse(X) else np.asarray(X)
+
+    def objective(w):
+        W = w.reshape(-1, K)
+        log_p = log_softmax(X @ W, axis=1)
+        p_y = np.exp(log_p[np.arange(len(y)), y])
+        loss = np.where(relabeled, -np.log1p(-np.minimum(p_y, 1 - 1e-12)),
+                        -log_p[np.arange(len(y)), y])
+        P = np.exp(log_p)
+        onehot = np.eye(K)[y]
+        # d l_R / d logits = -(p_y / (1 - p_y)) (p - e_y), the identity of section 2
+        G = np.where(relabeled[:, None], -(p_y / (1 - p_y))[:, None] * (P - onehot),
+                     P - onehot)
+        return 0.5 * w @ w + C * loss.sum(), w + C * (X.T @ G).ravel()
+
+    result = minimize(objective, np.zeros(X.shape[1] * K), jac=True, method="L-BFGS-B",
+                      options=dict(maxiter=20000, gtol=1e-10, ftol=1e-15))
+    return result.x.reshape(-1, K)
+
+
 def epoch_rows(test, val=None, scored=None):
     """Per-epoch rows with the given accuracies (lists of equal length)."""
     rows = []

@@ -29,7 +29,11 @@ def test_every_method_is_recorded_and_the_table_holds_the_means(small_run):
     mean_f1 = np.mean([r["f1"] for r in rdia])
     mean_accuracy = np.mean([r["test"]["sklearn"]["accuracy"] for r in rdia])
     assert f"| cancer | 0.3 | rdia | {np.mean([r['flagged'] for r in rdia]):.1f} |" in table
-    assert f"{mean_f1:.3f} | {mean_accuracy:.4f} |" in table
+    mean_right = np.mean([r["right_label"] for r in rdia])
+    assert f"{mean_f1:.3f} | {mean_right:.3f} | {mean_accuracy:.4f} |" in table
+    # rdia-k* relabels rdia's rows, to k*.
+    k_star = [r for r in runs if r["method"] == "rdia-k*"]
+    assert [r["flagged"] for r in k_star] == [r["flagged"] for r in rdia]
     assert (small_run / "figure.png").stat().st_size > 0
     # F1 is that of precision and recall; no relabeling flags nothing.
     for r in rdia:
@@ -38,6 +42,14 @@ def test_every_method_is_recorded_and_the_table_holds_the_means(small_run):
     assert all(r["flagged"] == 0 for r in runs if r["method"] == "noisy")
     # At 30% noise the trusted rows are clean, and the check says so.
     assert all(r["trusted_warning"] is False for r in rdia)
+
+
+def test_right_labels_against_hand_counts():
+    flagged = np.array([True, True, False, True])
+    repaired = np.array([1, 2, 0, 0])
+    y_clean = np.array([1, 0, 0, 0])
+    assert label_repair.right_labels(flagged, repaired, y_clean) == 2 / 3
+    assert label_repair.right_labels(np.zeros(4, bool), repaired, y_clean) == 0.0
 
 
 def test_flag_quality_against_hand_counts():

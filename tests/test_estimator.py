@@ -16,7 +16,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from rdia import repair
 from rdia import influence
-from builders import breast_cancer_noisy, digits_train_val, repair_problem, train_val
+from builders import (breast_cancer_noisy, digits_train_val, explicit_softmax_refit,
+                      repair_problem, train_val)
 from rdia import estimator
 from rdia.estimator import RDIAClassifier, find_harmful
 
@@ -265,9 +266,11 @@ def test_labels_no_classifier_can_take_are_one_value_error(labels, words, call):
 
 # ------------------------------------------------------------------ label repair (issue 22)
 
-def test_suggestions_are_k_star_in_the_callers_label_type():
+def test_suggestions_are_the_rdia_refits_most_probable_other_class_as_strings():
     """find_harmful(..., return_suggestions=True): the given label where not harmful,
-    else k* of method.md section 7 computed here from a dense solve, as a string."""
+    else the most probable other class under RDIA's refit, here an L-BFGS minimum of
+    the l_R objective written in the test; repair_labels(...).k_star is k* of
+    method.md section 7 from a dense solve."""
     X, y, X_val, y_val, _ = digits_train_val(n_train=200, n_val=100, noise=0.3, seed=1)
     words = np.array([f"digit {k}" for k in range(10)])
     harmful, suggested, phi = find_harmful(X, words[y], X_val, words[y_val], alpha=0.0,
@@ -275,13 +278,18 @@ def test_suggestions_are_k_star_in_the_callers_label_type():
     fit = estimator.influence_scores(X, y, X_val, y_val)
     np.testing.assert_allclose(phi, fit.phi)
     np.testing.assert_array_equal(harmful, phi > 0)
+    W = explicit_softmax_refit(X, y, harmful, C, 10)
+    logits = X @ W
+    logits[np.arange(len(y)), y] = -np.inf
+    expected = np.where(harmful, np.argmax(logits, axis=1), y)
+    assert suggested.dtype.kind == "U" and (suggested != words[y]).sum() == harmful.sum()
+    np.testing.assert_array_equal(suggested, words[expected])
     H = fit.linear.hessian(fit.W, X, C).dense()
     S = np.linalg.solve(H, fit.linear.validation_gradient(fit.W, X_val, y_val, C))
     U = X @ S.reshape(64, 10)
     U[np.arange(len(y)), y] = np.inf
-    expected = np.where(harmful, np.argmin(U, axis=1), y)
-    assert suggested.dtype.kind == "U"
-    np.testing.assert_array_equal(suggested, words[expected])
+    record = estimator.repair_labels(X, words[y], X_val, words[y_val], alpha=0.0)
+    np.testing.assert_array_equal(record.k_star, words[np.argmin(U, axis=1)])
 
 
 def test_alpha_auto_records_a_cross_fitted_choice_scaled_by_c_and_the_trusted_rows():

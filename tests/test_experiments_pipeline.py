@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from scipy.optimize import minimize
-from scipy.special import expit, log_softmax, softmax
+from scipy.special import expit, softmax
 from sklearn.linear_model import LogisticRegression
 
-from builders import breast_cancer_noisy
+from builders import breast_cancer_noisy, explicit_softmax_refit
 
 from rdia.data.shards import Partition, write_shards
 from rdia.experiments import pipeline
@@ -139,29 +138,6 @@ def test_binary_phi_and_the_rdia_refit_match_an_explicit_solve_and_sklearn(
     row, fit, _ = pipeline.refit(fitted, "rdia", config.alpha)
     assert row["n_relabeled"] == harmful.sum() > 0
     np.testing.assert_allclose(fit.W, reference.coef_.ravel(), rtol=1e-5, atol=1e-6)
-
-
-def explicit_softmax_refit(X, y, relabeled, C, K):
-    """argmin 1/2 |W|^2 + C sum_i l_i, l = CE, or -log(1 - p_y) where relabeled, by
-    L-BFGS on an objective written here (docs/method.md section 2)."""
-    X = np.asarray(X.todense())
-
-    def objective(w):
-        W = w.reshape(-1, K)
-        log_p = log_softmax(X @ W, axis=1)
-        p_y = np.exp(log_p[np.arange(len(y)), y])
-        loss = np.where(relabeled, -np.log1p(-np.minimum(p_y, 1 - 1e-12)),
-                        -log_p[np.arange(len(y)), y])
-        P = np.exp(log_p)
-        onehot = np.eye(K)[y]
-        # d l_R / d logits = -(p_y / (1 - p_y)) (p - e_y), the identity of section 2
-        G = np.where(relabeled[:, None], -(p_y / (1 - p_y))[:, None] * (P - onehot),
-                     P - onehot)
-        return 0.5 * w @ w + C * loss.sum(), w + C * (X.T @ G).ravel()
-
-    result = minimize(objective, np.zeros(X.shape[1] * K), jac=True, method="L-BFGS-B",
-                      options=dict(maxiter=20000, gtol=1e-10, ftol=1e-15))
-    return result.x.reshape(-1, K)
 
 
 @pytest.mark.parametrize("engine_name", ["memory", "dask"])

@@ -4,8 +4,7 @@
 2. fit the model (logreg for two classes, softmax for K) on the observed labels;
 3. phi of every training row against the validation rows (docs/method.md section 3);
 4. with ``alpha="auto"``, alpha cross-fitted on the validation rows
-   (``repair.choose_alpha``); for your files, a check of the trusted file and the
-   suggested class of each harmful row (docs/method.md section 7);
+   (``repair.choose_alpha``); for your files, a check of the trusted file;
 5. every method's edit (``edits.EDITS``) applied to each partition with the
    partition's seed, refitted from the full fit's weights, and scored on validation
    and test; precision and recall against the noise where it is known.
@@ -137,14 +136,13 @@ def run_on(engine, config, progress=None, source=None):
     fitted = prepare(engine, config, progress, source)
     timings, work, parts, clock = fitted.timings, fitted.work, fitted.source.parts, \
         time.perf_counter()
-    grid, alpha, trusted, k_star = None, config.alpha, None, None
+    grid, alpha, trusted = None, config.alpha, None
     if alpha == "auto" or config.source == "files":
         X, X_val, fit = repair_fit(fitted)
         if alpha == "auto":
             grid, alpha = cross_fitted_alpha(fit, X, X_val, config.C)
         if config.source == "files":
             trusted = repair.check_trusted_file(fit, X, X_val, config.C)
-            k_star = repair.suggestions(fit, X, config.C)[0]
     results, weights, timings["refits"], timings["evaluation"] = [], {}, {}, 0.0
     for method in show.steps(config.methods, "refit", "method", progress, leave=False):
         row, fit, seconds = refit(fitted, method, alpha)
@@ -155,9 +153,6 @@ def run_on(engine, config, progress=None, source=None):
     W_rdia = weights["rdia"] if "rdia" in weights else refit(fitted, "rdia", alpha)[1].W
     rows = engine.gather(engine.map(row_table, parts, fitted.phi,
                                     args=(alpha, fitted.model, engine.send(W_rdia))))
-    if k_star is not None:  # your files: the class of docs/method.md section 7
-        rows[0]["suggested"] = repair.repaired_labels(rows[0]["y_noisy"],
-                                                      rows[0]["harmful"], k_star)
     summary = dict(n_suspects=int(sum(r["harmful"].sum() for r in rows)),
                    before=scored(fitted, fitted.full.W), after=scored(fitted, W_rdia))
     timings["methods"], clock = lap(clock)
