@@ -207,18 +207,6 @@ def breast_cancer_noisy(n_train=400, noise=0.2, seed=0):
     return X[:n_train], y_train, X[n_train:], y[n_train:], flipped
 
 
-def benchmark_partition(**settings):
-    """(partition, model) of a benchmark run as RDIA.py reads it in memory: the one
-    partition of ``experiments.config.RunConfig(**settings)`` and its linear model."""
-    from rdia.experiments import pipeline, sources
-    from rdia.experiments.config import RunConfig
-    from rdia.experiments.engines import MemoryEngine
-
-    config = RunConfig(**settings).resolved()
-    source = sources.load(config, MemoryEngine())
-    return source.parts[0], pipeline.source_model(config, source)
-
-
 def explicit_softmax_refit(X, y, relabeled, C, K):
     """argmin 1/2 |W|^2 + C sum_i l_i, l = CE, or -log(1 - p_y) where relabeled, by
     L-BFGS on an objective written here (docs/method.md section 2)."""

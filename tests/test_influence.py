@@ -7,7 +7,9 @@ import scipy.sparse as sp
 from scipy.special import softmax as softmax_rows
 
 from rdia import influence
-from builders import benchmark_partition, dense, digits_train_val, softmax_data, train_val
+from builders import dense, digits_train_val, softmax_data, train_val
+from rdia.experiments.config import RunConfig
+from rdia.experiments.pipeline import load_in_memory
 from rdia.models import logreg, softmax
 from rdia.models.linear import MAX_DENSE_PARAMETERS
 from rdia.models.logreg import Logistic
@@ -294,8 +296,8 @@ def test_the_default_tol_keeps_the_harmful_sets_of_a_1e12_solve_on_cancer(
         shared_data_dir, noise, seed):
     """benchmarks/cg_tolerance.py chose DEFAULT_TOL; at the paper's alphas the harmful
     sets on cancer equal those of a solve to a relative residual of 1e-12."""
-    split, model = benchmark_partition(dataset="cancer", noise=noise, seed=seed,
-                                       data_dir=str(shared_data_dir))
+    split, model, _ = load_in_memory(RunConfig(dataset="cancer", noise=noise, seed=seed,
+                                               data_dir=str(shared_data_dir)))
     W = model.fit(split.X_train, split.y_noisy, C)
     phis = {tol: influence.influence(model, W, split.X_train, split.y_noisy,
                                      split.X_val, split.y_val, C,

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from rdia.models import logreg
-from builders import benchmark_partition, logistic_data
+from builders import logistic_data
+from rdia.experiments.config import RunConfig
+from rdia.experiments.pipeline import load_in_memory
 
 C = 0.1
 
@@ -62,7 +64,7 @@ def paper_problem(name, data_dir):
 
         X, y, X_val, y_val = realsim_shaped(n_rows=8000, n_train=7000, seed=1)
         return X, flip_binary(y.astype(np.int64), 0.8, 0)[0], X_val, y_val.astype(np.int64)
-    part, _ = benchmark_partition(dataset=name, noise=0.8, data_dir=str(data_dir))
+    part, _, _ = load_in_memory(RunConfig(dataset=name, noise=0.8, data_dir=str(data_dir)))
     return part.X_train, part.y_noisy, part.X_val, part.y_val
 
 

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from rdia import edits, influence, relabel, repair
 from rdia.experiments.config import settings
-from rdia.experiments.engines import observed_rows, open_engine, stack
+from rdia.experiments.engines import MemoryEngine, observed_rows, open_engine, stack
 from rdia.experiments import sources
 from rdia.models import make_model
 from rdia import progress as show
@@ -94,6 +94,14 @@ def source_model(config, source, progress=None):
     """The linear model of a run: ``config.model``, else logreg for two classes."""
     return make_model(config.model or ("logreg" if source.n_classes == 2 else "softmax"),
                       source.n_classes, config.learner or "newton", progress)
+
+
+def load_in_memory(config, progress=False):
+    """(partition, model, source) of a one-partition config read in this process, for
+    the benchmarks and tests that take one stage alone."""
+    config = config.resolved()
+    source = sources.load(config, MemoryEngine())
+    return source.parts[0], source_model(config, source, progress), source
 
 
 def prepare(engine, config, progress=None, source=None):
