@@ -5,6 +5,7 @@ Usage, from the repository root::
     python -m benchmarks.flush_denormal --method ce
     python -m benchmarks.flush_denormal --method rdia-ls --loss published --seed 2
     python -m benchmarks.flush_denormal --method coteaching --flush-run   # accuracy too
+    python -m benchmarks.flush_denormal --compare   # the flushed runs against today's
 
 One run of the paper's setting (``experiments.deep.PAPER_SETTING``: MNIST, symmetric
 noise 0.8, the MLP, 200 epochs) on one torch thread, through ``experiments.deep.train``.
@@ -23,6 +24,12 @@ be compared with the seed spread of the committed runs.
 Prints a table (per timed epoch: the median seconds of each mode and their ratio) and
 writes it with every timing and the run's per-epoch rows to ``--out`` (default
 ``results/flush_denormal``), as ``<run name>[_flush].md`` and ``.json``.
+
+``--compare`` trains nothing: it sets the last-10 test accuracy of every flushed run in
+``--out`` beside the committed runs of the same settings (``--committed``, default
+``results/rdia_ls_mnist/runs``, seeds 1-3, trained with denormals kept) and writes the
+table as ``compare.md``: the adoption rule is that every method's flushed mean stays
+within the range of its committed seeds.
 """
 
 import dataclasses
@@ -37,6 +44,7 @@ from rdia.experiments import deep
 from rdia.experiments.cli import ConfigError, DefaultsFormatter, OneLineParser
 from rdia.experiments.files import (check_output_paths, stored_path, write_json_atomic,
                                     write_text_atomic)
+from rdia.experiments.queue import last10, read_saved
 from rdia.experiments.report import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +110,48 @@ def summary_table(timings):
                            "flushed / kept"], cells)
 
 
+def compare_rows(out, committed):
+    """Per setting of the flushed runs in ``out``: the last-10 test accuracies of its
+    committed seeds and of its flushed runs, and whether the flushed mean lies in the
+    committed seeds' range. Returns (cells, every setting within)."""
+    flushed = {}
+    for path in sorted(Path(out).glob("*_flush.json")):
+        setting = path.name[:-len("_flush.json")].rsplit("_seed", 1)[0]
+        saved = read_saved(path)
+        if saved is not None:
+            flushed.setdefault(setting, []).append(last10(saved, "test_acc"))
+    cells, within = [], True
+    for setting, flush in flushed.items():
+        kept = [last10(run, "test_acc") for run in map(
+            read_saved, sorted(Path(committed).glob(f"{setting}_seed*.json"))) if run]
+        if not kept:
+            continue
+        inside = min(kept) <= statistics.mean(flush) <= max(kept)
+        within &= inside
+        cells.append([setting, ", ".join(f"{v:.2f}" for v in kept),
+                      f"{statistics.mean(kept):.2f}", ", ".join(f"{v:.2f}" for v in flush),
+                      f"{statistics.mean(flush):.2f}", "yes" if inside else "no"])
+    return cells, within
+
+
+def compare(out, committed):
+    """Print and write ``out/compare.md``; 0."""
+    cells, within = compare_rows(out, committed)
+    if not cells:
+        raise ConfigError(f"--out {out} holds no flushed run (*_flush.json) whose "
+                          f"committed run is in {committed}")
+    table = "\n".join([
+        "# Denormals flushed against today's runs: test accuracy, last-10 mean (%)", "",
+        markdown_table(["setting", "kept (committed seeds)", "kept mean", "flushed seeds",
+                        "flushed mean", "flushed mean within the kept range"], cells), "",
+        "Every method within: " + ("yes" if within else "no") + ".", ""])
+    target = Path(out) / "compare.md"
+    check_output_paths({"--out (comparison)": (target, None)})
+    write_text_atomic(target, table)
+    print(table)
+    return 0
+
+
 def build_parser():
     """The benchmark's command-line parser (flags in either spelling, one-line errors)."""
     p = OneLineParser(prog=PROG, description=__doc__.split("\n")[0],
@@ -120,6 +170,12 @@ def build_parser():
                    help="dataset folder (default: $RDIA_DATA_DIR, else datasets/)")
     p.add_argument("--out", default=str(ROOT / "results" / "flush_denormal"),
                    help="output folder (default: results/flush_denormal)")
+    p.add_argument("--compare", action="store_true",
+                   help="train nothing: the flushed runs in --out against the committed "
+                        "runs of the same settings")
+    p.add_argument("--committed", default=str(ROOT / "results" / "rdia_ls_mnist" / "runs"),
+                   help="folder of the committed runs for --compare (default: "
+                        "results/rdia_ls_mnist/runs)")
     return p
 
 
@@ -127,6 +183,8 @@ def main(argv=None):
     """Command-line entry point; returns 0, or 2 on bad input."""
     args = build_parser().parse_args(argv)
     try:
+        if args.compare:
+            return compare(args.out, args.committed)
         if args.repeat < 1 or min(args.epochs) < 1 or args.epochs != sorted(set(args.epochs)):
             raise ConfigError("--repeat must be at least 1 and --epochs ascending "
                               "epochs of at least 1")

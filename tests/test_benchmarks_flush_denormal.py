@@ -5,7 +5,7 @@ import json
 import pytest
 
 from benchmarks import flush_denormal as bench
-from builders import module_error, trained_run
+from builders import epoch_rows, module_error, trained_run
 
 
 def test_paired_timing_leaves_the_run_as_the_plain_run(shared_data_dir, tmp_path):
@@ -36,3 +36,26 @@ def test_summary_table_gives_the_median_of_each_mode_and_their_ratio():
                                           (["--method", "sgd"], "sgd")])
 def test_bad_flags_exit_2_with_one_line(flags, words):
     assert words in module_error("benchmarks.flush_denormal", *flags)
+
+
+def test_compare_sets_each_flushed_mean_against_the_range_of_the_committed_seeds(tmp_path):
+    committed, out = tmp_path / "runs", tmp_path / "out"
+    committed.mkdir()
+    out.mkdir()
+
+    def write(path, last10):  # 12 epochs; the last 10 average to last10
+        path.write_text(json.dumps({"epochs": epoch_rows([0.0, 0.0] + [last10] * 10)}))
+    for seed, value in zip((1, 2, 3), (80.0, 82.0, 81.0)):
+        write(committed / f"mnist_ce_symmetric_0.8_seed{seed}.json", value)
+        write(committed / f"mnist_coteaching_symmetric_0.8_seed{seed}.json", value + 1)
+    write(out / "mnist_ce_symmetric_0.8_seed1_flush.json", 81.5)
+    write(out / "mnist_ce_symmetric_0.8_seed2_flush.json", 82.4)  # mean 81.95: inside
+    write(out / "mnist_coteaching_symmetric_0.8_seed1_flush.json", 83.5)  # above 83
+    cells, within = bench.compare_rows(out, committed)
+    assert not within
+    assert cells == [["mnist_ce_symmetric_0.8", "80.00, 82.00, 81.00", "81.00",
+                      "81.50, 82.40", "81.95", "yes"],
+                     ["mnist_coteaching_symmetric_0.8", "81.00, 83.00, 82.00", "82.00",
+                      "83.50", "83.50", "no"]]
+    assert bench.main(["--compare", "--out", str(out), "--committed", str(committed)]) == 0
+    assert "Every method within: no." in (out / "compare.md").read_text()
