@@ -191,6 +191,15 @@ def influence_passes(solver):
     return 1 + 2 * solver.n_iter_ + 2 + 2 + int(solver.preconditioner_ == "jacobi")
 
 
+def influence_work(solver):
+    """The work of one :func:`influence` call as a run's JSON records it: solver,
+    iterations, passes over X (:func:`influence_passes`), Gram matrices and the
+    preconditioner."""
+    return dict(solver=solver.name, iterations=int(solver.n_iter_),
+                passes=influence_passes(solver), grams=int(getattr(solver, "n_gram_", 0)),
+                preconditioner=getattr(solver, "preconditioner_", None))
+
+
 def check_solver_size(solver_name, n_parameters):
     """Refuse the direct solver before any work when its dense Hessian is too large.
 
@@ -398,5 +407,5 @@ def relabel_beats_drop(delta_star, phi):
 __all__ = ["ConjugateGradient", "Cholesky", "ConvergenceError", "DEFAULT_TOL",
            "DenseHessianTooLarge", "GramTooLarge", "InverseHVPSolver", "SOLVERS",
            "best_relabel", "check_solver_size", "class_directions", "influence",
-           "influence_passes", "make_solver", "relabel_beats_drop", "relabel_influence",
+           "influence_passes", "influence_work", "make_solver", "relabel_beats_drop", "relabel_influence",
            "relative_residual", "sample_influence", "validation_direction"]

@@ -122,7 +122,7 @@ def prepare(engine, config, progress=None, source=None):
     timings["influence"], clock = lap(clock)
     show.stage_done("influence", timings["influence"], progress)
     return Fitted(engine, config, source, model, full, phi, solver, timings,
-                  dict(fit=fit_work(full), phi=phi_work(solver), refits={}))
+                  dict(fit=full.work(), phi=influence.influence_work(solver), refits={}))
 
 
 def refit(fitted, method, alpha):
@@ -155,7 +155,7 @@ def run_on(engine, config, progress=None, source=None):
     for method in show.steps(config.methods, "refit", "method", progress, leave=False):
         row, fit, seconds = refit(fitted, method, alpha)
         results.append(row)
-        weights[method], work["refits"][method] = fit.W, fit_work(fit)
+        weights[method], work["refits"][method] = fit.W, fit.work()
         timings["refits"][method] = seconds["fit"]
         timings["evaluation"] += seconds["evaluation"]
     W_rdia = weights["rdia"] if "rdia" in weights else refit(fitted, "rdia", alpha)[1].W
@@ -342,22 +342,6 @@ def cross_fitted_alpha(fit, X, X_val, C):
 
 
 # ----------------------------------------------------------------- the report
-
-def fit_work(result):
-    """The work of a fit: learner, iterations, Hessian-vector products, passes over X
-    (None for liblinear) and Gram matrices."""
-    return dict(learner=result.method, iterations=int(result.n_iter),
-                hvp=int(result.n_hvp), passes=result.passes, grams=int(result.n_gram),
-                preconditioner=result.preconditioner)
-
-
-def phi_work(solver):
-    """The work of the phi stage: CG iterations, passes over X, Gram matrices."""
-    return dict(solver=solver.name, iterations=int(solver.n_iter_),
-                passes=influence.influence_passes(solver),
-                grams=int(getattr(solver, "n_gram_", 0)),
-                preconditioner=getattr(solver, "preconditioner_", None))
-
 
 def describe(fitted, rows, alpha):
     """The ``config`` entry of a report: the settings and what the data turned out to be."""

@@ -539,6 +539,14 @@ class FitResult:
             return None
         return self.n_value + self.n_gradient + 2 * self.n_hvp + self.n_diagonal
 
+    def work(self):
+        """The work of the fit as a run's JSON records it: learner, iterations,
+        Hessian-vector products, passes over X (None for liblinear), Gram matrices and
+        the preconditioner."""
+        return dict(learner=self.method, iterations=int(self.n_iter), hvp=int(self.n_hvp),
+                    passes=self.passes, grams=int(self.n_gram),
+                    preconditioner=self.preconditioner)
+
 
 class FitError(RuntimeError):
     """A fit (Newton or L-BFGS) ran out of iterations before reaching its tolerance."""
