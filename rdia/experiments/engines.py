@@ -44,11 +44,19 @@ NEWTON_MAX_ITER = 1000
 
 
 def add_all(*parts):
-    """The sum of partial results in the order given (arrays, or tuples of them)."""
-    total = parts[0]
-    for part in parts[1:]:
-        total = tuple(a + b for a, b in zip(total, part)) if isinstance(total, tuple) \
-            else total + part
+    """The sum of partial results in the order given: arrays, :class:`Compact` vectors
+    (added at their entries, the same sums as dense), or tuples of them."""
+    if isinstance(parts[0], tuple):
+        return tuple(add_all(*column) for column in zip(*parts))
+    if isinstance(parts[0], Compact):
+        total, rest = np.zeros(parts[0].size), parts
+    else:
+        total, rest = np.array(parts[0], float), parts[1:]
+    for part in rest:
+        if isinstance(part, Compact):
+            total[part.index] += part.values
+        else:
+            total += part
     return total
 
 
@@ -221,32 +229,73 @@ def partition_phi(part, model, W, s, C):
 
 # ------------------------------------------- J summed over partitions, for Newton
 
+@dataclass
+class Compact:
+    """A partition's part of a weight-sized sum: ``values`` at the entries ``index`` of
+    a vector of ``size``, zero elsewhere (a sparse partition touches few columns, so
+    this is what travels instead of the dense vector)."""
+
+    index: np.ndarray
+    values: np.ndarray
+    size: int
+
+
+@dataclass
+class Block:
+    """J of one partition's rows on the weights they touch, and its last point.
+
+    ``objective`` is the model's J on X restricted to the columns its rows use (all
+    for dense X, ``index`` None), ``index`` those entries of vec(W) among ``size``.
+    """
+
+    objective: object
+    index: object
+    size: int
+    point: object = None
+
+    def restrict(self, vector):
+        return vector if self.index is None else vector[self.index]
+
+    def spread(self, values):
+        return values if self.index is None else Compact(self.index, values, self.size)
+
+
 def block_objective(block, model, C):
-    """The model's J on one block's rows (R applied), with its L2 term."""
-    return model.objective(block.X, block.labels, C, block.relabeled, block.weights)
+    """The :class:`Block` of a TrainingSet: the model's J (R applied, with its L2 term)."""
+    X, index = block.X, None
+    if sp.issparse(X):
+        columns = np.unique(X.indices)
+        X = sp.csr_matrix((X.data, np.searchsorted(columns, X.indices), X.indptr),
+                          shape=(X.shape[0], columns.size))
+        index = (columns[:, None] * model.n_columns + np.arange(model.n_columns)).ravel()
+    return Block(model.objective(X, block.labels, C, block.relabeled, block.weights),
+                 index, block.X.shape[1] * model.n_columns)
 
 
-def evaluate_block(objective, w):
-    """(objective, point, its value less the L2 term) at w."""
-    point = objective.evaluate(w)
-    return objective, point, np.array([point.value - 0.5 * float(w @ w)])
+def evaluate_block(block, w):
+    """(the block at w, its sums less the L2 terms: J, gradient, plain diag(H)), in one
+    pass, so that one round trip gives Newton all three."""
+    w = block.restrict(w)
+    point = block.objective.evaluate(w)
+    sums = (np.array([point.value - 0.5 * float(w @ w)]),
+            block.spread(block.objective.gradient(point) - w),
+            block.spread(block.objective.plain_hessian(point).diagonal() - 1.0))
+    return Block(block.objective, block.index, block.size, point), sums
 
 
-def block_value(state):
-    return state[2]
+def block_sums(evaluated):
+    return evaluated[1]
 
 
-def block_gradient(state, w):
-    return state[0].gradient(state[1]) - w
+def block_hvp(evaluated, v):
+    block = evaluated[0]
+    v = block.restrict(v)
+    return block.spread(block.objective.hessian(block.point).matvec(v) - v)
 
 
-def block_hvp(state, v):
-    return state[0].hessian(state[1]).matvec(v) - v
-
-
-def block_diagonal(state, plain):
-    hessian = state[0].plain_hessian(state[1]) if plain else state[0].hessian(state[1])
-    return hessian.diagonal() - 1.0
+def block_diagonal(evaluated):
+    block = evaluated[0]
+    return block.spread(block.objective.hessian(block.point).diagonal() - 1.0)
 
 
 @dataclass
@@ -254,33 +303,33 @@ class SummedPoint:
     w: np.ndarray
     states: list
     value: float
+    gradient: np.ndarray
+    diagonal: np.ndarray
 
 
 class SummedObjective:
     """J(w) = 1/2 |w|^2 + sum_k C L_k(w) over the engine's blocks, as
     ``models.newton.minimise`` sees it: each partition evaluates the model's own
-    objective on its rows, and the client adds the parts without their L2 terms.
+    objective on its rows, and the parts are added without their L2 terms. One round
+    trip per point gives J, its gradient and the Jacobi diagonal; ``n_value``,
+    ``n_gradient`` and ``n_diagonal`` count the passes Newton uses, as in memory.
     """
 
     def __init__(self, engine, model, blocks, C):
         self.engine = engine
         self.objectives = engine.map(block_objective, blocks, args=(model, C))
         self.n_value = self.n_gradient = self.n_diagonal = 0
-        self.model, self.blocks = model, blocks
 
     def evaluate(self, w):
         self.n_value += 1
-        held = self.engine.send(w)
-        states = self.engine.map(evaluate_block, self.objectives, args=(held,))
-        value = 0.5 * float(w @ w) + float(self.engine.reduce(
-            self.engine.map(block_value, states))[0])
-        return SummedPoint(w, states, value)
+        states = self.engine.map(evaluate_block, self.objectives, args=(self.engine.send(w),))
+        value, gradient, diagonal = self.engine.reduce(self.engine.map(block_sums, states))
+        return SummedPoint(w, states, 0.5 * float(w @ w) + float(value[0]), w + gradient,
+                           1.0 + diagonal)
 
     def gradient(self, point):
         self.n_gradient += 1
-        held = self.engine.send(point.w)
-        return point.w + self.engine.reduce(self.engine.map(block_gradient, point.states,
-                                                            args=(held,)))
+        return point.gradient
 
     def hessian(self, point, engine=None):
         return SummedHessian(self.engine, point.states, len(point.w))
@@ -288,8 +337,7 @@ class SummedObjective:
     def preconditioner(self, point):
         """Jacobi: the diagonal of the plain Hessian (l_R's negative part left out)."""
         self.n_diagonal += 1
-        return JacobiPreconditioner(1.0 + self.engine.reduce(
-            self.engine.map(block_diagonal, point.states, args=(True,))))
+        return JacobiPreconditioner(point.diagonal)
 
 
 class SummedHessian:
@@ -308,8 +356,7 @@ class SummedHessian:
         return v + self.engine.reduce(self.engine.map(block_hvp, self.states, args=(held,)))
 
     def diagonal(self):
-        return 1.0 + self.engine.reduce(self.engine.map(block_diagonal, self.states,
-                                                        args=(False,)))
+        return 1.0 + self.engine.reduce(self.engine.map(block_diagonal, self.states))
 
     def dense(self):
         raise ConfigError("the Dask engine never builds the dense Hessian; use cg")
