@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from dask.sizeof import sizeof
 
 from rdia import influence
 from rdia.edits import TrainingSet
@@ -150,6 +151,7 @@ class DaskEngine:
 
     def __init__(self, client):
         self.client = client
+        self.workers = sorted(client.scheduler_info()["workers"])
         self.bytes_sent = self.bytes_received = 0
         self.on_matvec = None
 
@@ -164,7 +166,24 @@ class DaskEngine:
         return array if array.nbytes <= EMBED_BYTES else self.client.submit(hold, array)
 
     def map(self, function, *columns, args=()):
-        return [self.client.submit(function, *row, *args) for row in zip(*columns)]
+        """One task per partition, on its partition's worker (:meth:`homes`); one
+        message to the scheduler per worker."""
+        tasks = []
+        for home, rows in self.homes(len(columns[0])):
+            tasks += self.client.map(function, *(list(c)[rows] for c in columns),
+                                     *([arg] * (rows.stop - rows.start) for arg in args),
+                                     workers=home, allow_other_workers=True)
+        return tasks
+
+    def homes(self, n):
+        """(worker, slice of partitions): the workers as the cluster had them when the
+        engine opened, sorted, each given a run of partitions in order. A task of a
+        partition waits for its worker, or runs elsewhere once that worker has gone."""
+        if not self.workers:
+            return [(None, slice(0, n))]
+        w = len(self.workers)
+        return [(self.workers[i], slice(i * n // w, (i + 1) * n // w)) for i in range(w)
+                if i * n // w < (i + 1) * n // w]
 
     def gather(self, handles):
         results = self.client.gather(handles)
@@ -252,6 +271,9 @@ class Block:
     index: object
     size: int
     point: object = None
+
+    def __sizeof__(self):  # what the Dask scheduler weighs to keep tasks by their block
+        return sizeof(self.objective.X) + sizeof(self.index)
 
     def restrict(self, vector):
         return vector if self.index is None else vector[self.index]
