@@ -142,6 +142,8 @@ class DaskEngine:
     ----------
     bytes_sent, bytes_received : int
         Arrays the client sent to and received from the cluster.
+    round_trips : int
+        Results the client waited for (one per gather).
     on_matvec : callable or None
         Called as ``on_matvec(client, calls)`` before each Hessian-vector product of
         the phi solve (tests kill a worker there).
@@ -152,7 +154,7 @@ class DaskEngine:
     def __init__(self, client):
         self.client = client
         self.workers = sorted(client.scheduler_info()["workers"])
-        self.bytes_sent = self.bytes_received = 0
+        self.bytes_sent = self.bytes_received = self.round_trips = 0
         self.on_matvec = None
 
     def put(self, values):
@@ -187,6 +189,7 @@ class DaskEngine:
 
     def gather(self, handles):
         results = self.client.gather(handles)
+        self.round_trips += 1
         self.bytes_received += sum(_nbytes(r) for r in results)
         return results
 
@@ -224,7 +227,8 @@ class DaskEngine:
 
     def describe(self):
         return dict(n_workers=len(self.client.scheduler_info()["workers"]),
-                    bytes_sent=self.bytes_sent, bytes_received=self.bytes_received)
+                    bytes_sent=self.bytes_sent, bytes_received=self.bytes_received,
+                    round_trips=self.round_trips)
 
 
 def _nbytes(value):
