@@ -101,6 +101,9 @@ class MemoryEngine:
     def send(self, array):
         return array
 
+    def send_parts(self, array, indices):
+        return [array if index is None else array[index] for index in indices]
+
     def map(self, function, *columns, args=()):
         return [function(*row, *args) for row in zip(*columns)]
 
@@ -166,6 +169,13 @@ class DaskEngine:
         array = np.asarray(array)
         self.bytes_sent += int(array.nbytes)
         return array if array.nbytes <= EMBED_BYTES else self.client.submit(hold, array)
+
+    def send_parts(self, array, indices):
+        """Each partition's entries of an array (``indices``, None for all), to travel
+        inside its task: no task of their own, no copy between workers."""
+        parts = MemoryEngine.send_parts(self, np.asarray(array), indices)
+        self.bytes_sent += sum(int(part.nbytes) for part in parts)
+        return parts
 
     def map(self, function, *columns, args=()):
         """One task per partition, on its partition's worker (:meth:`homes`); one
@@ -279,9 +289,6 @@ class Block:
     def __sizeof__(self):  # what the Dask scheduler weighs to keep tasks by their block
         return sizeof(self.objective.X) + sizeof(self.index)
 
-    def restrict(self, vector):
-        return vector if self.index is None else vector[self.index]
-
     def spread(self, values):
         return values if self.index is None else Compact(self.index, values, self.size)
 
@@ -290,18 +297,23 @@ def block_objective(block, model, C):
     """The :class:`Block` of a TrainingSet: the model's J (R applied, with its L2 term)."""
     X, index = block.X, None
     if sp.issparse(X):
-        columns = np.unique(X.indices)
-        X = sp.csr_matrix((X.data, np.searchsorted(columns, X.indices), X.indptr),
+        used = np.zeros(X.shape[1], bool)
+        used[X.indices] = True
+        columns = np.flatnonzero(used)
+        X = sp.csr_matrix((X.data, (np.cumsum(used) - 1)[X.indices], X.indptr),
                           shape=(X.shape[0], columns.size))
         index = (columns[:, None] * model.n_columns + np.arange(model.n_columns)).ravel()
     return Block(model.objective(X, block.labels, C, block.relabeled, block.weights),
                  index, block.X.shape[1] * model.n_columns)
 
 
+def block_index(block):
+    return block.index
+
+
 def evaluate_block(block, w):
-    """(the block at w, its sums less the L2 terms: J, gradient, plain diag(H)), in one
-    pass, so that one round trip gives Newton all three."""
-    w = block.restrict(w)
+    """(the block at w, its entries of w given, and its sums less the L2 terms: J,
+    gradient, plain diag(H)), in one pass, so that one round trip gives Newton all three."""
     point = block.objective.evaluate(w)
     sums = (np.array([point.value - 0.5 * float(w @ w)]),
             block.spread(block.objective.gradient(point) - w),
@@ -315,7 +327,6 @@ def block_sums(evaluated):
 
 def block_hvp(evaluated, v):
     block = evaluated[0]
-    v = block.restrict(v)
     return block.spread(block.objective.hessian(block.point).matvec(v) - v)
 
 
@@ -344,11 +355,13 @@ class SummedObjective:
     def __init__(self, engine, model, blocks, C):
         self.engine = engine
         self.objectives = engine.map(block_objective, blocks, args=(model, C))
+        self.indices = engine.gather(engine.map(block_index, self.objectives))
         self.n_value = self.n_gradient = self.n_diagonal = 0
 
     def evaluate(self, w):
         self.n_value += 1
-        states = self.engine.map(evaluate_block, self.objectives, args=(self.engine.send(w),))
+        states = self.engine.map(evaluate_block, self.objectives,
+                                 self.engine.send_parts(w, self.indices))
         value, gradient, diagonal = self.engine.reduce(self.engine.map(block_sums, states))
         return SummedPoint(w, states, 0.5 * float(w @ w) + float(value[0]), w + gradient,
                            1.0 + diagonal)
@@ -358,7 +371,7 @@ class SummedObjective:
         return point.gradient
 
     def hessian(self, point, engine=None):
-        return SummedHessian(self.engine, point.states, len(point.w))
+        return SummedHessian(self.engine, point.states, len(point.w), self.indices)
 
     def preconditioner(self, point):
         """Jacobi: the diagonal of the plain Hessian (l_R's negative part left out)."""
@@ -369,17 +382,17 @@ class SummedObjective:
 class SummedHessian:
     """H v = v + sum_k (H_k v - v) over partitions, for CG (``matvec``, ``diagonal``)."""
 
-    def __init__(self, engine, states, n_features):
+    def __init__(self, engine, states, n_features, indices):
         self.engine, self.states, self.n_features = engine, states, n_features
-        self.calls = 0
+        self.indices, self.calls = indices, 0
 
     def matvec(self, v):
         self.calls += 1
         hook = getattr(self.engine, "on_matvec", None)
         if hook is not None:
             hook(self.engine.client, self.calls)
-        held = self.engine.send(v)
-        return v + self.engine.reduce(self.engine.map(block_hvp, self.states, args=(held,)))
+        parts = self.engine.send_parts(v, self.indices)
+        return v + self.engine.reduce(self.engine.map(block_hvp, self.states, parts))
 
     def diagonal(self):
         return 1.0 + self.engine.reduce(self.engine.map(block_diagonal, self.states))
@@ -405,10 +418,13 @@ def open_engine(config):
     if config.engine == "memory":
         yield MemoryEngine()
         return
+    import dask
     from distributed import Client, LocalCluster
 
     quiet_logs()
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:  # vector parts travel inside the tasks:
+        stack.enter_context(dask.config.set(  # no warning about the graph's size
+            {"distributed.admin.large-graph-warning-threshold": "1GiB"}))
         if config.scheduler is None:
             cluster = stack.enter_context(LocalCluster(
                 n_workers=config.workers, threads_per_worker=1, processes=True,
