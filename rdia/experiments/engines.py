@@ -178,29 +178,22 @@ class DaskEngine:
         return parts
 
     def map(self, function, *columns, args=()):
-        """One task per partition, on its partition's worker (:meth:`homes`); one
-        message to the scheduler per worker."""
-        tasks = []
-        for home, rows in self.homes(len(columns[0])):
-            tasks += self.client.map(function, *(list(c)[rows] for c in columns),
-                                     *([arg] * (rows.stop - rows.start) for arg in args),
-                                     workers=home, allow_other_workers=True)
+        """One task per partition, on its partition's worker, one message per worker:
+        of the w workers the engine opened with (sorted), worker i holds partitions
+        i n / w to (i + 1) n / w - 1; a task runs elsewhere once its worker has gone."""
+        n, w, tasks = len(columns[0]), max(len(self.workers), 1), []
+        for i, rows in enumerate(slice(i * n // w, (i + 1) * n // w) for i in range(w)):
+            if rows.stop > rows.start:
+                tasks += self.client.map(function, *(list(c)[rows] for c in columns),
+                                         *([a] * (rows.stop - rows.start) for a in args),
+                                         workers=self.workers[i:i + 1] or None,
+                                         allow_other_workers=True)
         return tasks
-
-    def homes(self, n):
-        """(worker, slice of partitions): the workers as the cluster had them when the
-        engine opened, sorted, each given a run of partitions in order. A task of a
-        partition waits for its worker, or runs elsewhere once that worker has gone."""
-        if not self.workers:
-            return [(None, slice(0, n))]
-        w = len(self.workers)
-        return [(self.workers[i], slice(i * n // w, (i + 1) * n // w)) for i in range(w)
-                if i * n // w < (i + 1) * n // w]
 
     def gather(self, handles):
         results = self.client.gather(handles)
         self.round_trips += 1
-        self.bytes_received += sum(_nbytes(r) for r in results)
+        self.bytes_received += sizeof(results)
         return results
 
     def reduce(self, handles, combine=add_all):
@@ -239,12 +232,6 @@ class DaskEngine:
         return dict(n_workers=len(self.client.scheduler_info()["workers"]),
                     bytes_sent=self.bytes_sent, bytes_received=self.bytes_received,
                     round_trips=self.round_trips)
-
-
-def _nbytes(value):
-    if isinstance(value, (tuple, list)):
-        return sum(_nbytes(v) for v in value)
-    return int(getattr(value, "nbytes", 8))
 
 
 def observed_rows(part):
@@ -330,11 +317,6 @@ def block_hvp(evaluated, v):
     return block.spread(block.objective.hessian(block.point).matvec(v) - v)
 
 
-def block_diagonal(evaluated):
-    block = evaluated[0]
-    return block.spread(block.objective.hessian(block.point).diagonal() - 1.0)
-
-
 @dataclass
 class SummedPoint:
     w: np.ndarray
@@ -371,7 +353,7 @@ class SummedObjective:
         return point.gradient
 
     def hessian(self, point, engine=None):
-        return SummedHessian(self.engine, point.states, len(point.w), self.indices)
+        return SummedHessian(self.engine, point, self.indices)
 
     def preconditioner(self, point):
         """Jacobi: the diagonal of the plain Hessian (l_R's negative part left out)."""
@@ -380,11 +362,12 @@ class SummedObjective:
 
 
 class SummedHessian:
-    """H v = v + sum_k (H_k v - v) over partitions, for CG (``matvec``, ``diagonal``)."""
+    """H v = v + sum_k (H_k v - v) over partitions at a point, for CG (``matvec``, and
+    ``diagonal``: the plain Hessian's, H's own on phi's rows, which R leaves alone)."""
 
-    def __init__(self, engine, states, n_features, indices):
-        self.engine, self.states, self.n_features = engine, states, n_features
-        self.indices, self.calls = indices, 0
+    def __init__(self, engine, point, indices):
+        self.engine, self.states, self.n_features = engine, point.states, len(point.w)
+        self.indices, self.calls, self.diagonal = indices, 0, lambda: point.diagonal
 
     def matvec(self, v):
         self.calls += 1
@@ -393,9 +376,6 @@ class SummedHessian:
             hook(self.engine.client, self.calls)
         parts = self.engine.send_parts(v, self.indices)
         return v + self.engine.reduce(self.engine.map(block_hvp, self.states, parts))
-
-    def diagonal(self):
-        return 1.0 + self.engine.reduce(self.engine.map(block_diagonal, self.states))
 
     def dense(self):
         raise ConfigError("the Dask engine never builds the dense Hessian; use cg")
@@ -422,8 +402,8 @@ def open_engine(config):
     from distributed import Client, LocalCluster
 
     quiet_logs()
-    with contextlib.ExitStack() as stack:  # vector parts travel inside the tasks:
-        stack.enter_context(dask.config.set(  # no warning about the graph's size
+    with contextlib.ExitStack() as stack:  # vector parts travel inside tasks: no warning
+        stack.enter_context(dask.config.set(
             {"distributed.admin.large-graph-warning-threshold": "1GiB"}))
         if config.scheduler is None:
             cluster = stack.enter_context(LocalCluster(
