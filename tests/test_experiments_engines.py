@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from rdia.data.shards import write_shards
 from rdia.edits import TrainingSet
 from rdia.experiments import pipeline
 from rdia.experiments.config import RunConfig
-from rdia.experiments import sources
+from rdia.experiments import engines, sources
 from rdia.experiments.engines import (Compact, DaskEngine, MemoryEngine, SummedObjective,
                                       add_all, combine_tree, observed_rows, quiet_logs,
                                       stacked_set)
@@ -85,6 +86,17 @@ def shards(tmp_path_factory):
     return synthetic_shards(tmp_path_factory.mktemp("engines") / "binary", n=400)
 
 
+@pytest.fixture(scope="module")
+def wide_shards(tmp_path_factory):
+    """Five shards of 2,000 columns, 20 non-zeros a row: each partition's rows use
+    about half of the columns, not all."""
+    rng = np.random.default_rng(0)
+    X = sp.random(400, 2000, density=0.01, format="csr", random_state=rng)
+    folder = tmp_path_factory.mktemp("engines") / "wide"
+    write_shards(X, rng.integers(0, 2, 400), folder, 5)
+    return str(folder)
+
+
 def dask_run(config, n_workers, processes=False, on_matvec=None):
     quiet_logs()
     with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
@@ -143,11 +155,17 @@ def test_the_memory_engine_stacks_sparse_blocks_with_their_weights():
     assert rows.weights.tolist() == [1.0] * 5 + [2.0, 0.0]
 
 
-def test_one_hessian_vector_product_is_a_task_per_partition_and_one_reduction(shards):
+@pytest.mark.parametrize("whole", [False, True], ids=["entries", "whole-vector"])
+def test_one_hessian_vector_product_is_a_task_per_partition_and_one_reduction(
+        wide_shards, whole, monkeypatch):
     """On a real LocalCluster: one round trip, a block_hvp task per partition, each on
-    its partition's worker, and one add_all; the product is the stacked rows' H v."""
+    its partition's worker, and one add_all (and one hold task for the vector when it
+    is sent whole); the product is the stacked rows' H v."""
+    if whole:
+        monkeypatch.setattr(engines, "PARTS_FACTOR", 0)
+        monkeypatch.setattr(engines, "EMBED_BYTES", 0)
     key_split = pytest.importorskip("dask.utils").key_split
-    config = RunConfig(dataset=shards, noise=0.3, alpha=0.001, engine="dask",
+    config = RunConfig(dataset=wide_shards, noise=0.3, alpha=0.001, engine="dask",
                        workers=2).resolved()
     quiet_logs()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
@@ -163,12 +181,13 @@ def test_one_hessian_vector_product_is_a_task_per_partition_and_one_reduction(sh
         rng = np.random.default_rng(0)
         w, v = rng.normal(size=(2, source.n_features)) * 0.5
         hessian = summed.hessian(summed.evaluate(w))
+        assert all(index.size < source.n_features for index in summed.indices)
         trips = engine.round_trips
         with distributed.get_task_stream(client=client) as stream:
             product = hessian.matvec(v)
         assert engine.round_trips == trips + 1
         tasks = Counter(key_split(record["key"]) for record in stream.data)
-        assert tasks == {"block_hvp": len(parts), "add_all": 1}
+        assert tasks == {"block_hvp": len(parts), "add_all": 1, **({"hold": 1} if whole else {})}
         per_worker = Counter(record["worker"] for record in stream.data
                              if key_split(record["key"]) == "block_hvp")
         assert sorted(per_worker.values()) == [2, 3]  # partitions 0-1 and 2-4

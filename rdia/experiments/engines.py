@@ -14,11 +14,14 @@ the pipeline (``experiments/pipeline.py``) is written once:
 rows stacked, with the model's own minimiser and ``influence.influence``.
 :class:`DaskEngine` keeps them on a Dask cluster: the fit is the model's trust-region
 Newton (``models.newton``) on J summed over partitions, phi the same CG on the summed
-Hessian; only weight-sized vectors and per-partition numbers travel.
+Hessian. Each partition works on the columns its rows use, and a product is one round
+trip: its entries of the vector inside one task per partition, on the partition's
+worker, and one task that adds the partial results.
 """
 
 import contextlib
 import logging
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +42,10 @@ CONNECT_TIMEOUT = 10
 
 #: Largest array sent inside each task instead of through a task of its own.
 EMBED_BYTES = 64 * 1024
+
+#: Partitions' entries of a vector travel inside their tasks while they add up to at
+#: most this many times the vector; more go as the vector itself, once to each worker.
+PARTS_FACTOR = 2
 
 #: Trust-region iteration limit of the distributed Newton fit.
 NEWTON_MAX_ITER = 1000
@@ -171,9 +178,14 @@ class DaskEngine:
         return array if array.nbytes <= EMBED_BYTES else self.client.submit(hold, array)
 
     def send_parts(self, array, indices):
-        """Each partition's entries of an array (``indices``, None for all), to travel
-        inside its task: no task of their own, no copy between workers."""
-        parts = MemoryEngine.send_parts(self, np.asarray(array), indices)
+        """Each partition's entries of an array (``indices``, None for all), inside its
+        task: no task of their own, no copy between workers; or, when they add up to
+        more than PARTS_FACTOR times the array (many partitions, each on most columns),
+        the array as :meth:`send` sends it, which the tasks restrict."""
+        array = np.asarray(array)
+        if sum(array.size if i is None else i.size for i in indices) > PARTS_FACTOR * array.size:
+            return [self.send(array)] * len(indices)
+        parts = MemoryEngine.send_parts(self, array, indices)
         self.bytes_sent += sum(int(part.nbytes) for part in parts)
         return parts
 
@@ -276,6 +288,9 @@ class Block:
     def __sizeof__(self):  # what the Dask scheduler weighs to keep tasks by their block
         return sizeof(self.objective.X) + sizeof(self.index)
 
+    def restrict(self, vector):  # its entries, unless they are all it was sent
+        return vector if self.index is None or vector.size < self.size else vector[self.index]
+
     def spread(self, values):
         return values if self.index is None else Compact(self.index, values, self.size)
 
@@ -294,13 +309,10 @@ def block_objective(block, model, C):
                  index, block.X.shape[1] * model.n_columns)
 
 
-def block_index(block):
-    return block.index
-
-
 def evaluate_block(block, w):
     """(the block at w, its entries of w given, and its sums less the L2 terms: J,
     gradient, plain diag(H)), in one pass, so that one round trip gives Newton all three."""
+    w = block.restrict(w)
     point = block.objective.evaluate(w)
     sums = (np.array([point.value - 0.5 * float(w @ w)]),
             block.spread(block.objective.gradient(point) - w),
@@ -308,12 +320,9 @@ def evaluate_block(block, w):
     return Block(block.objective, block.index, block.size, point), sums
 
 
-def block_sums(evaluated):
-    return evaluated[1]
-
-
 def block_hvp(evaluated, v):
     block = evaluated[0]
+    v = block.restrict(v)
     return block.spread(block.objective.hessian(block.point).matvec(v) - v)
 
 
@@ -337,14 +346,15 @@ class SummedObjective:
     def __init__(self, engine, model, blocks, C):
         self.engine = engine
         self.objectives = engine.map(block_objective, blocks, args=(model, C))
-        self.indices = engine.gather(engine.map(block_index, self.objectives))
+        self.indices = engine.gather(engine.map(operator.attrgetter("index"), self.objectives))
         self.n_value = self.n_gradient = self.n_diagonal = 0
 
     def evaluate(self, w):
         self.n_value += 1
         states = self.engine.map(evaluate_block, self.objectives,
                                  self.engine.send_parts(w, self.indices))
-        value, gradient, diagonal = self.engine.reduce(self.engine.map(block_sums, states))
+        value, gradient, diagonal = self.engine.reduce(self.engine.map(
+            operator.itemgetter(1), states))
         return SummedPoint(w, states, 0.5 * float(w @ w) + float(value[0]), w + gradient,
                            1.0 + diagonal)
 
