@@ -28,6 +28,7 @@ Results go to ``<output-dir>/dask_scale-<rows>.md`` and ``.json``.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -293,7 +294,7 @@ def dask_ml_fit(solver, parts, X, y, C, J_star, args):
                 max_iter=args.admm_iter if solver == "admm" else args.dask_ml_iter)
 
 
-def measure(engine, data, out, args):
+def measure(engine, data, out, args, timeout=None):
     """Run one engine in a process of its own; its measurements and phi."""
     phi_path = out / f"phi-{'memory' if engine == 'dask-ml' else engine}.npy"
     command = [sys.executable, "-m", "benchmarks.dask_scale", "--run-engine", engine,
@@ -303,10 +304,17 @@ def measure(engine, data, out, args):
                "--dask-ml-solvers", args.dask_ml_solvers, "--dask-ml-iter",
                str(args.dask_ml_iter), "--admm-iter", str(args.admm_iter)]
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        raise SystemExit(f"dask_scale: the {engine} run failed:\n{done.stderr[-3000:]}")
-    record = json.loads(done.stdout.strip().splitlines()[-1])
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, cwd=ROOT, start_new_session=True) as process:
+        try:  # a dask-ml solver gets --dask-ml-seconds; its cluster goes with it
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            return dict(timeout=timeout), None
+    if process.returncode != 0:
+        raise SystemExit(f"dask_scale: the {engine} run failed:\n{stderr[-3000:]}")
+    record = json.loads(stdout.strip().splitlines()[-1])
     record["wall"] = time.perf_counter() - start
     return record, (None if engine == "dask-ml" else np.load(phi_path))
 
@@ -371,7 +379,8 @@ def table(results, args, phi_difference, dask_ml=None, kclass=None):
         lines += ["", f"dask-ml {DASK_ML_VERSION} LogisticRegression on the same training "
                       f"rows (C = {dask_ml['C']} on the summed loss, no intercept, "
                       f"normalize=False), {args.workers} workers, to J within 1e-6 "
-                      f"(relative) of the Newton fit's J = {dask_ml['J_star']:.6f}:", "",
+                      f"(relative) of the Newton fit's J = {dask_ml.get('J_star', 0):.6f}:",
+                  "",
                   "| fitter | s | J gap (relative) | reached 1e-6 |", "|---|---|---|---|",
                   f"| RDIA Dask engine (trust-region Newton) | {dask['stages'][0]['seconds']:.2f} "
                   f"| (reference) | yes |"]
@@ -380,6 +389,9 @@ def table(results, args, phi_difference, dask_ml=None, kclass=None):
                 lines.append(f"| dask-ml {solver} ({outcome['max_iter']} iterations at "
                              f"most) | {outcome['seconds']:.2f} | "
                              f"{outcome['gap']:.1e} | {'yes' if outcome['reached'] else 'no'} |")
+            elif "timeout" in outcome:
+                lines.append(f"| dask-ml {solver} | > {outcome['timeout']:.0f} | not done "
+                             f"within {outcome['timeout']:.0f} s (stopped) | no |")
             else:
                 lines.append(f"| dask-ml {solver} | - | cannot run: "
                              f"{outcome.get('refused') or outcome.get('failed')} | no |")
@@ -443,6 +455,8 @@ def build_parser():
     parser.add_argument("--admm-iter", type=int, default=3,
                         help="iteration limit of dask-ml's admm (each iteration runs "
                              "L-BFGS to 200 steps on every partition)")
+    parser.add_argument("--dask-ml-seconds", type=float, default=600,
+                        help="a dask-ml solver still running after this is stopped")
     parser.add_argument("--kclass-rows", type=int, default=10_000,
                         help="MNIST training images of the K-class row (0: no row)")
     parser.add_argument("--run-engine", choices=("memory", "dask", "dask-ml"), default=None,
@@ -450,6 +464,12 @@ def build_parser():
     parser.add_argument("--data", help=argparse_suppress())
     parser.add_argument("--phi-out", help=argparse_suppress())
     return parser
+
+
+def argparse_copy(args, **changes):
+    import argparse
+
+    return argparse.Namespace(**{**vars(args), **changes})
 
 
 def argparse_suppress():
@@ -496,9 +516,16 @@ def main(argv=None):
     results, difference = alternated(data, out, args, "criteo")
     dask_ml = None
     if args.dask_ml_solvers:
-        dask_ml = measure("dask-ml", data, out, args)[0]
-        dask_ml["C"] = 0.1
-        print(f"dask-ml: {dask_ml['wall']:.1f} s", flush=True)
+        dask_ml = dict(C=0.1, solvers={})
+        for solver in args.dask_ml_solvers.split(","):
+            one = argparse_copy(args, dask_ml_solvers=solver)
+            record = measure("dask-ml", data, out, one, timeout=args.dask_ml_seconds)[0]
+            if "timeout" in record:
+                dask_ml["solvers"][solver] = record
+            else:
+                dask_ml["J_star"] = record["J_star"]
+                dask_ml["solvers"].update(record["solvers"])
+            print(f"dask-ml {solver}: {dask_ml['solvers'][solver]}", flush=True)
     kclass = None
     if args.kclass_rows:
         folder = write_mnist10(Path(args.data_root) / f"mnist10-rows{args.kclass_rows}-"
@@ -516,7 +543,9 @@ def main(argv=None):
     stem = out / f"dask_scale-{args.rows}"
     stem.with_suffix(".md").write_text(report + "\n")
     stem.with_suffix(".json").write_text(json.dumps(
-        dict(settings=vars(args), results=results, phi_relative_difference=difference,
+        dict(settings={key: value for key, value in vars(args).items()
+                       if key not in ("data_root", "output_dir", "data", "phi_out")},
+             results=results, phi_relative_difference=difference,
              dask_ml=dask_ml, kclass=kclass), indent=2) + "\n")
     for path in out.glob("phi-*.npy"):
         os.remove(path)
