@@ -193,13 +193,15 @@ class DaskEngine:
         """One task per partition, on its partition's worker, one message per worker:
         of the w workers the engine opened with (sorted), worker i holds partitions
         i n / w to (i + 1) n / w - 1; a task runs elsewhere once its worker has gone."""
+        if not self.workers:  # a scheduler whose workers had not joined when it opened
+            self.workers = sorted(self.client.scheduler_info()["workers"])
         n, w, tasks = len(columns[0]), max(len(self.workers), 1), []
         for i, rows in enumerate(slice(i * n // w, (i + 1) * n // w) for i in range(w)):
             if rows.stop > rows.start:
                 tasks += self.client.map(function, *(list(c)[rows] for c in columns),
                                          *([a] * (rows.stop - rows.start) for a in args),
                                          workers=self.workers[i:i + 1] or None,
-                                         allow_other_workers=True)
+                                         allow_other_workers=bool(self.workers))
         return tasks
 
     def gather(self, handles):
