@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from dask.sizeof import sizeof
 
 from rdia import influence
 from rdia.edits import TrainingSet
@@ -205,6 +204,8 @@ class DaskEngine:
         return tasks
 
     def gather(self, handles):
+        from dask.sizeof import sizeof
+
         results = self.client.gather(handles)
         self.round_trips += 1
         self.bytes_received += sizeof(results)
@@ -288,6 +289,8 @@ class Block:
     point: object = None
 
     def __sizeof__(self):  # what the Dask scheduler weighs to keep tasks by their block
+        from dask.sizeof import sizeof
+
         return sizeof(self.objective.X) + sizeof(self.index)
 
     def restrict(self, vector):  # its entries, unless they are all it was sent
