@@ -149,6 +149,12 @@ class TrainingSet:
     relabeled: Optional[np.ndarray]
     weights: Optional[np.ndarray]
 
+    def __sizeof__(self):
+        """Bytes of the arrays, which the Dask scheduler reads to place tasks."""
+        from dask.sizeof import sizeof
+
+        return sum(sizeof(value) for value in vars(self).values())
+
 
 def training_set(X, edit):
     """The :class:`TrainingSet` of an edit on the training inputs X (n rows).

@@ -310,6 +310,13 @@ class Partition:
     y_test: np.ndarray
     edit_seed: int
 
+    def __sizeof__(self):
+        """Bytes of the arrays, which the Dask scheduler reads to place tasks next to
+        their partition."""
+        from dask.sizeof import sizeof
+
+        return sum(sizeof(value) for value in vars(self).values())
+
     @property
     def n_train(self):
         return len(self.y_noisy)

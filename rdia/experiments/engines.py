@@ -14,11 +14,14 @@ the pipeline (``experiments/pipeline.py``) is written once:
 rows stacked, with the model's own minimiser and ``influence.influence``.
 :class:`DaskEngine` keeps them on a Dask cluster: the fit is the model's trust-region
 Newton (``models.newton``) on J summed over partitions, phi the same CG on the summed
-Hessian; only weight-sized vectors and per-partition numbers travel.
+Hessian. Each partition works on the columns its rows use, and a product is one round
+trip: its entries of the vector inside one task per partition, on the partition's
+worker, and one task that adds the partial results.
 """
 
 import contextlib
 import logging
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,16 +42,28 @@ CONNECT_TIMEOUT = 10
 #: Largest array sent inside each task instead of through a task of its own.
 EMBED_BYTES = 64 * 1024
 
+#: Partitions' entries of a vector travel inside their tasks while they add up to at
+#: most this many times the vector; more go as the vector itself, once to each worker.
+PARTS_FACTOR = 2
+
 #: Trust-region iteration limit of the distributed Newton fit.
 NEWTON_MAX_ITER = 1000
 
 
 def add_all(*parts):
-    """The sum of partial results in the order given (arrays, or tuples of them)."""
-    total = parts[0]
-    for part in parts[1:]:
-        total = tuple(a + b for a, b in zip(total, part)) if isinstance(total, tuple) \
-            else total + part
+    """The sum of partial results in the order given: arrays, :class:`Compact` vectors
+    (added at their entries, the same sums as dense), or tuples of them."""
+    if isinstance(parts[0], tuple):
+        return tuple(add_all(*column) for column in zip(*parts))
+    if isinstance(parts[0], Compact):
+        total, rest = np.zeros(parts[0].size), parts
+    else:
+        total, rest = np.array(parts[0], float), parts[1:]
+    for part in rest:
+        if isinstance(part, Compact):
+            total[part.index] += part.values
+        else:
+            total += part
     return total
 
 
@@ -92,6 +107,9 @@ class MemoryEngine:
     def send(self, array):
         return array
 
+    def send_parts(self, array, indices):
+        return [array if index is None else array[index] for index in indices]
+
     def map(self, function, *columns, args=()):
         return [function(*row, *args) for row in zip(*columns)]
 
@@ -133,6 +151,8 @@ class DaskEngine:
     ----------
     bytes_sent, bytes_received : int
         Arrays the client sent to and received from the cluster.
+    round_trips : int
+        Results the client waited for (one per gather).
     on_matvec : callable or None
         Called as ``on_matvec(client, calls)`` before each Hessian-vector product of
         the phi solve (tests kill a worker there).
@@ -142,7 +162,8 @@ class DaskEngine:
 
     def __init__(self, client):
         self.client = client
-        self.bytes_sent = self.bytes_received = 0
+        self.workers = sorted(client.scheduler_info()["workers"])
+        self.bytes_sent = self.bytes_received = self.round_trips = 0
         self.on_matvec = None
 
     def put(self, values):
@@ -155,12 +176,39 @@ class DaskEngine:
         self.bytes_sent += int(array.nbytes)
         return array if array.nbytes <= EMBED_BYTES else self.client.submit(hold, array)
 
+    def send_parts(self, array, indices):
+        """Each partition's entries of an array (``indices``, None for all), inside its
+        task: no task of their own, no copy between workers; or, when they add up to
+        more than PARTS_FACTOR times the array (many partitions, each on most columns),
+        the array as :meth:`send` sends it, which the tasks restrict."""
+        array = np.asarray(array)
+        if sum(array.size if i is None else i.size for i in indices) > PARTS_FACTOR * array.size:
+            return [self.send(array)] * len(indices)
+        parts = MemoryEngine.send_parts(self, array, indices)
+        self.bytes_sent += sum(int(part.nbytes) for part in parts)
+        return parts
+
     def map(self, function, *columns, args=()):
-        return [self.client.submit(function, *row, *args) for row in zip(*columns)]
+        """One task per partition, on its partition's worker, one message per worker:
+        of the w workers the engine opened with (sorted), worker i holds partitions
+        i n / w to (i + 1) n / w - 1; a task runs elsewhere once its worker has gone."""
+        if not self.workers:  # a scheduler whose workers had not joined when it opened
+            self.workers = sorted(self.client.scheduler_info()["workers"])
+        n, w, tasks = len(columns[0]), max(len(self.workers), 1), []
+        for i, rows in enumerate(slice(i * n // w, (i + 1) * n // w) for i in range(w)):
+            if rows.stop > rows.start:
+                tasks += self.client.map(function, *(list(c)[rows] for c in columns),
+                                         *([a] * (rows.stop - rows.start) for a in args),
+                                         workers=self.workers[i:i + 1] or None,
+                                         allow_other_workers=bool(self.workers))
+        return tasks
 
     def gather(self, handles):
+        from dask.sizeof import sizeof
+
         results = self.client.gather(handles)
-        self.bytes_received += sum(_nbytes(r) for r in results)
+        self.round_trips += 1
+        self.bytes_received += sizeof(results)
         return results
 
     def reduce(self, handles, combine=add_all):
@@ -197,13 +245,8 @@ class DaskEngine:
 
     def describe(self):
         return dict(n_workers=len(self.client.scheduler_info()["workers"]),
-                    bytes_sent=self.bytes_sent, bytes_received=self.bytes_received)
-
-
-def _nbytes(value):
-    if isinstance(value, (tuple, list)):
-        return sum(_nbytes(v) for v in value)
-    return int(getattr(value, "nbytes", 8))
+                    bytes_sent=self.bytes_sent, bytes_received=self.bytes_received,
+                    round_trips=self.round_trips)
 
 
 def observed_rows(part):
@@ -221,32 +264,71 @@ def partition_phi(part, model, W, s, C):
 
 # ------------------------------------------- J summed over partitions, for Newton
 
+@dataclass
+class Compact:
+    """A partition's part of a weight-sized sum: ``values`` at the entries ``index`` of
+    a vector of ``size``, zero elsewhere (a sparse partition touches few columns, so
+    this is what travels instead of the dense vector)."""
+
+    index: np.ndarray
+    values: np.ndarray
+    size: int
+
+
+@dataclass
+class Block:
+    """J of one partition's rows on the weights they touch, and its last point.
+
+    ``objective`` is the model's J on X restricted to the columns its rows use (all
+    for dense X, ``index`` None), ``index`` those entries of vec(W) among ``size``.
+    """
+
+    objective: object
+    index: object
+    size: int
+    point: object = None
+
+    def __sizeof__(self):  # what the Dask scheduler weighs to keep tasks by their block
+        from dask.sizeof import sizeof
+
+        return sizeof(self.objective.X) + sizeof(self.index)
+
+    def restrict(self, vector):  # its entries, unless they are all it was sent
+        return vector if self.index is None or vector.size < self.size else vector[self.index]
+
+    def spread(self, values):
+        return values if self.index is None else Compact(self.index, values, self.size)
+
+
 def block_objective(block, model, C):
-    """The model's J on one block's rows (R applied), with its L2 term."""
-    return model.objective(block.X, block.labels, C, block.relabeled, block.weights)
+    """The :class:`Block` of a TrainingSet: the model's J (R applied, with its L2 term)."""
+    X, index = block.X, None
+    if sp.issparse(X):
+        used = np.zeros(X.shape[1], bool)
+        used[X.indices] = True
+        columns = np.flatnonzero(used)
+        X = sp.csr_matrix((X.data, (np.cumsum(used) - 1)[X.indices], X.indptr),
+                          shape=(X.shape[0], columns.size))
+        index = (columns[:, None] * model.n_columns + np.arange(model.n_columns)).ravel()
+    return Block(model.objective(X, block.labels, C, block.relabeled, block.weights),
+                 index, block.X.shape[1] * model.n_columns)
 
 
-def evaluate_block(objective, w):
-    """(objective, point, its value less the L2 term) at w."""
-    point = objective.evaluate(w)
-    return objective, point, np.array([point.value - 0.5 * float(w @ w)])
+def evaluate_block(block, w):
+    """(the block at w, its entries of w given, and its sums less the L2 terms: J,
+    gradient, plain diag(H)), in one pass, so that one round trip gives Newton all three."""
+    w = block.restrict(w)
+    point = block.objective.evaluate(w)
+    sums = (np.array([point.value - 0.5 * float(w @ w)]),
+            block.spread(block.objective.gradient(point) - w),
+            block.spread(block.objective.plain_hessian(point).diagonal() - 1.0))
+    return Block(block.objective, block.index, block.size, point), sums
 
 
-def block_value(state):
-    return state[2]
-
-
-def block_gradient(state, w):
-    return state[0].gradient(state[1]) - w
-
-
-def block_hvp(state, v):
-    return state[0].hessian(state[1]).matvec(v) - v
-
-
-def block_diagonal(state, plain):
-    hessian = state[0].plain_hessian(state[1]) if plain else state[0].hessian(state[1])
-    return hessian.diagonal() - 1.0
+def block_hvp(evaluated, v):
+    block = evaluated[0]
+    v = block.restrict(v)
+    return block.spread(block.objective.hessian(block.point).matvec(v) - v)
 
 
 @dataclass
@@ -254,62 +336,61 @@ class SummedPoint:
     w: np.ndarray
     states: list
     value: float
+    gradient: np.ndarray
+    diagonal: np.ndarray
 
 
 class SummedObjective:
     """J(w) = 1/2 |w|^2 + sum_k C L_k(w) over the engine's blocks, as
     ``models.newton.minimise`` sees it: each partition evaluates the model's own
-    objective on its rows, and the client adds the parts without their L2 terms.
+    objective on its rows, and the parts are added without their L2 terms. One round
+    trip per point gives J, its gradient and the Jacobi diagonal; ``n_value``,
+    ``n_gradient`` and ``n_diagonal`` count the passes Newton uses, as in memory.
     """
 
     def __init__(self, engine, model, blocks, C):
         self.engine = engine
         self.objectives = engine.map(block_objective, blocks, args=(model, C))
+        self.indices = engine.gather(engine.map(operator.attrgetter("index"), self.objectives))
         self.n_value = self.n_gradient = self.n_diagonal = 0
-        self.model, self.blocks = model, blocks
 
     def evaluate(self, w):
         self.n_value += 1
-        held = self.engine.send(w)
-        states = self.engine.map(evaluate_block, self.objectives, args=(held,))
-        value = 0.5 * float(w @ w) + float(self.engine.reduce(
-            self.engine.map(block_value, states))[0])
-        return SummedPoint(w, states, value)
+        states = self.engine.map(evaluate_block, self.objectives,
+                                 self.engine.send_parts(w, self.indices))
+        value, gradient, diagonal = self.engine.reduce(self.engine.map(
+            operator.itemgetter(1), states))
+        return SummedPoint(w, states, 0.5 * float(w @ w) + float(value[0]), w + gradient,
+                           1.0 + diagonal)
 
     def gradient(self, point):
         self.n_gradient += 1
-        held = self.engine.send(point.w)
-        return point.w + self.engine.reduce(self.engine.map(block_gradient, point.states,
-                                                            args=(held,)))
+        return point.gradient
 
     def hessian(self, point, engine=None):
-        return SummedHessian(self.engine, point.states, len(point.w))
+        return SummedHessian(self.engine, point, self.indices)
 
     def preconditioner(self, point):
         """Jacobi: the diagonal of the plain Hessian (l_R's negative part left out)."""
         self.n_diagonal += 1
-        return JacobiPreconditioner(1.0 + self.engine.reduce(
-            self.engine.map(block_diagonal, point.states, args=(True,))))
+        return JacobiPreconditioner(point.diagonal)
 
 
 class SummedHessian:
-    """H v = v + sum_k (H_k v - v) over partitions, for CG (``matvec``, ``diagonal``)."""
+    """H v = v + sum_k (H_k v - v) over partitions at a point, for CG (``matvec``, and
+    ``diagonal``: the plain Hessian's, H's own on phi's rows, which R leaves alone)."""
 
-    def __init__(self, engine, states, n_features):
-        self.engine, self.states, self.n_features = engine, states, n_features
-        self.calls = 0
+    def __init__(self, engine, point, indices):
+        self.engine, self.states, self.n_features = engine, point.states, len(point.w)
+        self.indices, self.calls, self.diagonal = indices, 0, lambda: point.diagonal
 
     def matvec(self, v):
         self.calls += 1
         hook = getattr(self.engine, "on_matvec", None)
         if hook is not None:
             hook(self.engine.client, self.calls)
-        held = self.engine.send(v)
-        return v + self.engine.reduce(self.engine.map(block_hvp, self.states, args=(held,)))
-
-    def diagonal(self):
-        return 1.0 + self.engine.reduce(self.engine.map(block_diagonal, self.states,
-                                                        args=(False,)))
+        parts = self.engine.send_parts(v, self.indices)
+        return v + self.engine.reduce(self.engine.map(block_hvp, self.states, parts))
 
     def dense(self):
         raise ConfigError("the Dask engine never builds the dense Hessian; use cg")
@@ -332,10 +413,13 @@ def open_engine(config):
     if config.engine == "memory":
         yield MemoryEngine()
         return
+    import dask
     from distributed import Client, LocalCluster
 
     quiet_logs()
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:  # vector parts travel inside tasks: no warning
+        stack.enter_context(dask.config.set(
+            {"distributed.admin.large-graph-warning-threshold": "1GiB"}))
         if config.scheduler is None:
             cluster = stack.enter_context(LocalCluster(
                 n_workers=config.workers, threads_per_worker=1, processes=True,
