@@ -14,8 +14,9 @@ from rdia.edits import TrainingSet
 from rdia.experiments import pipeline
 from rdia.experiments.config import RunConfig
 from rdia.experiments import engines, sources
+from rdia.experiments.cluster import quiet_logs
 from rdia.experiments.engines import (Compact, DaskEngine, MemoryEngine, SummedObjective,
-                                      add_all, combine_tree, observed_rows, quiet_logs,
+                                      add_all, combine_tree, observed_rows,
                                       stacked_set)
 from rdia.models.logreg import Logistic
 from rdia.models.softmax import Softmax

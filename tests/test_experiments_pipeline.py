@@ -16,7 +16,8 @@ from builders import breast_cancer_noisy, explicit_softmax_refit
 from rdia.data.shards import Partition, write_shards
 from rdia.experiments import pipeline
 from rdia.experiments.config import RunConfig
-from rdia.experiments.engines import DaskEngine, MemoryEngine, quiet_logs
+from rdia.experiments.cluster import quiet_logs
+from rdia.experiments.engines import DaskEngine, MemoryEngine
 from rdia.experiments.sources import Source
 
 RTOL = 1e-6

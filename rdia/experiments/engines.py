@@ -20,7 +20,6 @@ worker, and one task that adds the partial results.
 """
 
 import contextlib
-import logging
 import operator
 from dataclasses import dataclass
 
@@ -29,15 +28,13 @@ import scipy.sparse as sp
 
 from rdia import influence
 from rdia.edits import TrainingSet
+from rdia.experiments.cluster import dask_client
 from rdia.models import newton
 from rdia.models.linear import FitResult, JacobiPreconditioner, check_newton_result
 from rdia.settings import ConfigError
 
 #: Partial results added by one task of the reduction tree.
 TREE_FANIN = 8
-
-#: Seconds to reach a scheduler given with --scheduler.
-CONNECT_TIMEOUT = 10
 
 #: Largest array sent inside each task instead of through a task of its own.
 EMBED_BYTES = 64 * 1024
@@ -398,81 +395,12 @@ class SummedHessian:
 
 # --------------------------------------------------------------------- sessions
 
-def quiet_logs():
-    """Keep Dask's log lines (connection retries, worker restarts) off stderr."""
-    for name in ("distributed", "tornado"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-
-
 @contextlib.contextmanager
 def open_engine(config):
-    """The engine of a resolved config: in memory, or a Dask client to
-    ``config.scheduler`` or to a new LocalCluster of ``config.workers`` one-thread
-    processes (closed on exit). Errors of a cluster that cannot load the package
-    become one ConfigError line."""
+    """The engine of a resolved config: in memory, or on the Dask cluster of
+    ``cluster.dask_client`` (a new LocalCluster, or the scheduler of --scheduler)."""
     if config.engine == "memory":
         yield MemoryEngine()
         return
-    import dask
-    from distributed import Client, LocalCluster
-
-    quiet_logs()
-    with contextlib.ExitStack() as stack:  # vector parts travel inside tasks: no warning
-        stack.enter_context(dask.config.set(
-            {"distributed.admin.large-graph-warning-threshold": "1GiB"}))
-        if config.scheduler is None:
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=config.workers, threads_per_worker=1, processes=True,
-                dashboard_address=":0", silence_logs=logging.CRITICAL))
-            client = stack.enter_context(Client(cluster, set_as_default=False))
-        else:
-            client = stack.enter_context(connect(config.scheduler))
-        with environment_errors():
-            yield DaskEngine(client)
-
-
-def connect(address):
-    """A client of the scheduler at ``address``; ConfigError after CONNECT_TIMEOUT s."""
-    from distributed import Client
-
-    check_address(address)
-    try:
-        return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as error:
-        detail = " ".join(str(error).split()) or type(error).__name__
-        raise ConfigError(f"--scheduler {address}: cannot reach a Dask scheduler within "
-                          f"{CONNECT_TIMEOUT} s ({detail}); start one with 'dask "
-                          f"scheduler' and workers with 'dask worker ADDRESS'") from None
-
-
-def check_address(address):
-    """ConfigError unless ``address`` reads as a scheduler address (tcp://host:port).
-
-    Checked before connecting: a client built on an address that does not parse is
-    left half made, and its clean-up at exit times out 20 s later with a traceback.
-    """
-    from distributed.comm import parse_address, parse_host_port
-
-    try:
-        scheme, location = parse_address(address)
-        if scheme in ("tcp", "tls"):
-            parse_host_port(location)
-    except (ValueError, TypeError) as error:
-        detail = " ".join(str(error).split())
-        raise ConfigError(f"--scheduler {address}: not a scheduler address ({detail}); "
-                          f"give one such as tcp://host:8786") from None
-
-
-@contextlib.contextmanager
-def environment_errors():
-    """A scheduler or worker that cannot import the package rdia: one ConfigError."""
-    try:
-        yield
-    except (ModuleNotFoundError, RuntimeError) as error:
-        cause = error if isinstance(error, ModuleNotFoundError) else error.__cause__
-        if not isinstance(cause, ModuleNotFoundError) and "deserializ" not in str(error):
-            raise
-        raise ConfigError(f"the Dask cluster cannot load this project's code "
-                          f"({' '.join(str(cause or error).split())[:120]}); install it on "
-                          f"the scheduler and every worker: pip install -r "
-                          f"requirement.txt in a clone of the same version") from None
+    with dask_client(config) as client:
+        yield DaskEngine(client)
