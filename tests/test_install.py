@@ -82,3 +82,70 @@ def test_no_generic_name_is_installed_at_the_top_level():
     include = config["tool"]["setuptools"]["packages"]["find"]["include"]
     assert all(pattern == "rdia" or pattern.startswith("rdia.") for pattern in include)
     assert not (ROOT / "data").exists() and not (ROOT / "models").exists()
+
+
+def package_imports(package=ROOT / "rdia"):
+    """{module: modules of the package it imports}, at the top or inside a function.
+
+    ``from rdia import x`` names the module ``rdia.x`` where there is one, else the
+    package ``rdia``; relative imports are resolved against the importing module.
+    """
+    import ast
+
+    def module_name(path):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+    def exists(name):
+        path = package.parent.joinpath(*name.split("."))
+        return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+    graph = {}
+    for path in package.rglob("*.py"):
+        name, edges = module_name(path), set()
+        base = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                source = node.module or ""
+                if node.level:
+                    anchor = base.rsplit(".", node.level - 1)[0] if node.level > 1 else base
+                    source = f"{anchor}.{source}".rstrip(".")
+                for alias in node.names:
+                    edges.add(f"{source}.{alias.name}" if exists(f"{source}.{alias.name}")
+                              else source)
+        graph[name] = {e for e in edges if e.split(".")[0] == "rdia" and e != name}
+    return graph
+
+
+def import_cycle(graph):
+    """One cycle of the graph as a list of modules, or None."""
+    state = {}
+
+    def visit(node, trail):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return trail[trail.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt, trail + [nxt])):
+                return found
+        state[node] = "done"
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start, [start])):
+            return found
+    return None
+
+
+def test_the_package_has_no_import_cycle_deferred_or_not():
+    graph = package_imports()
+    assert {"rdia.estimator", "rdia.experiments.pipeline", "rdia.data.shards"} <= set(graph)
+    assert "rdia.repair" in graph["rdia.estimator"]
+    assert import_cycle(graph) is None, " -> ".join(import_cycle(graph))
+
+
+def test_the_cycle_finder_finds_a_deferred_cycle():
+    assert import_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert import_cycle({"a": {"b"}, "b": set()}) is None
