@@ -494,7 +494,11 @@ def test_alpha_auto_prints_the_grid_and_records_it(tmp_path):
                                    "--no-files")
     assert code == 0, stderr
     assert "alpha auto" in stdout and stdout.count("<- chosen") == 1
+    # relabeling nothing heads the grid as "none", no longer as the largest phi
+    assert re.search(r"^ +none +0 ", stdout.split("cv_logloss\n")[1], re.M)
     report = json.loads(out.read_text())
+    assert report["alpha_grid"][0]["relabel_nothing"] is True
+    assert not any(row["relabel_nothing"] for row in report["alpha_grid"][1:])
     assert report["config"]["alpha"] == "auto"
     assert len(report["alpha_grid"]) == len(stdout.split("cv_logloss\n")[1].split(
         "suspects:")[0].strip().splitlines())

@@ -112,10 +112,11 @@ def format_alpha_grid(rows, chosen):
     """Lines of the alpha grid: alpha, suspects and cross-fitted validation log-loss."""
     lines = ["alpha auto: cross-fitted on 5 folds of the validation rows (phi from four, "
              "the refit scored on the fifth)",
-             f"{'alpha':>8} {'suspects':>8} {'cv_logloss':>11}"]
+             f"{'alpha':>10} {'suspects':>8} {'cv_logloss':>11}"]
     for row in rows:
         mark = "  <- chosen" if row["alpha"] == chosen else ""
-        lines.append(f"{row['alpha']:>8g} {row['n_harmful']:>8d} "
+        alpha = "none" if row.get("relabel_nothing") else f"{row['alpha']:g}"
+        lines.append(f"{alpha:>10} {row['n_harmful']:>8d} "
                      f"{row['val_logloss']:>11.4f}{mark}")
     return lines
 

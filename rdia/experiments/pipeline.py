@@ -332,12 +332,14 @@ def repair_fit(fitted):
 def cross_fitted_alpha(fit, X, X_val, C):
     """alpha="auto" by ``repair.choose_alpha`` (cross-fitted on folds of the validation
     rows): the grid's rows (alpha, suspects on all validation rows, held-out log-loss)
-    and the choice; "relabel nothing" is written as the largest phi (or 0)."""
+    and the choice; "relabel nothing" is written as the largest phi (or 0), marked
+    ``relabel_nothing``."""
     choice = repair.choose_alpha(fit, X, X_val, C)
     nothing = float(max(fit.phi.max(), 0.0))
     alphas = [nothing if np.isinf(a) else float(a) for a in choice.grid]
-    rows = [dict(alpha=a, n_harmful=int(np.sum(fit.phi > a)), val_logloss=float(loss))
-            for a, loss in zip(alphas, choice.curve)]
+    rows = [dict(alpha=a, n_harmful=int(np.sum(fit.phi > a)), val_logloss=float(loss),
+                 relabel_nothing=bool(np.isinf(t)))
+            for a, t, loss in zip(alphas, choice.grid, choice.curve)]
     return rows, nothing if np.isinf(choice.alpha) else choice.alpha
 
 
