@@ -13,6 +13,15 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def interruptible():
+    """``preexec_fn`` of a script that a test interrupts with SIGINT: Ctrl-C as on a
+    terminal, even when the test runs where SIGINT is ignored (a background job of a
+    non-interactive shell passes SIG_IGN on, and Python then installs no handler)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def gaussian_features(n, d, sparse, rng):
     """Standard normal features: dense (n, d), or CSR with about 40% non-zeros."""
     if sparse:

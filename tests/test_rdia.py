@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from builders import ROOT, write_libsvm, write_libsvm_problem, write_multiclass_libsvm
+from builders import (ROOT, interruptible, write_libsvm, write_libsvm_problem,
+                      write_multiclass_libsvm)
 
 
 
@@ -343,7 +344,8 @@ def test_ctrl_c_prints_interrupted_and_exits_130(tmp_path):
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "RDIA.py"), "--dataset", "mnist10", "--noise", "0.5",
          "--methods", "full,rdia", "--output", str(tmp_path / "r.json")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        preexec_fn=interruptible)
     wait_for_line(process.stdout)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from builders import ROOT
+from builders import ROOT, interruptible
 
 
 
@@ -174,7 +174,7 @@ def test_cli_ctrl_c_prints_interrupted_and_exits_130(shared_data_dir, tmp_path):
         [sys.executable, "RDIA-LS.py", "--subset", "3000", "--n_epoch", "50", "--threads", "1",
          "--no_progress", "--result_dir", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        env={**os.environ, "MPLBACKEND": "Agg"})
+        env={**os.environ, "MPLBACKEND": "Agg"}, preexec_fn=interruptible)
     while "training images" not in process.stdout.readline():
         pass
     process.send_signal(signal.SIGINT)
