@@ -16,7 +16,6 @@ setting applies to which source is ``experiments.config.APPLIES_TO``. Run
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from rdia import edits, influence
 from rdia.data.datasets import BINARY_DATASETS, IMAGE_SHAPES, MULTICLASS_DATASETS
@@ -208,7 +207,7 @@ def output_files(config, paths):
     as the Parquet files it will hold, one per partition."""
     files = []
     for flag, path in paths.items():
-        if flag == "--save-influence" and path and Path(path).suffix.lower() != ".csv":
+        if flag == "--save-influence" and path and output.is_parquet_folder(path):
             check_output_folder(path, flag)
             files += [(flag, part, None)
                       for part in output.influence_files(path, n_partitions(config))]
@@ -223,9 +222,9 @@ def write_outputs(report, paths):
     """The influence table, the relabeled rows, the plots, then the JSON listing them."""
     files = dict.fromkeys(("influence", "relabeled", "plot", "harmful_images"))
     if paths["--save-influence"]:
-        written = output.write_influence(paths["--save-influence"], report)
-        files["influence"] = written if len(written) > 1 or \
-            written[0] != str(paths["--save-influence"]) else written[0]
+        table = paths["--save-influence"]
+        written = output.write_influence(table, report)
+        files["influence"] = written if output.is_parquet_folder(table) else written[0]
     if paths["--relabeled"]:
         files["relabeled"] = paths["--relabeled"]
         write_text_atomic(paths["--relabeled"],

@@ -134,10 +134,15 @@ def before_after(summary):
 
 # ----------------------------------------------------------------------- tables
 
+def is_parquet_folder(path):
+    """Whether ``--save-influence path`` names a folder of Parquet files (not a .csv)."""
+    return Path(path).suffix.lower() != ".csv"
+
+
 def influence_files(path, n_partitions):
     """The files of ``--save-influence``: ``path`` itself when it ends in .csv, else
     one Parquet file a partition in the folder ``path`` (``part-KKKKK.parquet``)."""
-    if Path(path).suffix.lower() == ".csv":
+    if not is_parquet_folder(path):
         return [str(path)]
     return [str(Path(path) / f"part-{k:05d}.parquet") for k in range(n_partitions)]
 
@@ -167,7 +172,7 @@ def write_influence(path, report):
     """The influence table as one CSV, or as Parquet files (:func:`influence_files`);
     the paths written."""
     targets = influence_files(path, len(report["rows"]))
-    if Path(path).suffix.lower() == ".csv":
+    if not is_parquet_folder(path):
         write_csv_atomic(path, INFLUENCE_COLUMNS, (row for columns in influence_columns(
             report) for row in csv_rows(columns)))
         return targets
