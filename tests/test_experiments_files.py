@@ -296,3 +296,15 @@ def test_stored_path_is_relative_to_the_repository_inside_it(tmp_path):
     # a link from outside into the repository is recorded by where it points
     (tmp_path / "link").symlink_to(root / "results")
     assert stored_path(tmp_path / "link" / "b.csv", root) == "results/b.csv"
+
+
+@pytest.mark.parametrize("order", ["file first", "folder first"])
+def test_an_output_inside_another_outputs_path_is_refused_in_either_order(tmp_path, order):
+    entries = [("--part", tmp_path / "x" / "part-00000.parquet", None),
+               ("--output", tmp_path / "x", None)]
+    if order == "folder first":
+        entries.reverse()
+    with pytest.raises(OutputError, match="name the same file"):
+        check_output_paths(entries)
+    check_output_paths([("--part", tmp_path / "x" / "a", None),
+                        ("--output", tmp_path / "xa", None)])  # a sibling is fine

@@ -108,8 +108,8 @@ def check_output_paths(outputs, inputs=None):
     """
     entries = [(flag, *value) for flag, value in outputs.items()] \
         if isinstance(outputs, dict) else list(outputs)
-    read = list(_input_files(inputs or {}))
-    seen = {}
+    read = input_index(_input_files(inputs or {}))
+    seen, folders = {}, {}  # resolved outputs, and the folders above them
     for flag, path, suffixes in entries:
         if path is None:
             continue
@@ -117,12 +117,13 @@ def check_output_paths(outputs, inputs=None):
         check_not_an_input(path, flag, read)
         check_output_path(path, flag, suffixes)
         key = Path(os.path.realpath(path))
-        other = next((seen[p] for p in seen if p == key or p in key.parents
-                      or key in p.parents), None)
+        other = seen.get(key) or folders.get(key) or next(
+            (seen[parent] for parent in key.parents if parent in seen), None)
         if other is not None:
             raise OutputError(f"{other} and {flag} name the same file {path}; "
                               f"give each output its own path")
         seen[key] = flag
+        folders.update((parent, flag) for parent in key.parents)
 
 
 def _input_files(inputs):
@@ -137,25 +138,36 @@ def _input_files(inputs):
                 yield flag, Path(path)
 
 
-def same_file(a, b):
-    """Whether paths ``a`` and ``b`` are one file: the same path after symbolic links
-    and ``..`` are resolved, or, both existing, the same inode (a hard link)."""
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
+def file_keys(path):
+    """What makes two paths one file: the path after symbolic links and ``..`` are
+    resolved and, for an existing file, its (device, inode) (a hard link)."""
+    keys = [os.path.realpath(path)]
+    with contextlib.suppress(OSError):
+        status = os.stat(path)
+        keys.append((status.st_dev, status.st_ino))
+    return keys
+
+
+def input_index(inputs):
+    """{key of :func:`file_keys`: (flag, path)} of the (flag, path) pairs a run reads,
+    so that each output is looked up once instead of compared with every input."""
+    index = {}
+    for flag, path in inputs:
+        for key in file_keys(path):
+            index.setdefault(key, (flag, path))
+    return index
 
 
 def check_not_an_input(path, flag, inputs):
-    """Raise OutputError when output ``path`` is one of ``inputs`` ((flag, path) pairs)."""
-    for input_flag, input_path in inputs:
-        if same_file(path, input_path):
-            shown = "" if os.fspath(path) == os.fspath(input_path) else f" ({input_path})"
-            raise OutputError(f"{flag} {path} is the file that {input_flag} reads"
-                              f"{shown}; the run never writes over its input: give "
-                              f"{flag} another path")
+    """Raise OutputError when output ``path`` is one of the files of ``inputs``
+    (:func:`input_index`)."""
+    hit = next((inputs[key] for key in file_keys(path) if key in inputs), None)
+    if hit is not None:
+        input_flag, input_path = hit
+        shown = "" if os.fspath(path) == os.fspath(input_path) else f" ({input_path})"
+        raise OutputError(f"{flag} {path} is the file that {input_flag} reads"
+                          f"{shown}; the run never writes over its input: give "
+                          f"{flag} another path")
 
 
 def check_output_path(path, flag, suffixes=None):
