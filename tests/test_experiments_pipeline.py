@@ -238,16 +238,26 @@ def test_a_named_dataset_and_your_files_give_the_memory_run_on_dask(source, tmp_
                 assert theirs[key] == value, key
 
 
-def test_most_harmful_takes_the_harmful_rows_of_highest_phi_across_partitions():
+def test_the_harmful_images_are_the_harmful_rows_of_highest_phi_across_partitions():
+    """Each partition sends its own most harmful rows; the picture takes the overall
+    ones from them, in the order one sort of every row gives."""
     rng = np.random.default_rng(0)
     phi = rng.normal(size=90)
-    phi[[3, 50]] = phi[7]  # ties keep row order
-    rows = [dict(phi=part, harmful=part > 0.2) for part in np.split(phi, [30, 31, 60])]
+    phi[[3, 50]] = phi[7]  # ties keep partition and row order
+    position = np.arange(90.0)[:, None]  # each row's "pixel" is its overall position
     order = np.argsort(-phi, kind="stable")
     for count in (5, 24, 90):
+        rows = []
+        for part, pixels in zip(np.split(phi, [30, 31, 60]), np.split(position, [30, 31, 60])):
+            top = pipeline.most_harmful(part, part > 0.2, count)
+            rows.append(dict(phi=part, top=top, pixels=pixels[top], y_clean=None,
+                             y_noisy=np.zeros(len(part), int), suggested=np.ones(len(part), int)))
+        images = pipeline.harmful_images(rows, np.array([7, 9]), (1, 1), count)
         expected = order[:min(count, int(np.sum(phi > 0.2)))]
-        np.testing.assert_array_equal(pipeline.most_harmful(rows, count), expected)
-    assert len(pipeline.most_harmful([dict(phi=phi, harmful=phi > 9)], 24)) == 0
+        np.testing.assert_array_equal(images["pixels"].ravel(), expected)
+        np.testing.assert_array_equal(images["phi"], phi[expected])
+        assert list(images["given"]) == [7] * len(expected) and images["clean"] is None
+    assert len(pipeline.most_harmful(phi, phi > 9, 24)) == 0
 
 
 def test_digits_keeps_the_pixels_and_labels_of_its_most_harmful_rows():

@@ -48,7 +48,7 @@ def run(config, progress=None):
         (or None), ``results`` (a row per method), ``summary`` (the scores before and
         after RDIA), ``timings`` (seconds per stage), ``work`` (iterations and
         passes) and ``solver``; also, not for JSON, ``rows`` (per partition: labels,
-        noise mask, phi, harmful, suggested class, row index in the partition),
+        noise mask, phi, harmful, suggested class, the most harmful rows' pixels),
         ``images`` (of an image dataset: :func:`harmful_images`, else None) and
         ``source``.
 
@@ -159,14 +159,14 @@ def run_on(engine, config, progress=None, source=None):
         timings["refits"][method] = seconds["fit"]
         timings["evaluation"] += seconds["evaluation"]
     W_rdia = weights["rdia"] if "rdia" in weights else refit(fitted, "rdia", alpha)[1].W
-    rows = engine.gather(engine.map(row_table, parts, fitted.phi,
-                                    args=(alpha, fitted.model, engine.send(W_rdia))))
+    shape = config.image_shape
+    rows = engine.gather(engine.map(row_table, parts, fitted.phi, args=(
+        alpha, fitted.model, engine.send(W_rdia), 0 if shape is None else N_HARMFUL_IMAGES)))
     summary = dict(n_suspects=int(sum(r["harmful"].sum() for r in rows)),
                    before=scored(fitted, fitted.full.W), after=scored(fitted, W_rdia))
     timings["methods"], clock = lap(clock)
     solver = fitted.solver
-    shape = config.image_shape
-    images = None if shape is None else harmful_images(engine, fitted.source, rows, shape)
+    images = None if shape is None else harmful_images(rows, fitted.source.classes, shape)
     return dict(config=describe(fitted, rows, alpha), alpha_grid=grid, results=results,
                 summary=summary, timings=timings, work=work,
                 solver=dict(name=solver.name, iterations=int(solver.n_iter_),
@@ -222,59 +222,49 @@ def log_proba_rows(part, model, W, which):
     return model.log_proba(W, X), np.asarray(y)
 
 
-def row_table(part, phi, alpha, model, W_rdia):
-    """Per training row: labels, noise mask, phi, harmful, RDIA's suggested class and
-    the row's index in the partition's X_train."""
+def row_table(part, phi, alpha, model, W_rdia, n_images=0):
+    """Per training row: labels, noise mask, phi, harmful and RDIA's suggested class;
+    ``top``, the positions of the partition's ``n_images`` most harmful rows
+    (:func:`most_harmful`), and ``pixels``, those rows dense (None when n_images is 0)."""
     harmful = relabel.harmful_mask(phi, alpha)
+    top = most_harmful(phi, harmful, n_images)
+    pixels = part.X_train[top] if n_images else None
     return dict(y_noisy=part.y_noisy, y_clean=part.y_clean, noisy=part.noisy, phi=phi,
                 harmful=harmful, suggested=relabel.suggested_labels(
-                    model, W_rdia, part.X_train, part.y_noisy, harmful),
-                index=np.arange(part.n_train))
-
-
-def take_rows(part, indices):
-    """Dense float64 rows ``indices`` of a partition's X_train, shape (len(indices), d)."""
-    X = part.X_train[np.asarray(indices, dtype=np.int64)]
-    return X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+                    model, W_rdia, part.X_train, part.y_noisy, harmful), top=top,
+                pixels=pixels.toarray() if sp.issparse(pixels) else pixels)
 
 
 # ------------------------------------------------------------- harmful images
 
-def most_harmful(rows, count=N_HARMFUL_IMAGES):
-    """Positions of the harmful rows (phi > alpha) of highest phi, at most ``count``,
-    in the report's ``rows`` taken in partition order; ties in row order."""
-    phi = np.concatenate([r["phi"] for r in rows])
-    harmful = np.concatenate([r["harmful"] for r in rows])
+def most_harmful(phi, harmful, count):
+    """Positions of the harmful rows of highest phi, at most ``count``; ties in row order."""
     order = np.argsort(-phi, kind="stable")
     return order[harmful[order]][:count]
 
 
-def harmful_images(engine, source, rows, shape, count=N_HARMFUL_IMAGES):
-    """The pixels and labels of :func:`most_harmful`; only those rows are gathered.
+def harmful_images(rows, classes, shape, count=N_HARMFUL_IMAGES):
+    """The ``count`` most harmful rows of all partitions, from each partition's own
+    most harmful (``row_table``'s ``top``): those hold the overall ones.
 
     Returns
     -------
     images : dict
         ``pixels`` (m, height, width), ``phi`` (m,), ``given``, ``suggested`` and
         ``clean`` (m,) labels as the dataset's class values (``clean`` None where the
-        true labels are unknown), highest phi first.
+        true labels are unknown), highest phi first; ties in partition and row order.
     """
-    picked = most_harmful(rows, count)
-    starts = np.cumsum([0] + [len(r["phi"]) for r in rows])
-    part_of = np.searchsorted(starts, picked, side="right") - 1
-    wanted = [rows[k]["index"][picked[part_of == k] - starts[k]] for k in range(len(rows))]
-    taken = engine.gather(engine.map(take_rows, source.parts, wanted))
-    pixels = np.zeros((len(picked), shape[0] * shape[1]))
-    for k, block in enumerate(taken):
-        pixels[part_of == k] = block
-    column = {key: np.concatenate([r[key] for r in rows])[picked]
-              for key in ("phi", "y_noisy", "suggested")}
+    def column(key):
+        return np.concatenate([r[key][r["top"]] for r in rows])
+
+    phi = column("phi")
+    picked = np.argsort(-phi, kind="stable")[:count]
     known = all(r["y_clean"] is not None for r in rows)
-    return dict(pixels=pixels.reshape(len(picked), *shape), phi=column["phi"],
-                given=source.classes[column["y_noisy"]],
-                suggested=source.classes[column["suggested"]],
-                clean=source.classes[np.concatenate([r["y_clean"] for r in rows])[picked]]
-                if known else None)
+    pixels = np.concatenate([r["pixels"] for r in rows])[picked]
+    return dict(pixels=pixels.astype(np.float64).reshape(len(picked), *shape), phi=phi[picked],
+                given=classes[column("y_noisy")[picked]],
+                suggested=classes[column("suggested")[picked]],
+                clean=classes[column("y_clean")[picked]] if known else None)
 
 
 # --------------------------------------------------------------------- scores
