@@ -22,13 +22,12 @@ from rdia.data.datasets import BINARY_DATASETS, IMAGE_SHAPES, MULTICLASS_DATASET
 from rdia.data.errors import DataError
 from rdia.data.noise import NOISE_TYPES
 from rdia.data.shards import list_shards
-from rdia.data.tables import TableError
 from rdia.experiments import output, pipeline
 from rdia.experiments.cli import DefaultsFormatter, OneLineParser, run_script
 from rdia.experiments.config import ENGINES, RunConfig, run_name, settings
 from rdia.experiments.files import (check_not_replacing, check_output_folder,
                                     check_output_paths, figure_suffixes, output_set,
-                                    write_json_atomic, write_text_atomic)
+                                    write_json_atomic)
 from rdia.models.linear import DenseHessianTooLarge, FitError
 from rdia.models.logreg import LEARNERS
 from rdia.settings import MODELS, ConfigError
@@ -36,6 +35,11 @@ from rdia.settings import MODELS, ConfigError
 #: Errors whose message is for the user: one line, exit status 2.
 USER_ERRORS = (ConfigError, DataError, influence.ConvergenceError, DenseHessianTooLarge,
                FitError)
+
+#: The writer of each file of a run but its JSON, by flag (all are staged, then
+#: committed together: ``files.output_set``).
+WRITERS = {"--relabeled": output.write_relabeled, "--save-influence": output.write_influence,
+           "--plot": output.plot_phi, "--harmful-images": output.plot_harmful_images}
 
 #: Flags that name files the run writes, or say whether to write them.
 OUTPUT_FLAGS = ("output", "save_influence", "plot", "harmful_images", "relabeled",
@@ -219,36 +223,13 @@ def output_files(config, paths):
 
 
 def write_outputs(report, paths):
-    """The influence table, the relabeled rows, the plots, then the JSON listing them."""
-    files = dict.fromkeys(("influence", "relabeled", "plot", "harmful_images"))
-    if paths["--save-influence"]:
-        table = paths["--save-influence"]
-        written = output.write_influence(table, report)
-        files["influence"] = written if output.is_parquet_folder(table) else written[0]
-    if paths["--relabeled"]:
-        files["relabeled"] = paths["--relabeled"]
-        write_text_atomic(paths["--relabeled"],
-                          output.relabeled_table(report).to_csv(index=False))
-    for key, flag, plot in (("plot", "--plot", output.plot_phi), ("harmful_images",
-                            "--harmful-images", output.plot_harmful_images)):
+    """Every file of the run, then the JSON that lists them; the paths written."""
+    for flag, write in WRITERS.items():
         if paths[flag]:
-            files[key] = paths[flag]
-            plot(paths[flag], report)
+            write(paths[flag], report)
     if paths["--output"]:
-        write_json_atomic(paths["--output"],
-                          output.record(report, dict(json=paths["--output"], **files)))
-    return [p for p in (paths["--output"], paths["--save-influence"], files["relabeled"],
-                        files["plot"], files["harmful_images"]) if p]
-
-
-def check_relabeled_columns(report, flag_path):
-    """Refuse a training table that already has a column --relabeled adds."""
-    frame = report["source"].data.train_frame
-    taken = [name for name in output.OUTPUT_COLUMNS
-             if frame is not None and name in frame.columns]
-    if taken:
-        raise TableError(f"{flag_path}: it already has a column {taken[0]!r}, which "
-                         f"--relabeled adds; rename that column")
+        write_json_atomic(paths["--output"], output.record(report, paths))
+    return [path for path in paths.values() if path]
 
 
 def main(argv=None):
@@ -268,8 +249,6 @@ def main(argv=None):
             if report["trusted_warning"]:
                 print(f"RDIA.py: warning: {report['trusted_warning']}", file=sys.stderr,
                       flush=True)
-            if paths["--relabeled"]:
-                check_relabeled_columns(report, config.train)
             print(output.format_report(report))
             written = write_outputs(report, paths)
         if written:

@@ -2,8 +2,8 @@
 
 - :func:`format_report`: the summary printed at the end of a run;
 - :func:`write_influence`: phi of every training row (CSV, or Parquet per partition);
-- :func:`relabeled_table`: your training file's rows with phi, harmful and the
-  suggested label;
+- :func:`write_relabeled`: your training file's rows with phi, harmful and the
+  suggested label (:func:`relabeled_table`);
 - :func:`plot_phi`: the histogram of phi, clean and flipped rows apart where known;
 - :func:`plot_harmful_images`: of an image dataset, the most harmful training images;
 - :func:`record`: the run's JSON, which lists the files it wrote.
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rdia.experiments.files import save_figure_atomic, write_csv_atomic, write_parquet_atomic
+from rdia.data.tables import TableError
+from rdia.experiments.files import save_figure_atomic, write_parquet_atomic, write_text_atomic
 
 #: Columns of the summary table: (header, key of a results row, width).
 TABLE_COLUMNS = (("test_logloss", "test_logloss", 12), ("test_acc", "test_accuracy", 9),
@@ -25,6 +26,10 @@ TABLE_COLUMNS = (("test_logloss", "test_logloss", 12), ("test_acc", "test_accura
 
 #: Columns of the per-row influence table.
 INFLUENCE_COLUMNS = ("index", "observed_label", "clean_label", "noisy", "phi", "relabeled")
+
+#: The JSON's name of each output file, by its flag.
+FILE_KEYS = {"--output": "json", "--save-influence": "influence", "--relabeled": "relabeled",
+             "--plot": "plot", "--harmful-images": "harmful_images"}
 
 #: Columns that the relabeled table adds to your training table.
 OUTPUT_COLUMNS = ("phi", "harmful", "suggested_label")
@@ -148,40 +153,39 @@ def influence_files(path, n_partitions):
 
 
 def influence_columns(report):
-    """Per partition, the columns of its rows (:data:`INFLUENCE_COLUMNS`; the clean
-    label and the noise mask None where the noise is unknown)."""
+    """Per partition, the columns of its rows (:data:`INFLUENCE_COLUMNS`, without the
+    clean label and the noise mask where the noise is unknown)."""
     offset = 0
     for rows in report["rows"]:
         n = len(rows["phi"])
-        yield dict(index=np.arange(offset, offset + n), observed_label=rows["y_noisy"],
-                   clean_label=rows["y_clean"],
-                   noisy=None if rows["noisy"] is None else rows["noisy"].astype(np.int8),
-                   phi=rows["phi"], relabeled=rows["harmful"].astype(np.int8))
+        columns = dict(index=np.arange(offset, offset + n), observed_label=rows["y_noisy"],
+                       clean_label=rows["y_clean"], noisy=None if rows["noisy"] is None
+                       else rows["noisy"].astype(np.int8), phi=rows["phi"],
+                       relabeled=rows["harmful"].astype(np.int8))
+        yield {key: value for key, value in columns.items() if value is not None}
         offset += n
 
 
-def csv_rows(columns):
-    """One partition's rows as CSV cells: phi to 10 digits, '' where unknown."""
-    cells = [[""] * len(columns["phi"]) if columns[name] is None else columns[name]
-             for name in INFLUENCE_COLUMNS]
-    cells[INFLUENCE_COLUMNS.index("phi")] = [f"{v:.10g}" for v in columns["phi"]]
-    return zip(*cells)
-
-
 def write_influence(path, report):
-    """The influence table as one CSV, or as Parquet files (:func:`influence_files`);
-    the paths written."""
-    targets = influence_files(path, len(report["rows"]))
-    if not is_parquet_folder(path):
-        write_csv_atomic(path, INFLUENCE_COLUMNS, (row for columns in influence_columns(
-            report) for row in csv_rows(columns)))
-        return targets
-    import pyarrow as pa
+    """The influence table as one CSV (phi to 10 digits, '' where unknown), or as
+    Parquet files (:func:`influence_files`)."""
+    parts = list(influence_columns(report))
+    if is_parquet_folder(path):
+        import pyarrow as pa
 
-    for target, columns in zip(targets, influence_columns(report)):
-        write_parquet_atomic(target, pa.table({key: value for key, value in columns.items()
-                                               if value is not None}))
-    return targets
+        for target, columns in zip(influence_files(path, len(parts)), parts):
+            write_parquet_atomic(target, pa.table(columns))
+        return
+    import pandas as pd
+
+    table = pd.concat([pd.DataFrame(columns) for columns in parts])
+    write_text_atomic(path, table.reindex(columns=INFLUENCE_COLUMNS).to_csv(
+        index=False, float_format="%.10g"))
+
+
+def write_relabeled(path, report):
+    """:func:`relabeled_table` as CSV."""
+    write_text_atomic(path, relabeled_table(report).to_csv(index=False))
 
 
 def relabeled_table(report):
@@ -194,12 +198,21 @@ def relabeled_table(report):
         phi (float), harmful (bool) and suggested_label: the given label where the row
         is not harmful; else the other label for two classes and, for K, the most
         probable other label under the RDIA refit; labels in their original type.
+
+    Raises
+    ------
+    data.tables.TableError
+        When the table already has one of those columns.
     """
     import pandas as pd
 
     data, (rows,) = report["source"].data, report["rows"]
     table = data.train_frame.copy() if data.train_frame is not None \
         else pd.DataFrame({"label": data.train_labels})
+    taken = [name for name in OUTPUT_COLUMNS if name in table.columns]
+    if taken:
+        raise TableError(f"{report['config']['train']}: it already has a column "
+                         f"{taken[0]!r}, which --relabeled adds; rename that column")
     table["phi"] = rows["phi"]
     table["harmful"] = rows["harmful"]
     table["suggested_label"] = data.classes[rows["suggested"]]
@@ -267,11 +280,15 @@ def plot_harmful_images(path, report):
     save_figure_atomic(fig, path, dpi=120)
 
 
-def record(report, files):
-    """The run's JSON: its settings, results and timings, and the files it wrote."""
+def record(report, paths):
+    """The run's JSON: its settings, results and timings, and the absolute paths of the
+    files it wrote, ``paths`` by flag (a Parquet influence folder as its files)."""
+    def absolute(flag, path):
+        if flag == "--save-influence" and path and is_parquet_folder(path):
+            return [os.path.abspath(p) for p in influence_files(path, len(report["rows"]))]
+        return path and os.path.abspath(path)
+
     keys = ("config", "alpha_grid", "results", "summary", "timings", "work", "solver",
             "trusted_check")
     return dict({key: report[key] for key in keys},
-                files={name: [os.path.abspath(p) for p in path] if isinstance(path, list)
-                       else None if path is None else os.path.abspath(path)
-                       for name, path in files.items()})
+                files={FILE_KEYS[flag]: absolute(flag, path) for flag, path in paths.items()})
