@@ -199,22 +199,16 @@ def input_files(config):
     return {"--dataset": given, "--test-file": config.test_file}
 
 
-def n_partitions(config):
-    """Partitions of a run: one per shard (training and test shards), else one."""
-    if config.source != "shards":
-        return 1
-    return sum(len(paths) for paths in input_files(config).values() if paths)
-
-
-def output_files(config, paths):
+def output_files(paths, inputs):
     """(flag, path, suffixes) of every file a run writes; a --save-influence folder
-    as the Parquet files it will hold, one per partition."""
+    as the Parquet files it will hold, one per partition (per shard read, else one)."""
+    n_partitions = sum(len(p) for p in inputs.values() if isinstance(p, list)) or 1
     files = []
     for flag, path in paths.items():
         if flag == "--save-influence" and path and output.is_parquet_folder(path):
             check_output_folder(path, flag)
             files += [(flag, part, None)
-                      for part in output.influence_files(path, n_partitions(config))]
+                      for part in output.influence_files(path, n_partitions)]
         elif path:
             files.append((flag, path, (".csv",) if flag == "--relabeled" else
                           figure_suffixes() if flag in ("--plot", "--harmful-images")
@@ -239,8 +233,9 @@ def main(argv=None):
     def body():
         config = config_from_args(args)
         paths = output_paths(config, args)
-        files = output_files(config, paths)
-        check_output_paths(files, inputs=input_files(config))
+        inputs = input_files(config)
+        files = output_files(paths, inputs)
+        check_output_paths(files, inputs=inputs)
         with output_set([file[:2] for file in files]):
             check_not_replacing([file[:2] for file in files], paths["--output"],
                                 settings(config), args.overwrite)

@@ -55,10 +55,10 @@ def check_tol(tol, name="--tol"):
         raise ConfigError(f"{name} must be in (0, 1), got {tol!r}")
 
 
-def check_max_iter(max_iter, name="--max-iter"):
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) \
-            or max_iter < 1:
-        raise ConfigError(f"{name} must be an integer >= 1, got {max_iter!r}")
+def check_count(count, name="--max-iter"):
+    """An iteration limit or a number of workers: an integer >= 1."""
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise ConfigError(f"{name} must be an integer >= 1, got {count!r}")
 
 
 def check_seed(seed, name="--seed"):
@@ -78,5 +78,5 @@ def check_fit_settings(config):
     """C, tol, max_iter and seed of a command-line config (flags spelt as on the line)."""
     check_C(config.C)
     check_tol(config.tol)
-    check_max_iter(config.max_iter)
+    check_count(config.max_iter)
     check_seed(config.seed)

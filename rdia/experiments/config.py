@@ -26,7 +26,7 @@ from rdia.data.noise import NOISE_TYPES
 from rdia.data.shards import is_sharded
 from rdia.data.tables import check_not_folder, file_kind
 from rdia.models.logreg import LEARNERS
-from rdia.settings import (MODELS, ConfigError, check_alpha, check_choice,
+from rdia.settings import (MODELS, ConfigError, check_alpha, check_choice, check_count,
                            check_fit_settings, is_finite_number)
 
 ENGINES = ("memory", "dask")
@@ -222,9 +222,8 @@ def check_engine(config):
     if config.engine == "dask" and config.learner == "liblinear":
         raise ConfigError("--learner liblinear runs in memory only; --engine dask fits "
                           "by trust-region Newton on the partitions")
-    if config.workers is not None and (isinstance(config.workers, bool) or not
-                                       isinstance(config.workers, int) or config.workers < 1):
-        raise ConfigError(f"--workers must be an integer >= 1, got {config.workers}")
+    if config.workers is not None:
+        check_count(config.workers, "--workers")
 
 
 def check_file_flags(config):
@@ -265,9 +264,8 @@ def run_name(config):
         data = data_label(config.dataset)
         noise = f"-{config.noise_type or 'noise'}{number(config.noise)}"
     name = f"rdia-{data}{noise}-alpha{name_value(config.alpha)}-seed{config.seed}"
-    default = replace(RunConfig(dataset=config.dataset, train=config.train,
-                                val=config.val, label_column=config.label_column),
-                      model=default_model(config)).resolved()
+    default = RunConfig(dataset=config.dataset, train=config.train, val=config.val,
+                        label_column=config.label_column).resolved()
     for setting, short in NAME_EXTRAS:
         value = getattr(config, setting)
         if value != getattr(default, setting):

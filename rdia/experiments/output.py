@@ -17,12 +17,12 @@ import numpy as np
 from rdia.data.tables import TableError
 from rdia.experiments.files import save_figure_atomic, write_parquet_atomic, write_text_atomic
 
-#: Columns of the summary table: (header, key of a results row, width).
-TABLE_COLUMNS = (("test_logloss", "test_logloss", 12), ("test_acc", "test_accuracy", 9),
-                 ("test_auc", "test_auc", 9), ("val_logloss", "val_logloss", 11),
-                 ("val_acc", "val_accuracy", 8), ("n_used", "n_train_used", 7),
-                 ("relabeled", "n_relabeled", 9), ("removed", "n_removed", 8),
-                 ("precision", "precision", 9), ("recall", "recall", 7))
+#: Columns of the summary table: {key of a results row: header}.
+TABLE_COLUMNS = {"test_logloss": "test_logloss", "test_accuracy": "test_acc",
+                 "test_auc": "test_auc", "val_logloss": "val_logloss",
+                 "val_accuracy": "val_acc", "n_train_used": "n_used",
+                 "n_relabeled": "relabeled", "n_removed": "removed",
+                 "precision": "precision", "recall": "recall"}
 
 #: Columns of the per-row influence table.
 INFLUENCE_COLUMNS = ("index", "observed_label", "clean_label", "noisy", "phi", "relabeled")
@@ -88,29 +88,19 @@ def data_line(cfg):
 
 
 def format_table(results, cfg):
-    """The methods' table: accuracy first for K classes; test columns only with test
-    rows, precision and recall only where the noise is known."""
-    columns = [c for c in TABLE_COLUMNS
-               if (cfg["n_test"] or not c[0].startswith("test"))
-               and (cfg["n_flipped"] is not None or c[0] not in ("precision", "recall"))]
-    if cfg["n_classes"] > 2 and columns[0][0] == "test_logloss":
-        columns[0], columns[1] = columns[1], columns[0]
-    width = max([8] + [len(row["method"]) for row in results])
-    header = " ".join([f"{'method':<{width}}"] + [f"{name:>{w}}" for name, _, w in columns])
-    lines = [header, "-" * len(header)]
-    for row in results:
-        lines.append(" ".join([f"{row['method']:<{width}}"]
-                              + [cell(row[key], w) for _, key, w in columns]))
-    return lines
+    """The methods' table, floats to 4 decimals and '-' where a value is None: accuracy
+    first for K classes; test columns only with test rows, precision and recall only
+    where the noise is known."""
+    import pandas as pd
 
-
-def cell(value, width):
-    """A table cell: '-' for None, an integer as is, a float to 4 decimals."""
-    if value is None:
-        return f"{'-':>{width}}"
-    if isinstance(value, (int, np.integer)):
-        return f"{value:>{width}d}"
-    return f"{value:>{width}.4f}"
+    keys = [key for key in TABLE_COLUMNS if (cfg["n_test"] or not key.startswith("test"))
+            and (cfg["n_flipped"] is not None or key not in ("precision", "recall"))]
+    if cfg["n_classes"] > 2 and keys[0] == "test_logloss":
+        keys[0], keys[1] = keys[1], keys[0]
+    table = pd.DataFrame(results).set_index("method")[keys].rename(columns=TABLE_COLUMNS)
+    table.index.name, table.columns.name = None, "method"
+    lines = table.to_string(float_format="{:.4f}".format, na_rep="-").splitlines()
+    return [lines[0], "-" * len(lines[0])] + lines[1:]
 
 
 def format_alpha_grid(rows, chosen):

@@ -113,8 +113,9 @@ def prepare(engine, config, progress=None, source=None):
     influence.check_solver_size(config.solver, source.n_features * model.n_columns)
     timings["load"], clock = lap(clock)
     show.stage_done("load", timings["load"], progress)
+    d, k = source.n_features, model.n_columns
     full = engine.fit(model, engine.map(observed_rows, source.parts), config.C,
-                      zero_weights(model, source.n_features))
+                      np.zeros(d) if k == 1 else np.zeros((d, k)))
     timings["fit"], clock = lap(clock)
     show.stage_done("fit", timings["fit"], progress)
     solver = influence.make_solver(config.solver, tol=config.tol, max_iter=config.max_iter)
@@ -179,11 +180,6 @@ def run_on(engine, config, progress=None, source=None):
 def lap(start):
     now = time.perf_counter()
     return now - start, now
-
-
-def zero_weights(model, n_features):
-    return np.zeros(n_features) if model.n_columns == 1 else \
-        np.zeros((n_features, model.n_columns))
 
 
 # ------------------------------------------------------------ partition steps
@@ -341,14 +337,10 @@ def describe(fitted, rows, alpha):
     sizes = engine.gather(engine.map(sources.partition_sizes, source.parts))
     n_train, n_val, n_test, n_flipped = (int(v) for v in np.sum(sizes, axis=0))
     return dict(settings(config), **source.info, **engine.describe(),
-                engine=config.engine, model_used=model_name(fitted.model), alpha_used=alpha,
+                engine=config.engine, model_used=fitted.model.name, alpha_used=alpha,
                 dataset_name=source.name, n_val=n_val,
                 n_test=n_test if n_test or config.source != "files" else None,
                 n_features=source.n_features, n_classes=source.n_classes,
                 classes=[c.item() if hasattr(c, "item") else c for c in source.classes],
                 n_flipped=n_flipped if config.noise_known else None,
                 n_harmful=int(sum(r["harmful"].sum() for r in rows)))
-
-
-def model_name(model):
-    return "logreg" if model.n_columns == 1 else "softmax"

@@ -115,12 +115,10 @@ def files(config, engine):
                   engine.put([part]), info, data)
 
 
-def build_shard(shard, index, plan):
+def build_shard(shard, index, is_test_shard, plan):
     """Partition ``index`` from its read shard (X, y), where the shard was read; ``plan``
-    holds ``data.shards.build_partition``'s settings and ``n_train_shards``."""
-    settings = dict(plan)
-    is_test_shard = index >= settings.pop("n_train_shards")
-    return build_partition(*shard, index=index, is_test_shard=is_test_shard, **settings)
+    holds the rest of ``data.shards.build_partition``'s settings."""
+    return build_partition(*shard, index=index, is_test_shard=is_test_shard, **plan)
 
 
 def summary_of(shard):
@@ -146,10 +144,11 @@ def shards(config, engine):
     if config.model == "logreg" and len(classes) > 2:
         raise ConfigError(f"--model logreg fits two labels but the shards hold "
                           f"{len(classes)}; use --model softmax or leave --model out")
-    plan = dict(n_train_shards=len(train), has_test_shards=bool(test), classes=classes,
+    plan = dict(has_test_shards=bool(test), classes=classes,
                 width=max(s.width for s in summaries), seed=config.seed,
                 val_ratio=config.val_ratio, noise=config.noise, noise_type=config.noise_type)
-    parts = engine.map(build_shard, read, range(len(read)), args=(plan,))
+    parts = engine.map(build_shard, read, range(len(read)),
+                       [k >= len(train) for k in range(len(read))], args=(plan,))
     n_train = check_totals([s[:3] for s in engine.gather(engine.map(partition_sizes, parts))],
                            config.dataset)[0]
     info = dict(n_train=n_train, n_dropped_features=0, n_partitions=len(read), n_train_shards=len(train),

@@ -293,6 +293,7 @@ class Logistic(LinearModel):
         A progress bar of the Newton fits on stderr; None shows it on a terminal only.
     """
 
+    name = "logreg"
     n_classes = 2
     n_columns = 1
 

@@ -408,6 +408,8 @@ class Softmax(LinearModel):
         A progress bar of the Newton fits on stderr; None shows it on a terminal only.
     """
 
+    name = "softmax"
+
     def __init__(self, n_classes, tol=1e-5, method="newton", progress=None):
         self.n_classes = n_classes
         self.tol = tol
