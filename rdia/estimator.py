@@ -294,7 +294,7 @@ def check_parameters(C=0.1, alpha=0.0002, model="auto", solver="cg",
     settings.check_alpha(alpha, "alpha")
     settings.check_choice(model, MODEL_CHOICES, "model")
     settings.check_choice(solver, tuple(influence.SOLVERS), "solver")
-    settings.check_tol(tol, "tol")
+    settings.check_fraction(tol, "tol")
     settings.check_count(max_iter, "max_iter")
 
 

@@ -27,10 +27,13 @@ def prints_lines(progress=None):
     return progress is None and not is_terminal()
 
 
-def stage_done(name, seconds, progress=None):
-    """Print "NAME: 2.1 s" on stderr when progress is shown as lines."""
+def stage_done(name, start, progress=None):
+    """A stage that began at ``start`` (``time.perf_counter()``) has ended: print "NAME:
+    2.1 s" on stderr when progress is shown as lines; return (its seconds, the time)."""
+    now = time.perf_counter()
     if prints_lines(progress):
-        print(f"{name}: {seconds:.1f} s", file=sys.stderr, flush=True)
+        print(f"{name}: {now - start:.1f} s", file=sys.stderr, flush=True)
+    return now - start, now
 
 
 def steps(iterable, desc, unit, progress=None, **bar_options):

@@ -50,9 +50,10 @@ def check_alpha(alpha, name="--alpha", auto=False):
                           f"summed validation log-loss), got {alpha!r}")
 
 
-def check_tol(tol, name="--tol"):
-    if not is_finite_number(tol) or not 0 < tol < 1:
-        raise ConfigError(f"{name} must be in (0, 1), got {tol!r}")
+def check_fraction(value, name="--tol"):
+    """A tolerance or a share of rows: a number in (0, 1)."""
+    if not is_finite_number(value) or not 0 < value < 1:
+        raise ConfigError(f"{name} must be in (0, 1), got {value!r}")
 
 
 def check_count(count, name="--max-iter"):
@@ -77,6 +78,6 @@ def check_choice(value, choices, name):
 def check_fit_settings(config):
     """C, tol, max_iter and seed of a command-line config (flags spelt as on the line)."""
     check_C(config.C)
-    check_tol(config.tol)
+    check_fraction(config.tol)
     check_count(config.max_iter)
     check_seed(config.seed)

@@ -12,7 +12,7 @@ from rdia.settings import ConfigError
 @pytest.mark.parametrize("check, good, bad", [
     (settings.check_C, [1e-8, 0.1, 1e8, np.float32(2.0)], [0, 1e-9, 1e9, math.nan, True, "1"]),
     (settings.check_alpha, [0, 0.0002, 10], [-1e-12, math.inf, math.nan, None, "auto"]),
-    (settings.check_tol, [1e-12, 0.5], [0, 1, -1, math.nan]),
+    (settings.check_fraction, [1e-12, 0.5], [0, 1, -1, math.nan]),
     (settings.check_count, [1, np.int64(5)], [0, -1, 1.5, True]),
     (settings.check_seed, [0, 2 ** 32 - 1], [-1, 2 ** 32, 1.0, False]),
 ])

@@ -27,7 +27,7 @@ from rdia.data.shards import is_sharded
 from rdia.data.tables import check_not_folder, file_kind
 from rdia.models.logreg import LEARNERS
 from rdia.settings import (MODELS, ConfigError, check_alpha, check_choice, check_count,
-                           check_fit_settings, is_finite_number)
+                           check_fit_settings, check_fraction, is_finite_number)
 
 ENGINES = ("memory", "dask")
 
@@ -165,9 +165,8 @@ def check(config):
     if config.noise is not None and not (is_finite_number(config.noise)
                                          and 0.0 <= config.noise < 1.0):
         raise ConfigError(f"--noise must be a number in [0, 1), got {config.noise}")
-    if config.val_ratio is not None and not (is_finite_number(config.val_ratio)
-                                             and 0.0 < config.val_ratio < 1.0):
-        raise ConfigError(f"--val-ratio must be in (0, 1), got {config.val_ratio}")
+    if config.val_ratio is not None:
+        check_fraction(config.val_ratio, "--val-ratio")
     for setting, choices in (("model", MODELS), ("noise_type", NOISE_TYPES),
                              ("solver", tuple(influence.SOLVERS)),
                              ("learner", tuple(LEARNERS)), ("engine", ENGINES)):

@@ -111,17 +111,14 @@ def prepare(engine, config, progress=None, source=None):
     source = sources.load(config, engine) if source is None else source
     model = source_model(config, source, progress)
     influence.check_solver_size(config.solver, source.n_features * model.n_columns)
-    timings["load"], clock = lap(clock)
-    show.stage_done("load", timings["load"], progress)
+    timings["load"], clock = show.stage_done("load", clock, progress)
     d, k = source.n_features, model.n_columns
     full = engine.fit(model, engine.map(observed_rows, source.parts), config.C,
                       np.zeros(d) if k == 1 else np.zeros((d, k)))
-    timings["fit"], clock = lap(clock)
-    show.stage_done("fit", timings["fit"], progress)
+    timings["fit"], clock = show.stage_done("fit", clock, progress)
     solver = influence.make_solver(config.solver, tol=config.tol, max_iter=config.max_iter)
     phi = engine.phi(model, full.W, source.parts, config.C, solver)
-    timings["influence"], clock = lap(clock)
-    show.stage_done("influence", timings["influence"], progress)
+    timings["influence"], clock = show.stage_done("influence", clock, progress)
     return Fitted(engine, config, source, model, full, phi, solver, timings,
                   dict(fit=full.work(), phi=influence.influence_work(solver), refits={}))
 
@@ -166,12 +163,11 @@ def run_on(engine, config, progress=None, source=None):
     summary = dict(n_suspects=int(sum(r["harmful"].sum() for r in rows)),
                    before=scored(fitted, fitted.full.W), after=scored(fitted, W_rdia))
     timings["methods"], clock = lap(clock)
-    solver = fitted.solver
     images = None if shape is None else harmful_images(rows, fitted.source.classes, shape)
     return dict(config=describe(fitted, rows, alpha), alpha_grid=grid, results=results,
                 summary=summary, timings=timings, work=work,
-                solver=dict(name=solver.name, iterations=int(solver.n_iter_),
-                            residual=float(solver.residual_)),
+                solver=dict(name=fitted.solver.name, iterations=int(fitted.solver.n_iter_),
+                            residual=float(fitted.solver.residual_)),
                 trusted_check=None if trusted is None else trusted.as_dict(),
                 trusted_warning=trusted.message() if trusted and trusted.suspicious else None,
                 rows=rows, images=images, source=fitted.source)
