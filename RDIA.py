@@ -18,7 +18,8 @@ import os
 import sys
 
 from rdia import edits, influence
-from rdia.data.datasets import BINARY_DATASETS, IMAGE_SHAPES, MULTICLASS_DATASETS
+from rdia.data.datasets import (BINARY_DATASETS, IMAGE_SHAPES, MULTICLASS_DATASETS,
+                                dataset_files)
 from rdia.data.errors import DataError
 from rdia.data.noise import NOISE_TYPES
 from rdia.data.shards import list_shards
@@ -195,14 +196,16 @@ def input_files(config):
         return {"--dataset": list_shards(config.dataset, "--dataset"),
                 "--test-file": config.test_file and list_shards(config.test_file,
                                                                 "--test-file")}
-    given = config.dataset if config.dataset and os.path.isfile(config.dataset) else None
-    return {"--dataset": given, "--test-file": config.test_file}
+    dataset = config.resolved().dataset  # a file, or a name: its files in the data folder
+    return {"--dataset": [dataset] if os.path.isfile(dataset) else
+            dataset_files(dataset, config.data_dir), "--test-file": config.test_file}
 
 
-def output_files(paths, inputs):
+def output_files(config, paths, inputs):
     """(flag, path, suffixes) of every file a run writes; a --save-influence folder
     as the Parquet files it will hold, one per partition (per shard read, else one)."""
-    n_partitions = sum(len(p) for p in inputs.values() if isinstance(p, list)) or 1
+    n_partitions = len(inputs["--dataset"]) + len(inputs["--test-file"] or []) \
+        if config.source == "shards" else 1
     files = []
     for flag, path in paths.items():
         if flag == "--save-influence" and path and output.is_parquet_folder(path):
@@ -234,7 +237,7 @@ def main(argv=None):
         config = config_from_args(args)
         paths = output_paths(config, args)
         inputs = input_files(config)
-        files = output_files(paths, inputs)
+        files = output_files(config, paths, inputs)
         check_output_paths(files, inputs=inputs)
         with output_set([file[:2] for file in files]):
             check_not_replacing([file[:2] for file in files], paths["--output"],

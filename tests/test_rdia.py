@@ -897,6 +897,26 @@ def test_overwrite_never_replaces_an_input_file(tmp_path, spelling, flag, victim
     assert target.read_bytes() == before
 
 
+@pytest.mark.parametrize("victim", ["file", "cache"])
+def test_overwrite_never_replaces_a_named_datasets_file_or_its_cache(tmp_path, victim,
+                                                                     shared_data_dir):
+    """--dataset cancer reads breast-cancer_scale in the data folder and caches it
+    beside it: neither is an output, though the flags name neither."""
+    relpath = "breast-cancer/breast-cancer_scale"
+    data_dir = tmp_path / "data"
+    (data_dir / "breast-cancer").mkdir(parents=True)
+    (data_dir / relpath).write_bytes((shared_data_dir / relpath).read_bytes())
+    args = ("--dataset", "cancer", "--data-dir", str(data_dir), "--no-files")
+    assert run_cli(*args, cwd=tmp_path)[0] == 0  # writes the cache
+    (cache,) = (data_dir / "breast-cancer").glob(".breast-cancer_scale.*.npz")
+    target = {"file": data_dir / relpath, "cache": cache}[victim]
+    before = target.read_bytes()
+    code, stdout, stderr = run_cli(*args, "--output", str(target), "--overwrite",
+                                   cwd=tmp_path)
+    one_line_error(code, stdout, stderr, words=("--output", "--dataset reads"))
+    assert target.read_bytes() == before
+
+
 def test_two_writers_of_one_output_exactly_one_succeeds(tmp_path):
     out = tmp_path / "r.json"
     first = subprocess.Popen([sys.executable, str(ROOT / "RDIA.py"), *FAST, "--seed", "1",

@@ -157,6 +157,25 @@ def test_cli_outputs_and_seed_are_checked_before_any_work(shared_data_dir, tmp_p
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("victim", ["file", "cache"])
+def test_cli_never_writes_over_a_dataset_file_or_its_cache(tmp_path, victim):
+    """The run reads the MNIST files in --data_dir and caches them beside: neither may
+    be --output, even with --overwrite (checked before any file is read)."""
+    from rdia.data.download import SOURCES
+    from rdia.data.mnist import MNIST_FILES
+
+    relpath = MNIST_FILES["test_labels"]
+    path = tmp_path / relpath
+    if victim == "cache":
+        path = path.parent / f".{path.name}.{SOURCES[relpath].md5}.npz"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not to be replaced")
+    proc = run_cli(QUICK + ["--data_dir", str(tmp_path), "--result_dir",
+                            str(tmp_path / "runs"), "--output", str(path), "--overwrite"])
+    assert_one_line_error(proc, "--data_dir reads")
+    assert path.read_bytes() == b"not to be replaced"
+
+
 def test_cli_never_replaces_the_json_of_other_settings(shared_data_dir, tmp_path):
     out = tmp_path / "run.json"
     first = run_cli(QUICK + ["--output", str(out), "--result_dir", str(tmp_path)])

@@ -16,11 +16,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from .bundled import is_bundled
-from .download import SOURCES, ensure_file
+from .cifar import TEST_BATCH, TRAIN_BATCHES
+from .download import CIFAR10_FOLDER, SOURCES, ensure_file
 from .errors import DataError
 from .labels import binary_labels, encode_numeric_labels
 from .libsvm import read_libsvm, read_libsvm_cached
-from .mnist import load_mnist
+from .checksums import file_md5
+from .decoded import cache_path
+from .mnist import MNIST_FILES, load_mnist
+from .paths import data_dir_candidates
 
 BINARY_DATASETS = ("cancer", "diabetes", "mnist", "adult", "a1a", "wdbc",
                    "realsim", "news20", "covtype")
@@ -153,6 +157,37 @@ def load_binary(name_or_path, data_dir=None, test_file=None, seed=0):
                     f"{', '.join(BINARY_DATASETS)} (binary), "
                     f"{', '.join(MULTICLASS_DATASETS)} (K classes) or the path of a "
                     f"LIBSVM file")
+
+
+def dataset_files(name, data_dir=None):
+    """Every file a named dataset is read from, downloaded to or cached in (in each data
+    folder searched, ``paths.data_dir_candidates``), existing or not: what no output of
+    a run may be. Empty for a path or a dataset bundled in a package. (The cache of a
+    file without a published checksum is named by its content, so it is known once
+    the file is there.)
+
+    Returns
+    -------
+    files : list of str
+    """
+    if name in ("mnist", "mnist10"):
+        relpaths = list(MNIST_FILES.values())
+    elif name == "cifar10":
+        relpaths = [f"{CIFAR10_FOLDER}/{batch}" for batch in TRAIN_BATCHES + (TEST_BATCH,)]
+    elif name in LIBSVM_DATASETS:
+        relpaths = [r for r in (LIBSVM_DATASETS[name].train, LIBSVM_DATASETS[name].test) if r]
+    else:
+        return []
+    files = []
+    for relpath in relpaths:
+        for folder in data_dir_candidates(data_dir):
+            path = folder / relpath
+            md5 = SOURCES[relpath].md5 if relpath in SOURCES else None
+            if md5 is None and path.is_file():  # its cache is named by its content
+                md5 = file_md5(path)
+            files += [str(path)] + ([str(cache_path(path, md5.lower()))] if md5 else [])
+            files += [str(p) for p in path.parent.glob(f".{path.name}.*.npz")]
+    return files
 
 
 def check_name(name_or_path):

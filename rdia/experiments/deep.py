@@ -35,8 +35,7 @@ from rdia import data
 from rdia import last_layer
 from rdia import progress as show
 from rdia import selection
-from rdia.data import cifar, mnist
-from rdia.data.download import CIFAR10_FOLDER
+from rdia.data.datasets import dataset_files
 from rdia.experiments.cli import ConfigError, check_seed
 from rdia.experiments import files
 from rdia.experiments.files import (check_not_replacing, check_output_paths, output_set,
@@ -316,14 +315,6 @@ def run_files(config):
     return stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".png")
 
 
-def dataset_files(config):
-    """The files of ``config.dataset`` in its data folder, which the run reads."""
-    folder = data.resolve_data_dir(config.data_dir)
-    if config.dataset == "mnist":
-        return [folder / name for name in mnist.MNIST_FILES.values()]
-    return [folder / CIFAR10_FOLDER / name for name in cifar.TRAIN_BATCHES + (cifar.TEST_BATCH,)]
-
-
 def check_outputs(config, overwrite=False):
     """Before any work: the run's CSV, plot and JSON can be written, are distinct, none
     is a dataset file, and the JSON at ``output`` (if any) is not a run with other
@@ -341,7 +332,7 @@ def check_outputs(config, overwrite=False):
     check_output_paths({"--output": (config.output, None),
                         "--result_dir (CSV)": (csv_path, None),
                         "--result_dir (plot)": (png_path, None)},
-                       inputs={"--data_dir": dataset_files(config)})
+                       inputs={"--data_dir": dataset_files(config.dataset, config.data_dir)})
     check_not_replacing({"--output": config.output}, config.output,
                         result_settings(config), overwrite)
 
