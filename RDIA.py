@@ -1,11 +1,11 @@
 """RDIA for L2 logistic regression: relabel harmful training samples, then retrain.
 
-Reads a benchmark dataset (``--dataset``: a name, a LIBSVM file, or shards), or your
-own noisy training file and trusted validation file (``--train``, ``--val``); fits
+Reads a benchmark dataset (--dataset: a name, a LIBSVM file, or shards), or your
+own noisy training file and trusted validation file (--train, --val); fits
 binary logistic regression or, for K classes, softmax regression; computes the
 influence phi of every training sample on the validation loss; relabels the harmful
 set {i : phi_i > alpha} with R and refits; compares with Full, Random, Drop, UIDS and
-Clean. It runs in this process or on a Dask cluster (``--engine dask``).
+Clean. It runs in this process or on a Dask cluster (--engine dask).
 
 This script only parses the flags into ``experiments.config.RunConfig``, runs
 ``experiments.pipeline.run`` and writes its files (``experiments.output``); which
@@ -49,11 +49,8 @@ OUTPUT_FLAGS = ("output", "save_influence", "plot", "harmful_images", "relabeled
 
 def build_parser():
     """The command-line interface of RDIA.py."""
-    p = OneLineParser(
-        prog="RDIA.py", formatter_class=DefaultsFormatter,
-        description="Influence-based relabeling (RDIA) for L2 logistic regression, "
-                    "compared with Full, Random, Drop, UIDS and Clean on a benchmark "
-                    "(--dataset), or run on your own files (--train, --val).")
+    p = OneLineParser(prog="RDIA.py", formatter_class=DefaultsFormatter,
+                      description=" ".join(__doc__.split("\n\n")[:2]))
     p.add_argument("--dataset", help=f"one of {', '.join(BINARY_DATASETS)} (binary), "
                    f"{', '.join(MULTICLASS_DATASETS)} (10 classes), a LIBSVM file, or a "
                    "folder or glob of shards (default: cancer; not with --train)")

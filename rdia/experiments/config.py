@@ -231,12 +231,10 @@ def check_file_flags(config):
         check_not_folder(getattr(config, setting), flag(setting))
     libsvm = file_kind(config.train) == "libsvm"
     name = Path(config.train).name
-    if libsvm and config.label_column is not None:
-        raise ConfigError(f"--label-column applies to CSV and Parquet files; {name} is "
-                          f"read as LIBSVM, whose first token is the label")
-    if libsvm and config.drop_columns:
-        raise ConfigError(f"--drop-columns applies to CSV and Parquet files; {name} is "
-                          f"read as LIBSVM")
+    for setting in ("label_column", "drop_columns"):
+        if libsvm and getattr(config, setting) not in (None, ()):
+            raise ConfigError(f"{flag(setting)} applies to CSV and Parquet files; {name} is "
+                              f"read as LIBSVM, whose first token is the label")
     if not libsvm and config.label_column is None:
         raise ConfigError(f"--label-column is required for {name}: name the column "
                           f"that holds the labels")

@@ -108,8 +108,7 @@ def files(config, engine):
                      noisy=None, X_val=data.X_val, y_val=data.y_val, X_test=data.X_test,
                      y_test=data.y_test, edit_seed=config.seed)
     info = dict(n_train=len(data.y_train), n_dropped_features=data.n_dropped_features,
-                kind=data.kind,
-                n_numeric=data.n_numeric, n_categorical=data.n_categorical,
+                kind=data.kind, n_numeric=data.n_numeric, n_categorical=data.n_categorical,
                 noise_type=None, n_partitions=1)
     return Source(Path(config.train).name, data.classes, int(data.n_features),
                   engine.put([part]), info, data)
@@ -151,6 +150,7 @@ def shards(config, engine):
                        [k >= len(train) for k in range(len(read))], args=(plan,))
     n_train = check_totals([s[:3] for s in engine.gather(engine.map(partition_sizes, parts))],
                            config.dataset)[0]
-    info = dict(n_train=n_train, n_dropped_features=0, n_partitions=len(read), n_train_shards=len(train),
+    info = dict(n_train=n_train, n_dropped_features=0, n_partitions=len(read),
+                n_train_shards=len(train),
                 noise_type=applied_noise_type(config.noise_type, len(classes)))
     return Source(data_label(config.dataset), classes, plan["width"], parts, info)
