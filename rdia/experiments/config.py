@@ -41,12 +41,10 @@ NOT_OFFERED = {"files": ("clean",), "shards": ("cleanlab-prune", "cleanlab-relab
 
 #: Settings that only some sources take (the others take every source).
 APPLIES_TO = {
-    "dataset": ("benchmark", "shards"), "noise": ("benchmark", "shards"), "noise_type": ("benchmark", "shards"),
-    "val_ratio": ("benchmark", "shards"), "test_file": ("benchmark", "shards"),
+    **dict.fromkeys(("dataset", "noise", "noise_type", "val_ratio", "test_file"),
+                    ("benchmark", "shards")),  # the sources whose noise the run adds
     "data_dir": ("benchmark",), "learner": ("benchmark", "files"),
-    "val": ("files",), "test": ("files",), "label_column": ("files",),
-    "drop_columns": ("files",), "impute": ("files",),
-}
+    **dict.fromkeys(("val", "test", "label_column", "drop_columns", "impute"), ("files",))}
 
 #: Settings that never change the numbers: not in a run's name or recorded settings.
 NOT_RESULTS = ("data_dir", "engine", "scheduler", "workers")

@@ -91,16 +91,22 @@ def format_table(results, cfg):
     """The methods' table, floats to 4 decimals and '-' where a value is None: accuracy
     first for K classes; test columns only with test rows, precision and recall only
     where the noise is known."""
-    import pandas as pd
-
     keys = [key for key in TABLE_COLUMNS if (cfg["n_test"] or not key.startswith("test"))
             and (cfg["n_flipped"] is not None or key not in ("precision", "recall"))]
     if cfg["n_classes"] > 2 and keys[0] == "test_logloss":
         keys[0], keys[1] = keys[1], keys[0]
-    table = pd.DataFrame(results).set_index("method")[keys].rename(columns=TABLE_COLUMNS)
-    table.index.name, table.columns.name = None, "method"
-    lines = table.to_string(float_format="{:.4f}".format, na_rep="-").splitlines()
+    rows = [["method"] + [TABLE_COLUMNS[key] for key in keys]] + [
+        [row["method"]] + [cell(row[key]) for key in keys] for row in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(keys) + 1)]
+    lines = ["  ".join([row[0].ljust(widths[0])] + [text.rjust(width) for text, width in
+                                                    zip(row[1:], widths[1:])]) for row in rows]
     return [lines[0], "-" * len(lines[0])] + lines[1:]
+
+
+def cell(value):
+    """A table cell: '-' for None, an integer as is, a float to 4 decimals."""
+    return "-" if value is None else str(value) if isinstance(value, (int, np.integer)) \
+        else f"{value:.4f}"
 
 
 def format_alpha_grid(rows, chosen):

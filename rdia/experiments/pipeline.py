@@ -206,12 +206,12 @@ def edit_counts(part, edit):
                      int(edit.selected is not None)], dtype=np.int64)
 
 
-def log_proba_rows(part, model, W, which):
-    """(log p of every class, labels) of the partition's validation or test rows."""
-    X, y = (part.X_val, part.y_val) if which == "val" else (part.X_test, part.y_test)
-    if X is None:
-        return None
-    return model.log_proba(W, X), np.asarray(y)
+def log_proba_rows(part, model, W):
+    """{"val": ..., "test": ...}: (log p of every class, labels) of the partition's
+    validation and test rows, None where it has none."""
+    return {which: None if X is None or len(y) == 0 else (model.log_proba(W, X), np.asarray(y))
+            for which, X, y in (("val", part.X_val, part.y_val),
+                                ("test", part.X_test, part.y_test))}
 
 
 def row_table(part, phi, alpha, model, W_rdia, n_images=0):
@@ -261,22 +261,19 @@ def harmful_images(rows, classes, shape, count=N_HARMFUL_IMAGES):
 
 # --------------------------------------------------------------------- scores
 
-def scores(fitted, W, which):
-    """Log-loss, accuracy and AUC of W on all validation or test rows (None if none)."""
-    engine, model, parts = fitted.engine, fitted.model, fitted.source.parts
-    pieces = [p for p in engine.gather(engine.map(log_proba_rows, parts,
-                                                  args=(model, engine.send(W), which)))
-              if p is not None]
-    if not pieces or sum(len(y) for _, y in pieces) == 0:
-        return dict(logloss=None, accuracy=None, auc=None)
-    return model.scores(np.concatenate([p for p, _ in pieces]),
-                        np.concatenate([y for _, y in pieces]))
-
-
 def scored(fitted, W):
-    """``val_`` and ``test_`` ``logloss``, ``accuracy`` and ``auc`` of W."""
-    return {f"{which}_{key}": value for which in ("val", "test")
-            for key, value in scores(fitted, W, which).items()}
+    """``val_`` and ``test_`` ``logloss``, ``accuracy`` and ``auc`` of W on all
+    validation and test rows (None where there are none), in one round trip."""
+    engine, model = fitted.engine, fitted.model
+    pieces = engine.gather(engine.map(log_proba_rows, fitted.source.parts,
+                                      args=(model, engine.send(W))))
+    row = {}
+    for which in ("val", "test"):
+        have = [p[which] for p in pieces if p[which] is not None]
+        scores = model.scores(np.concatenate([p for p, _ in have]), np.concatenate(
+            [y for _, y in have])) if have else dict(logloss=None, accuracy=None, auc=None)
+        row.update({f"{which}_{key}": value for key, value in scores.items()})
+    return row
 
 
 def method_row(fitted, W, method, edited):
