@@ -77,7 +77,7 @@ def build_parser():
                    help="weight of the summed log-loss in J(w) = |w|^2/2 + C sum l")
     p.add_argument("--val-ratio", type=float, help="last fraction of the training part "
                    "used as clean validation set (default: 0.3; not with --train)")
-    p.add_argument("--methods", help="comma-separated subset of " + ",".join(edits.EDITS)
+    p.add_argument("--methods", type=comma_list, help="comma-separated subset of " + ",".join(edits.EDITS)
                    + " (default: full,random,drop,uids,rdia and, where the true labels "
                    "are known, clean)")
     p.add_argument("--solver", choices=tuple(influence.SOLVERS), default="cg",
@@ -132,7 +132,7 @@ def build_parser():
                      "Parquet files; labels of any type (strings, -1/+1, 2/4) "
                      "(default: none; required for CSV and Parquet, LIBSVM files have "
                      "theirs first)")
-    own.add_argument("--drop-columns", metavar="A,B", help="comma-separated columns that "
+    own.add_argument("--drop-columns", metavar="A,B", type=comma_list, help="comma-separated columns that "
                      "are not features (ids) (default: none; every "
                      "other column is a feature)")
     own.add_argument("--impute", action="store_true", help="fill missing feature values "
@@ -152,15 +152,14 @@ def alpha_value(text):
 
 
 def comma_list(text):
-    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+    """``--methods``, ``--drop-columns``: a comma-separated list, as a tuple."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def config_from_args(args):
     """The RunConfig of parsed flags (unset flags keep the config's defaults)."""
     values = {key: value for key, value in vars(args).items()
-              if key not in OUTPUT_FLAGS and value not in (None, False)}
-    values.update(methods=comma_list(args.methods) or None,
-                  drop_columns=comma_list(args.drop_columns))
+              if key not in OUTPUT_FLAGS and value is not None}
     if args.relabeled and args.train is None:
         raise ConfigError("--relabeled applies to your own files: give the training file "
                           "with --train")

@@ -248,6 +248,20 @@ def one_line_error(code, stdout, stderr, words=()):
         assert word in stderr
 
 
+@pytest.mark.parametrize("flag, key", [("--noise", "noise"), ("--alpha", "alpha"),
+                                       ("--seed", "seed")])
+def test_a_zero_given_on_the_command_line_is_the_value_run(tmp_path, flag, key):
+    """0 is a value, not a missing flag: --noise 0 ran with the default noise 0.4."""
+    code, _, stderr = run_cli(*FAST, flag, "0", "--output", "r.json", cwd=tmp_path)
+    assert code == 0, stderr
+    assert json.loads((tmp_path / "r.json").read_text())["config"][key] == 0
+
+
+@pytest.mark.parametrize("flag", ["--C", "--val-ratio", "--tol", "--max-iter"])
+def test_a_zero_that_is_out_of_range_is_refused(flag):
+    one_line_error(*run_cli(*FAST, flag, "0", "--no-files"), words=(flag,))
+
+
 def test_default_names_carry_alpha_whole_and_another_seed_keeps_the_first_files(tmp_path):
     code, _, stderr = run_cli("--dataset", "wdbc", "--noise", "0.8", "--alpha", "0.0002",
                               cwd=tmp_path)

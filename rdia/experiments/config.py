@@ -257,7 +257,7 @@ def run_name(config):
         noise = ""
     else:
         data = data_label(config.dataset)
-        noise = f"-{config.noise_type or 'noise'}{number(config.noise)}"
+        noise = f"-{config.noise_type or 'noise'}{name_value(float(config.noise))}"
     name = f"rdia-{data}{noise}-alpha{name_value(config.alpha)}-seed{config.seed}"
     default = RunConfig(dataset=config.dataset, train=config.train, val=config.val,
                         label_column=config.label_column).resolved()
@@ -275,18 +275,13 @@ def data_label(dataset):
     return name if Path(dataset).exists() or any(c in name for c in "*?[]") else dataset
 
 
-def number(value):
-    """A float in full: repr's shortest round-trip form (0.0002, 1e-05, 0.1)."""
-    return repr(float(value))
-
-
 def name_value(value):
     if isinstance(value, tuple):
         return "+".join(value)
     if isinstance(value, bool):
         return ""
-    if isinstance(value, float):
-        return number(value)
+    if isinstance(value, float):  # in full: the shortest round-trip form (1e-05, 0.1)
+        return repr(value)
     if isinstance(value, str) and ("/" in value or "\\" in value):
         return Path(value.rstrip("/")).name
     return str(value)

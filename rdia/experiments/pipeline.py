@@ -132,9 +132,9 @@ def refit(fitted, method, alpha):
                         args=(method, alpha, C, fitted.model))
     fit = fitted.full if method == "full" else engine.fit(
         fitted.model, engine.map(edit_rows, parts, edited), C, fitted.full.W)
-    seconds, start = lap(start)
+    scoring = time.perf_counter()
     row = method_row(fitted, fit.W, method, edited)
-    return row, fit, dict(fit=seconds, evaluation=lap(start)[0])
+    return row, fit, dict(fit=scoring - start, evaluation=time.perf_counter() - scoring)
 
 
 def run_on(engine, config, progress=None, source=None):
@@ -162,7 +162,7 @@ def run_on(engine, config, progress=None, source=None):
         alpha, fitted.model, engine.send(W_rdia), 0 if shape is None else N_HARMFUL_IMAGES)))
     summary = dict(n_suspects=int(sum(r["harmful"].sum() for r in rows)),
                    before=scored(fitted, fitted.full.W), after=scored(fitted, W_rdia))
-    timings["methods"], clock = lap(clock)
+    timings["methods"] = time.perf_counter() - clock
     images = None if shape is None else harmful_images(rows, fitted.source.classes, shape)
     return dict(config=describe(fitted, rows, alpha), alpha_grid=grid, results=results,
                 summary=summary, timings=timings, work=work,
@@ -171,11 +171,6 @@ def run_on(engine, config, progress=None, source=None):
                 trusted_check=None if trusted is None else trusted.as_dict(),
                 trusted_warning=trusted.message() if trusted and trusted.suspicious else None,
                 rows=rows, images=images, source=fitted.source)
-
-
-def lap(start):
-    now = time.perf_counter()
-    return now - start, now
 
 
 # ------------------------------------------------------------ partition steps
