@@ -42,10 +42,6 @@ USER_ERRORS = (ConfigError, DataError, influence.ConvergenceError, DenseHessianT
 WRITERS = {"--relabeled": output.write_relabeled, "--save-influence": output.write_influence,
            "--plot": output.plot_phi, "--harmful-images": output.plot_harmful_images}
 
-#: Flags that name files the run writes, or say whether to write them.
-OUTPUT_FLAGS = ("output", "save_influence", "plot", "harmful_images", "relabeled",
-                "no_files", "overwrite")
-
 
 def build_parser():
     """The command-line interface of RDIA.py."""
@@ -157,9 +153,10 @@ def comma_list(text):
 
 
 def config_from_args(args):
-    """The RunConfig of parsed flags (unset flags keep the config's defaults)."""
+    """The RunConfig of parsed flags (unset flags keep the config's defaults; the flags
+    of output files are not settings)."""
     values = {key: value for key, value in vars(args).items()
-              if key not in OUTPUT_FLAGS and value is not None}
+              if key in RunConfig.__dataclass_fields__ and value is not None}
     if args.relabeled and args.train is None:
         raise ConfigError("--relabeled applies to your own files: give the training file "
                           "with --train")

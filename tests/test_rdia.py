@@ -248,6 +248,23 @@ def one_line_error(code, stdout, stderr, words=()):
         assert word in stderr
 
 
+def test_every_flag_is_a_setting_of_the_run_or_names_an_output_file():
+    """RDIA.py hands the flags that are RunConfig fields to the run; a new setting flag
+    without its field would be dropped unseen."""
+    from dataclasses import fields
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    from rdia.experiments.config import RunConfig
+    from rdia.experiments.output import FILE_KEYS
+
+    spec = spec_from_file_location("rdia_script", ROOT / "RDIA.py")
+    script = module_from_spec(spec)
+    spec.loader.exec_module(script)
+    flags = {action.dest for action in script.build_parser()._actions} - {"help"}
+    outputs = {flag[2:].replace("-", "_") for flag in FILE_KEYS} | {"no_files", "overwrite"}
+    assert flags - outputs == {field.name for field in fields(RunConfig)}
+
+
 @pytest.mark.parametrize("flag, key", [("--noise", "noise"), ("--alpha", "alpha"),
                                        ("--seed", "seed")])
 def test_a_zero_given_on_the_command_line_is_the_value_run(tmp_path, flag, key):
