@@ -192,13 +192,11 @@ def edit_rows(part, edit):
 
 def edit_counts(part, edit):
     """[n_used, n_relabeled, selected and noisy, selected, noisy, selects], int64."""
-    selected = edit.selected if edit.selected is not None else np.zeros(0, dtype=bool)
-    noisy = part.noisy if part.noisy is not None else np.zeros(part.n_train, dtype=bool)
-    hits = int(np.sum(selected & noisy)) if len(selected) else 0
-    return np.array([len(edit.keep),
-                     0 if edit.relabeled is None else int(edit.relabeled.sum()),
-                     hits, int(selected.sum()), int(noisy.sum()),
-                     int(edit.selected is not None)], dtype=np.int64)
+    none = np.zeros(part.n_train, dtype=bool)
+    selected, noisy, relabeled = (none if mask is None else mask for mask in (
+        edit.selected, part.noisy, edit.relabeled))
+    return np.array([len(edit.keep), relabeled.sum(), np.sum(selected & noisy),
+                     selected.sum(), noisy.sum(), edit.selected is not None], dtype=np.int64)
 
 
 def log_proba_rows(part, model, W):
