@@ -226,16 +226,15 @@ def plot_phi(path, report):
     phi = np.concatenate([r["phi"] for r in rows])
     fig = Figure(figsize=(6, 4))
     ax = fig.subplots()
-    bins = np.linspace(phi.min(), phi.max(), HISTOGRAM_BINS + 1) \
-        if len(phi) and phi.max() > phi.min() else 10
     if cfg["n_flipped"] is None:
-        ax.hist(phi, bins=bins, label=f"training rows ({len(phi)})")
+        groups, labels = [phi], [f"training rows ({len(phi)})"]
         title = f"{cfg['dataset_name']}: {cfg['n_harmful']} suspects (phi > alpha)"
     else:
         noisy = np.concatenate([r["noisy"] for r in rows])
-        ax.hist(phi[~noisy], bins=bins, alpha=0.6, label=f"clean label ({(~noisy).sum()})")
-        ax.hist(phi[noisy], bins=bins, alpha=0.6, label=f"flipped label ({noisy.sum()})")
+        groups = [phi[~noisy], phi[noisy]]
+        labels = [f"clean label ({(~noisy).sum()})", f"flipped label ({noisy.sum()})"]
         title = f"{cfg['dataset_name']}, noise {cfg['noise']:g}: harmful = phi > alpha"
+    ax.hist(groups, bins=HISTOGRAM_BINS, histtype="stepfilled", alpha=0.6, label=labels)
     ax.axvline(cfg["alpha_used"], color="k", linestyle="--",
                label=f"alpha = {cfg['alpha_used']:g}")
     ax.set_yscale("log")
