@@ -19,6 +19,7 @@ from rdia.experiments.config import RunConfig
 from rdia.experiments.cluster import quiet_logs
 from rdia.experiments.engines import DaskEngine, MemoryEngine
 from rdia.experiments.sources import Source
+from rdia.settings import ConfigError
 
 RTOL = 1e-6
 
@@ -236,6 +237,14 @@ def test_a_named_dataset_and_your_files_give_the_memory_run_on_dask(source, tmp_
                 assert theirs[key] == pytest.approx(value, rel=RTOL, abs=1e-12), key
             else:
                 assert theirs[key] == value, key
+
+
+def test_binary_logreg_refuses_more_than_two_labels_before_any_fit(tmp_path):
+    folder = synthetic_shards(tmp_path / "k", n=300, classes=4, seed=2)
+    config = RunConfig(dataset=folder, model="logreg").resolved()
+    source = pipeline.sources.load(config, MemoryEngine())
+    with pytest.raises(ConfigError, match="--model logreg fits two labels but k has 4"):
+        pipeline.prepare(MemoryEngine(), config, progress=False, source=source)
 
 
 def test_the_harmful_images_are_the_harmful_rows_of_highest_phi_across_partitions():

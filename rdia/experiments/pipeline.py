@@ -25,6 +25,7 @@ from rdia.experiments.config import settings
 from rdia.experiments.engines import MemoryEngine, observed_rows, open_engine, stack
 from rdia.experiments import sources
 from rdia.models import make_model
+from rdia.settings import ConfigError
 from rdia import progress as show
 
 #: Most harmful training images a run of an image dataset keeps for its picture.
@@ -92,6 +93,9 @@ class Fitted:
 
 def source_model(config, source, progress=None):
     """The linear model of a run: ``config.model``, else logreg for two classes."""
+    if config.model == "logreg" and source.n_classes > 2:
+        raise ConfigError(f"--model logreg fits two labels but {source.name} has "
+                          f"{source.n_classes}; use --model softmax or leave --model out")
     return make_model(config.model or ("logreg" if source.n_classes == 2 else "softmax"),
                       source.n_classes, config.learner or "newton", progress)
 

@@ -26,7 +26,6 @@ from rdia.data.noise import add_noise, applied_noise_type
 from rdia.data.shards import (Partition, build_partition, check_totals, dataset_classes,
                               describe_shard, list_shards, read_shard)
 from rdia.data.tables import load_tables
-from rdia.settings import ConfigError
 from rdia.experiments.config import data_label
 
 
@@ -70,7 +69,7 @@ def load(config, engine):
 
     Raises
     ------
-    data.DataError, ConfigError
+    data.DataError
     """
     loader = {"benchmark": benchmark, "shards": shards, "files": files}[config.source]
     return loader(config, engine)
@@ -100,10 +99,6 @@ def files(config, engine):
     """Your own training, validation and test files: one partition, labels as given."""
     data = load_tables(config.train, config.val, config.test, config.label_column,
                        config.drop_columns, config.impute)
-    if config.model == "logreg" and len(data.classes) > 2:
-        raise ConfigError(f"--model logreg fits two labels but {Path(config.train).name} "
-                          f"has {len(data.classes)}; use --model softmax or leave "
-                          f"--model out")
     part = Partition(index=0, X_train=data.X_train, y_clean=None, y_noisy=data.y_train,
                      noisy=None, X_val=data.X_val, y_val=data.y_val, X_test=data.X_test,
                      y_test=data.y_test, edit_seed=config.seed)
@@ -140,9 +135,6 @@ def shards(config, engine):
     read = engine.map(read_shard, train + test)
     summaries = engine.gather(engine.map(summary_of, read))
     classes = dataset_classes(summaries, config.dataset)
-    if config.model == "logreg" and len(classes) > 2:
-        raise ConfigError(f"--model logreg fits two labels but the shards hold "
-                          f"{len(classes)}; use --model softmax or leave --model out")
     plan = dict(has_test_shards=bool(test), classes=classes,
                 width=max(s.width for s in summaries), seed=config.seed,
                 val_ratio=config.val_ratio, noise=config.noise, noise_type=config.noise_type)
