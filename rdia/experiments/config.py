@@ -1,19 +1,10 @@
 """One config for every logistic-regression run of RDIA.py, and its one validation.
 
-A run reads one of three **sources** (``RunConfig.source``):
-
-- ``benchmark``: a named dataset of ``data.datasets`` or a LIBSVM file; its last
-  ``val_ratio`` of training rows is the clean validation set and label noise is
-  injected (docs/method.md section 4);
-- ``shards``: a folder or glob of LIBSVM or Parquet shards, one partition each, split
-  and made noisy per partition (``data.shards``);
-- ``files``: your own noisy training file and trusted validation file (``--train``,
-  ``--val``), used as they are.
-
-and runs on one **engine** (``memory`` or ``dask``). :data:`APPLIES_TO` says which
-setting a source takes; :func:`check` refuses the first bad setting in one line that
-names its flag, and :func:`run_name` names a run by every setting that changes its
-numbers.
+A run reads one of three **sources** (``RunConfig.source``: ``benchmark``, ``shards``
+or ``files``, described in ``experiments/sources.py``) and runs on one **engine**
+(``memory`` or ``dask``). :data:`APPLIES_TO` says which setting a source takes;
+:func:`check` refuses the first bad setting in one line that names its flag, and
+:func:`run_name` names a run by every setting that changes its numbers.
 """
 
 from dataclasses import asdict, dataclass, replace

@@ -4,12 +4,15 @@ A partition (``data.shards.Partition``) holds training rows with their observed
 labels, validation and test rows, and, where known, the clean labels and the noise
 mask, plus the seed of its sampling edits:
 
-- ``benchmark``: one partition, read on the client: the dataset's training part
-  without its last ``val_ratio`` (the clean validation set), noise added with the
-  run's noise stream, edits seeded by the run's seed;
-- ``shards``: one partition per shard, read, split and made noisy where the engine
-  runs it, all seeded by ``SeedSequence([seed, k])``;
-- ``files``: one partition from your files, no clean labels.
+- ``benchmark``: a named dataset of ``data.datasets`` or a LIBSVM file, one partition,
+  read on the client: the dataset's training part without its last ``val_ratio`` (the
+  clean validation set), noise added with the run's noise stream (docs/method.md
+  section 4), edits seeded by the run's seed;
+- ``shards``: a folder or glob of LIBSVM or Parquet shards (``data.shards``), one
+  partition per shard, read, split and made noisy where the engine runs it, all
+  seeded by ``SeedSequence([seed, k])``;
+- ``files``: your own noisy training file and trusted validation file (``--train``,
+  ``--val``), one partition, used as they are: no clean labels.
 
 :func:`load` returns a :class:`Source`: the engine's handles of the partitions and
 what the data turned out to be.
