@@ -16,7 +16,9 @@ rows stacked, with the model's own minimiser and ``influence.influence``.
 Newton (``models.newton``) on J summed over partitions, phi the same CG on the summed
 Hessian. Each partition works on the columns its rows use, and a product is one round
 trip: its entries of the vector inside one task per partition, on the partition's
-worker, and one task that adds the partial results.
+worker, and its result's values back to the client, which adds them at the entries it
+keeps (or, when the partitions' entries add up to more than PARTS_FACTOR vectors, the
+vector once to each worker and the results added on the workers).
 """
 
 import contextlib
@@ -39,8 +41,9 @@ TREE_FANIN = 8
 #: Largest array sent inside each task instead of through a task of its own.
 EMBED_BYTES = 64 * 1024
 
-#: Partitions' entries of a vector travel inside their tasks while they add up to at
-#: most this many times the vector; more go as the vector itself, once to each worker.
+#: Partitions' entries of a vector travel inside their tasks, and their results' values
+#: back, while they add up to at most this many times the vector; more go as the vector
+#: itself, once to each worker, and the results are added on the workers.
 PARTS_FACTOR = 2
 
 #: Trust-region iteration limit of the distributed Newton fit.
@@ -175,13 +178,8 @@ class DaskEngine:
 
     def send_parts(self, array, indices):
         """Each partition's entries of an array (``indices``, None for all), inside its
-        task: no task of their own, no copy between workers; or, when they add up to
-        more than PARTS_FACTOR times the array (many partitions, each on most columns),
-        the array as :meth:`send` sends it, which the tasks restrict."""
-        array = np.asarray(array)
-        if sum(array.size if i is None else i.size for i in indices) > PARTS_FACTOR * array.size:
-            return [self.send(array)] * len(indices)
-        parts = MemoryEngine.send_parts(self, array, indices)
+        task: no task of their own, no copy between workers."""
+        parts = MemoryEngine.send_parts(self, np.asarray(array), indices)
         self.bytes_sent += sum(int(part.nbytes) for part in parts)
         return parts
 
@@ -197,7 +195,8 @@ class DaskEngine:
                 tasks += self.client.map(function, *(list(c)[rows] for c in columns),
                                          *([a] * (rows.stop - rows.start) for a in args),
                                          workers=self.workers[i:i + 1] or None,
-                                         allow_other_workers=bool(self.workers))
+                                         allow_other_workers=bool(self.workers),
+                                         pure=False)  # no hashing of the arguments
         return tasks
 
     def gather(self, handles):
@@ -290,11 +289,14 @@ class Block:
 
         return sizeof(self.objective.X) + sizeof(self.index)
 
-    def restrict(self, vector):  # its entries, unless they are all it was sent
-        return vector if self.index is None or vector.size < self.size else vector[self.index]
+    def sent_entries(self, vector):  # sent only its entries (or it uses all)
+        return self.index is None or vector.size == self.index.size
 
-    def spread(self, values):
-        return values if self.index is None else Compact(self.index, values, self.size)
+    def restrict(self, vector):
+        return vector if self.sent_entries(vector) else vector[self.index]
+
+    def spread(self, values, sent):  # only the values when sent only its entries
+        return values if self.sent_entries(sent) else Compact(self.index, values, self.size)
 
 
 def block_objective(block, model, C):
@@ -314,18 +316,26 @@ def block_objective(block, model, C):
 def evaluate_block(block, w):
     """(the block at w, its entries of w given, and its sums less the L2 terms: J,
     gradient, plain diag(H)), in one pass, so that one round trip gives Newton all three."""
-    w = block.restrict(w)
+    sent, w = w, block.restrict(w)
     point = block.objective.evaluate(w)
     sums = (np.array([point.value - 0.5 * float(w @ w)]),
-            block.spread(block.objective.gradient(point) - w),
-            block.spread(block.objective.plain_hessian(point).diagonal() - 1.0))
+            block.spread(block.objective.gradient(point) - w, sent),
+            block.spread(block.objective.plain_hessian(point).diagonal() - 1.0, sent))
     return Block(block.objective, block.index, block.size, point), sums
 
 
 def block_hvp(evaluated, v):
-    block = evaluated[0]
+    block, sent = evaluated[0], v
     v = block.restrict(v)
-    return block.spread(block.objective.hessian(block.point).matvec(v) - v)
+    return block.spread(block.objective.hessian(block.point).matvec(v) - v, sent)
+
+
+def at_entries(part, index, size):
+    """A partition's result as the client gets it (an array of values, or a tuple of a
+    value and arrays) on its entries ``index`` of vectors of ``size``, as Compacts."""
+    if isinstance(part, tuple):
+        return part[:1] + tuple(at_entries(p, index, size) for p in part[1:])
+    return part if index is None else Compact(index, part, size)
 
 
 @dataclass
@@ -348,15 +358,34 @@ class SummedObjective:
     def __init__(self, engine, model, blocks, C):
         self.engine = engine
         self.objectives = engine.map(block_objective, blocks, args=(model, C))
-        self.indices = engine.gather(engine.map(operator.attrgetter("index"), self.objectives))
+        self.indices, sizes = zip(*engine.gather(engine.map(
+            operator.attrgetter("index", "size"), self.objectives)))
+        self.size = sizes[0]
+        self.whole = sum(self.size if i is None else i.size
+                         for i in self.indices) > PARTS_FACTOR * self.size
         self.n_value = self.n_gradient = self.n_diagonal = 0
+
+    def send(self, vector):
+        """Each partition's part of a vector: its entries inside its task, or the vector
+        sent once (``whole``: the entries add up to more than PARTS_FACTOR vectors)."""
+        if self.whole:
+            return [self.engine.send(vector)] * len(self.indices)
+        return self.engine.send_parts(vector, self.indices)
+
+    def add(self, handles):
+        """The partitions' results added in partition order (:func:`combine_tree`): here,
+        their values put back at the entries kept here (only values travel); or, sent
+        ``whole``, on the workers."""
+        if self.whole:
+            return self.engine.reduce(handles)
+        parts = self.engine.gather(handles)
+        return combine_tree([at_entries(part, index, self.size)
+                             for part, index in zip(parts, self.indices)])
 
     def evaluate(self, w):
         self.n_value += 1
-        states = self.engine.map(evaluate_block, self.objectives,
-                                 self.engine.send_parts(w, self.indices))
-        value, gradient, diagonal = self.engine.reduce(self.engine.map(
-            operator.itemgetter(1), states))
+        states = self.engine.map(evaluate_block, self.objectives, self.send(w))
+        value, gradient, diagonal = self.add(self.engine.map(operator.itemgetter(1), states))
         return SummedPoint(w, states, 0.5 * float(w @ w) + float(value[0]), w + gradient,
                            1.0 + diagonal)
 
@@ -365,7 +394,7 @@ class SummedObjective:
         return point.gradient
 
     def hessian(self, point, engine=None):
-        return SummedHessian(self.engine, point, self.indices)
+        return SummedHessian(self, point)
 
     def preconditioner(self, point):
         """Jacobi: the diagonal of the plain Hessian (l_R's negative part left out)."""
@@ -377,17 +406,17 @@ class SummedHessian:
     """H v = v + sum_k (H_k v - v) over partitions at a point, for CG (``matvec``, and
     ``diagonal``: the plain Hessian's, H's own on phi's rows, which R leaves alone)."""
 
-    def __init__(self, engine, point, indices):
-        self.engine, self.states, self.n_features = engine, point.states, len(point.w)
-        self.indices, self.calls, self.diagonal = indices, 0, lambda: point.diagonal
+    def __init__(self, objective, point):
+        self.objective, self.states, self.n_features = objective, point.states, len(point.w)
+        self.calls, self.diagonal = 0, lambda: point.diagonal
 
     def matvec(self, v):
         self.calls += 1
-        hook = getattr(self.engine, "on_matvec", None)
-        if hook is not None:
-            hook(self.engine.client, self.calls)
-        parts = self.engine.send_parts(v, self.indices)
-        return v + self.engine.reduce(self.engine.map(block_hvp, self.states, parts))
+        engine = self.objective.engine
+        if getattr(engine, "on_matvec", None) is not None:
+            engine.on_matvec(engine.client, self.calls)
+        return v + self.objective.add(engine.map(block_hvp, self.states,
+                                                 self.objective.send(v)))
 
     def dense(self):
         raise ConfigError("the Dask engine never builds the dense Hessian; use cg")
