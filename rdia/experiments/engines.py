@@ -15,15 +15,15 @@ rows stacked, with the model's own minimiser and ``influence.influence``.
 :class:`DaskEngine` keeps them on a Dask cluster: the fit is the model's trust-region
 Newton (``models.newton``) on J summed over partitions, phi the same CG on the summed
 Hessian. Each partition works on the columns its rows use, and a product is one round
-trip: its entries of the vector inside one task per partition, on the partition's
-worker, and its result's values back to the client, which adds them at the entries it
-keeps (or, when the partitions' entries add up to more than PARTS_FACTOR vectors, the
-vector once to each worker and the results added on the workers).
+trip: one task per partition, on its worker, with its entries of the vector inside, and
+the values of its result back to the client, which adds them at the entries it keeps.
 """
 
 import contextlib
 import operator
+from collections import namedtuple
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -41,9 +41,8 @@ TREE_FANIN = 8
 #: Largest array sent inside each task instead of through a task of its own.
 EMBED_BYTES = 64 * 1024
 
-#: Partitions' entries of a vector travel inside their tasks, and their results' values
-#: back, while they add up to at most this many times the vector; more go as the vector
-#: itself, once to each worker, and the results are added on the workers.
+#: Partitions' entries of a vector (and results) travel while they add up to at most
+#: this many vectors; else the vector goes once to each worker, results add up there.
 PARTS_FACTOR = 2
 
 #: Trust-region iteration limit of the distributed Newton fit.
@@ -55,11 +54,9 @@ def add_all(*parts):
     (added at their entries, the same sums as dense), or tuples of them."""
     if isinstance(parts[0], tuple):
         return tuple(add_all(*column) for column in zip(*parts))
-    if isinstance(parts[0], Compact):
-        total, rest = np.zeros(parts[0].size), parts
-    else:
-        total, rest = np.array(parts[0], float), parts[1:]
-    for part in rest:
+    first = parts[0]
+    total = np.zeros(first.size) if isinstance(first, Compact) else np.zeros_like(first, float)
+    for part in parts:
         if isinstance(part, Compact):
             total[part.index] += part.values
         else:
@@ -104,11 +101,8 @@ class MemoryEngine:
     def put(self, values):
         return list(values)
 
-    def send(self, array):
+    def send(self, array, inside=False):
         return array
-
-    def send_parts(self, array, indices):
-        return [array if index is None else array[index] for index in indices]
 
     def map(self, function, *columns, args=()):
         return [function(*row, *args) for row in zip(*columns)]
@@ -116,8 +110,8 @@ class MemoryEngine:
     def gather(self, handles):
         return list(handles)
 
-    def reduce(self, handles, combine=add_all):
-        return combine_tree(handles, combine)
+    def reduce(self, handles):
+        return combine_tree(handles)
 
     def fit(self, model, blocks, C, W0=None):
         """The model's minimiser on the blocks' rows stacked; a FitResult."""
@@ -170,18 +164,12 @@ class DaskEngine:
         """Client objects as tasks that hold them, so a lost copy is recomputed."""
         return [self.client.submit(hold, value, pure=False) for value in values]
 
-    def send(self, array):
-        """A small array travels inside each task; a larger one as a task of its own."""
+    def send(self, array, inside=False):
+        """A small array (or one sent ``inside``) inside each task, else as a task."""
         array = np.asarray(array)
         self.bytes_sent += int(array.nbytes)
-        return array if array.nbytes <= EMBED_BYTES else self.client.submit(hold, array)
-
-    def send_parts(self, array, indices):
-        """Each partition's entries of an array (``indices``, None for all), inside its
-        task: no task of their own, no copy between workers."""
-        parts = MemoryEngine.send_parts(self, np.asarray(array), indices)
-        self.bytes_sent += sum(int(part.nbytes) for part in parts)
-        return parts
+        small = inside or array.nbytes <= EMBED_BYTES
+        return array if small else self.client.submit(hold, array)
 
     def map(self, function, *columns, args=()):
         """One task per partition, on its partition's worker, one message per worker:
@@ -201,19 +189,14 @@ class DaskEngine:
 
     def gather(self, handles):
         from dask.sizeof import sizeof
-
         results = self.client.gather(handles)
         self.round_trips += 1
         self.bytes_received += sizeof(results)
         return results
 
-    def reduce(self, handles, combine=add_all):
+    def reduce(self, handles):
         """The tree of :func:`combine_tree` run on the workers; only its root returns."""
-        level = list(handles)
-        while len(level) > 1:
-            level = [self.client.submit(combine, *level[i:i + TREE_FANIN])
-                     for i in range(0, len(level), TREE_FANIN)]
-        return self.gather(level)[0]
+        return self.gather([combine_tree(handles, partial(self.client.submit, add_all))])[0]
 
     def fit(self, model, blocks, C, W0):
         """Trust-region Newton on J summed over the blocks, from W0; a FitResult."""
@@ -286,17 +269,13 @@ class Block:
 
     def __sizeof__(self):  # what the Dask scheduler weighs to keep tasks by their block
         from dask.sizeof import sizeof
-
         return sizeof(self.objective.X) + sizeof(self.index)
 
-    def sent_entries(self, vector):  # sent only its entries (or it uses all)
-        return self.index is None or vector.size == self.index.size
-
     def restrict(self, vector):
-        return vector if self.sent_entries(vector) else vector[self.index]
-
-    def spread(self, values, sent):  # only the values when sent only its entries
-        return values if self.sent_entries(sent) else Compact(self.index, values, self.size)
+        """Its entries of a vector, and how results go back (alone if sent only those)."""
+        if self.index is None or vector.size == self.index.size:
+            return vector, lambda values: values
+        return vector[self.index], lambda values: Compact(self.index, values, self.size)
 
 
 def block_objective(block, model, C):
@@ -316,35 +295,28 @@ def block_objective(block, model, C):
 def evaluate_block(block, w):
     """(the block at w, its entries of w given, and its sums less the L2 terms: J,
     gradient, plain diag(H)), in one pass, so that one round trip gives Newton all three."""
-    sent, w = w, block.restrict(w)
+    w, spread = block.restrict(w)
     point = block.objective.evaluate(w)
     sums = (np.array([point.value - 0.5 * float(w @ w)]),
-            block.spread(block.objective.gradient(point) - w, sent),
-            block.spread(block.objective.plain_hessian(point).diagonal() - 1.0, sent))
+            spread(block.objective.gradient(point) - w),
+            spread(block.objective.plain_hessian(point).diagonal() - 1.0))
     return Block(block.objective, block.index, block.size, point), sums
 
 
 def block_hvp(evaluated, v):
-    block, sent = evaluated[0], v
-    v = block.restrict(v)
-    return block.spread(block.objective.hessian(block.point).matvec(v) - v, sent)
+    block = evaluated[0]
+    v, spread = block.restrict(v)
+    return spread(block.objective.hessian(block.point).matvec(v) - v)
 
 
 def at_entries(part, index, size):
-    """A partition's result as the client gets it (an array of values, or a tuple of a
-    value and arrays) on its entries ``index`` of vectors of ``size``, as Compacts."""
+    """A partition's values (an array, or a tuple of J's and arrays) as Compacts."""
     if isinstance(part, tuple):
         return part[:1] + tuple(at_entries(p, index, size) for p in part[1:])
     return part if index is None else Compact(index, part, size)
 
 
-@dataclass
-class SummedPoint:
-    w: np.ndarray
-    states: list
-    value: float
-    gradient: np.ndarray
-    diagonal: np.ndarray
+SummedPoint = namedtuple("SummedPoint", "w states value gradient diagonal")
 
 
 class SummedObjective:
@@ -370,12 +342,12 @@ class SummedObjective:
         sent once (``whole``: the entries add up to more than PARTS_FACTOR vectors)."""
         if self.whole:
             return [self.engine.send(vector)] * len(self.indices)
-        return self.engine.send_parts(vector, self.indices)
+        return [self.engine.send(vector if index is None else vector[index], inside=True)
+                for index in self.indices]
 
     def add(self, handles):
         """The partitions' results added in partition order (:func:`combine_tree`): here,
-        their values put back at the entries kept here (only values travel); or, sent
-        ``whole``, on the workers."""
+        at the entries kept here (only values travel); sent ``whole``, on the workers."""
         if self.whole:
             return self.engine.reduce(handles)
         parts = self.engine.gather(handles)
@@ -421,8 +393,6 @@ class SummedHessian:
     def dense(self):
         raise ConfigError("the Dask engine never builds the dense Hessian; use cg")
 
-
-# --------------------------------------------------------------------- sessions
 
 @contextlib.contextmanager
 def open_engine(config):
