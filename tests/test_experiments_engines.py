@@ -99,11 +99,13 @@ def wide_shards(tmp_path_factory):
 
 
 def dask_run(config, n_workers, processes=False, on_matvec=None):
+    """The pipeline on a new LocalCluster, its client gathering straight from the
+    workers as ``cluster.dask_client``'s does."""
     quiet_logs()
     with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
                                   processes=processes, dashboard_address=":0",
                                   silence_logs=logging.CRITICAL) as cluster, \
-            distributed.Client(cluster, set_as_default=False) as client:
+            distributed.Client(cluster, set_as_default=False, direct_to_workers=True) as client:
         client.wait_for_workers(n_workers)
         engine = DaskEngine(client)
         engine.on_matvec = on_matvec and (lambda c, calls: on_matvec(c, calls))
