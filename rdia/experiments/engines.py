@@ -189,6 +189,7 @@ class DaskEngine:
 
     def gather(self, handles):
         from dask.sizeof import sizeof
+
         results = self.client.gather(handles)
         self.round_trips += 1
         self.bytes_received += sizeof(results)
@@ -245,9 +246,8 @@ def partition_phi(part, model, W, s, C):
 
 @dataclass
 class Compact:
-    """A partition's part of a weight-sized sum: ``values`` at the entries ``index`` of
-    a vector of ``size``, zero elsewhere (a sparse partition touches few columns, so
-    this is what travels instead of the dense vector)."""
+    """``values`` at the entries ``index`` of a vector of ``size``, zero elsewhere: a
+    sparse partition's part of a weight-sized sum, added without the dense vector."""
 
     index: np.ndarray
     values: np.ndarray
@@ -269,6 +269,7 @@ class Block:
 
     def __sizeof__(self):  # what the Dask scheduler weighs to keep tasks by their block
         from dask.sizeof import sizeof
+
         return sizeof(self.objective.X) + sizeof(self.index)
 
     def restrict(self, vector):
@@ -338,8 +339,7 @@ class SummedObjective:
         self.n_value = self.n_gradient = self.n_diagonal = 0
 
     def send(self, vector):
-        """Each partition's part of a vector: its entries inside its task, or the vector
-        sent once (``whole``: the entries add up to more than PARTS_FACTOR vectors)."""
+        """Each partition's part of a vector: its entries in its task; ``whole``, the vector."""
         if self.whole:
             return [self.engine.send(vector)] * len(self.indices)
         return [self.engine.send(vector if index is None else vector[index], inside=True)
