@@ -165,7 +165,8 @@ def round_trip_anatomy(engine, first, n_products):
     """Where the time of one Hessian-vector product goes, averaged over ``n_products``
     at the fitted weights: from the call to the first partition task (the vector's way
     to the workers), the partition tasks (and the per-worker compute among them), the
-    reduction, and from the reduction's end to the result on the client."""
+    reduction on the workers (none when the client adds the results), and from there to
+    the sum on the client."""
     from distributed import get_task_stream
     from dask.utils import key_split
 
@@ -187,7 +188,7 @@ def round_trip_anatomy(engine, first, n_products):
         blocks = [t for t in tasks if t[0] == "block_hvp"]
         first_start = min(t[2]["start"] for t in blocks)
         last_stop = max(t[2]["stop"] for t in blocks)
-        reduced = max(t[2]["stop"] for t in tasks if t[0] == "add_all")
+        reduced = max([t[2]["stop"] for t in tasks if t[0] == "add_all"], default=last_stop)
         busy = {}
         for _, worker, span in blocks:
             busy[worker] = busy.get(worker, 0.0) + span["stop"] - span["start"]
@@ -358,7 +359,7 @@ def table(results, args, phi_difference, dask_ml=None, kclass=None):
               "", "Where one Hessian-vector product's round trip goes (dask, mean of "
                   f"{args.products} at the fitted weights, ms):", "",
               "| total | call to first partition task | partition tasks (busiest worker's "
-              "compute) | reduction | reduction to client | tasks |",
+              "compute) | reduction on the workers | to the sum on the client | tasks |",
               "|---|---|---|---|---|---|"]
     a = dask["anatomy"]
     lines.append(f"| {1000 * a['total']:.0f} | {1000 * a['to_workers']:.0f} | "

@@ -99,11 +99,13 @@ def wide_shards(tmp_path_factory):
 
 
 def dask_run(config, n_workers, processes=False, on_matvec=None):
+    """The pipeline on a new LocalCluster, its client gathering straight from the
+    workers as ``cluster.dask_client``'s does."""
     quiet_logs()
     with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
                                   processes=processes, dashboard_address=":0",
                                   silence_logs=logging.CRITICAL) as cluster, \
-            distributed.Client(cluster, set_as_default=False) as client:
+            distributed.Client(cluster, set_as_default=False, direct_to_workers=True) as client:
         client.wait_for_workers(n_workers)
         engine = DaskEngine(client)
         engine.on_matvec = on_matvec and (lambda c, calls: on_matvec(c, calls))
@@ -160,8 +162,9 @@ def test_the_memory_engine_stacks_sparse_blocks_with_their_weights():
 def test_one_hessian_vector_product_is_a_task_per_partition_and_one_reduction(
         wide_shards, whole, monkeypatch):
     """On a real LocalCluster: one round trip, a block_hvp task per partition, each on
-    its partition's worker, and one add_all (and one hold task for the vector when it
-    is sent whole); the product is the stacked rows' H v."""
+    its partition's worker, and nothing else while the partitions' entries travel (the
+    client adds their values at the entries it keeps); sent whole, one hold task for the
+    vector and one add_all on the workers. The product is the stacked rows' H v."""
     if whole:
         monkeypatch.setattr(engines, "PARTS_FACTOR", 0)
         monkeypatch.setattr(engines, "EMBED_BYTES", 0)
@@ -188,7 +191,7 @@ def test_one_hessian_vector_product_is_a_task_per_partition_and_one_reduction(
             product = hessian.matvec(v)
         assert engine.round_trips == trips + 1
         tasks = Counter(key_split(record["key"]) for record in stream.data)
-        assert tasks == {"block_hvp": len(parts), "add_all": 1, **({"hold": 1} if whole else {})}
+        assert tasks == {"block_hvp": len(parts), **({"add_all": 1, "hold": 1} if whole else {})}
         per_worker = Counter(record["worker"] for record in stream.data
                              if key_split(record["key"]) == "block_hvp")
         assert sorted(per_worker.values()) == [2, 3]  # partitions 0-1 and 2-4

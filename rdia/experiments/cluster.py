@@ -37,7 +37,8 @@ def dask_client(config):
             cluster = stack.enter_context(LocalCluster(
                 n_workers=config.workers, threads_per_worker=1, processes=True,
                 dashboard_address=":0", silence_logs=logging.CRITICAL))
-            client = stack.enter_context(Client(cluster, set_as_default=False))
+            client = stack.enter_context(Client(  # results straight from the workers
+                cluster, set_as_default=False, direct_to_workers=True))
         else:
             client = stack.enter_context(connect(config.scheduler))
         with environment_errors():

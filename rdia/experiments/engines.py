@@ -15,13 +15,15 @@ rows stacked, with the model's own minimiser and ``influence.influence``.
 :class:`DaskEngine` keeps them on a Dask cluster: the fit is the model's trust-region
 Newton (``models.newton``) on J summed over partitions, phi the same CG on the summed
 Hessian. Each partition works on the columns its rows use, and a product is one round
-trip: its entries of the vector inside one task per partition, on the partition's
-worker, and one task that adds the partial results.
+trip: one task per partition, on its worker, with its entries of the vector inside, and
+the values of its result back to the client, which adds them at the entries it keeps.
 """
 
 import contextlib
 import operator
+from collections import namedtuple
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,8 +41,8 @@ TREE_FANIN = 8
 #: Largest array sent inside each task instead of through a task of its own.
 EMBED_BYTES = 64 * 1024
 
-#: Partitions' entries of a vector travel inside their tasks while they add up to at
-#: most this many times the vector; more go as the vector itself, once to each worker.
+#: Partitions' entries of a vector (and results) travel while they add up to at most
+#: this many vectors; else the vector goes once to each worker, results add up there.
 PARTS_FACTOR = 2
 
 #: Trust-region iteration limit of the distributed Newton fit.
@@ -52,11 +54,9 @@ def add_all(*parts):
     (added at their entries, the same sums as dense), or tuples of them."""
     if isinstance(parts[0], tuple):
         return tuple(add_all(*column) for column in zip(*parts))
-    if isinstance(parts[0], Compact):
-        total, rest = np.zeros(parts[0].size), parts
-    else:
-        total, rest = np.array(parts[0], float), parts[1:]
-    for part in rest:
+    first = parts[0]
+    total = np.zeros(first.size) if isinstance(first, Compact) else np.zeros_like(first, float)
+    for part in parts:
         if isinstance(part, Compact):
             total[part.index] += part.values
         else:
@@ -101,11 +101,8 @@ class MemoryEngine:
     def put(self, values):
         return list(values)
 
-    def send(self, array):
+    def send(self, array, inside=False):
         return array
-
-    def send_parts(self, array, indices):
-        return [array if index is None else array[index] for index in indices]
 
     def map(self, function, *columns, args=()):
         return [function(*row, *args) for row in zip(*columns)]
@@ -113,8 +110,8 @@ class MemoryEngine:
     def gather(self, handles):
         return list(handles)
 
-    def reduce(self, handles, combine=add_all):
-        return combine_tree(handles, combine)
+    def reduce(self, handles):
+        return combine_tree(handles)
 
     def fit(self, model, blocks, C, W0=None):
         """The model's minimiser on the blocks' rows stacked; a FitResult."""
@@ -167,23 +164,12 @@ class DaskEngine:
         """Client objects as tasks that hold them, so a lost copy is recomputed."""
         return [self.client.submit(hold, value, pure=False) for value in values]
 
-    def send(self, array):
-        """A small array travels inside each task; a larger one as a task of its own."""
+    def send(self, array, inside=False):
+        """A small array (or one sent ``inside``) inside each task, else as a task."""
         array = np.asarray(array)
         self.bytes_sent += int(array.nbytes)
-        return array if array.nbytes <= EMBED_BYTES else self.client.submit(hold, array)
-
-    def send_parts(self, array, indices):
-        """Each partition's entries of an array (``indices``, None for all), inside its
-        task: no task of their own, no copy between workers; or, when they add up to
-        more than PARTS_FACTOR times the array (many partitions, each on most columns),
-        the array as :meth:`send` sends it, which the tasks restrict."""
-        array = np.asarray(array)
-        if sum(array.size if i is None else i.size for i in indices) > PARTS_FACTOR * array.size:
-            return [self.send(array)] * len(indices)
-        parts = MemoryEngine.send_parts(self, array, indices)
-        self.bytes_sent += sum(int(part.nbytes) for part in parts)
-        return parts
+        small = inside or array.nbytes <= EMBED_BYTES
+        return array if small else self.client.submit(hold, array)
 
     def map(self, function, *columns, args=()):
         """One task per partition, on its partition's worker, one message per worker:
@@ -197,7 +183,8 @@ class DaskEngine:
                 tasks += self.client.map(function, *(list(c)[rows] for c in columns),
                                          *([a] * (rows.stop - rows.start) for a in args),
                                          workers=self.workers[i:i + 1] or None,
-                                         allow_other_workers=bool(self.workers))
+                                         allow_other_workers=bool(self.workers),
+                                         pure=False)  # no hashing of the arguments
         return tasks
 
     def gather(self, handles):
@@ -208,13 +195,9 @@ class DaskEngine:
         self.bytes_received += sizeof(results)
         return results
 
-    def reduce(self, handles, combine=add_all):
+    def reduce(self, handles):
         """The tree of :func:`combine_tree` run on the workers; only its root returns."""
-        level = list(handles)
-        while len(level) > 1:
-            level = [self.client.submit(combine, *level[i:i + TREE_FANIN])
-                     for i in range(0, len(level), TREE_FANIN)]
-        return self.gather(level)[0]
+        return self.gather([combine_tree(handles, partial(self.client.submit, add_all))])[0]
 
     def fit(self, model, blocks, C, W0):
         """Trust-region Newton on J summed over the blocks, from W0; a FitResult."""
@@ -263,9 +246,8 @@ def partition_phi(part, model, W, s, C):
 
 @dataclass
 class Compact:
-    """A partition's part of a weight-sized sum: ``values`` at the entries ``index`` of
-    a vector of ``size``, zero elsewhere (a sparse partition touches few columns, so
-    this is what travels instead of the dense vector)."""
+    """``values`` at the entries ``index`` of a vector of ``size``, zero elsewhere: a
+    sparse partition's part of a weight-sized sum, added without the dense vector."""
 
     index: np.ndarray
     values: np.ndarray
@@ -290,11 +272,11 @@ class Block:
 
         return sizeof(self.objective.X) + sizeof(self.index)
 
-    def restrict(self, vector):  # its entries, unless they are all it was sent
-        return vector if self.index is None or vector.size < self.size else vector[self.index]
-
-    def spread(self, values):
-        return values if self.index is None else Compact(self.index, values, self.size)
+    def restrict(self, vector):
+        """Its entries of a vector, and how results go back (alone if sent only those)."""
+        if self.index is None or vector.size == self.index.size:
+            return vector, lambda values: values
+        return vector[self.index], lambda values: Compact(self.index, values, self.size)
 
 
 def block_objective(block, model, C):
@@ -314,27 +296,28 @@ def block_objective(block, model, C):
 def evaluate_block(block, w):
     """(the block at w, its entries of w given, and its sums less the L2 terms: J,
     gradient, plain diag(H)), in one pass, so that one round trip gives Newton all three."""
-    w = block.restrict(w)
+    w, spread = block.restrict(w)
     point = block.objective.evaluate(w)
     sums = (np.array([point.value - 0.5 * float(w @ w)]),
-            block.spread(block.objective.gradient(point) - w),
-            block.spread(block.objective.plain_hessian(point).diagonal() - 1.0))
+            spread(block.objective.gradient(point) - w),
+            spread(block.objective.plain_hessian(point).diagonal() - 1.0))
     return Block(block.objective, block.index, block.size, point), sums
 
 
 def block_hvp(evaluated, v):
     block = evaluated[0]
-    v = block.restrict(v)
-    return block.spread(block.objective.hessian(block.point).matvec(v) - v)
+    v, spread = block.restrict(v)
+    return spread(block.objective.hessian(block.point).matvec(v) - v)
 
 
-@dataclass
-class SummedPoint:
-    w: np.ndarray
-    states: list
-    value: float
-    gradient: np.ndarray
-    diagonal: np.ndarray
+def at_entries(part, index, size):
+    """A partition's values (an array, or a tuple of J's and arrays) as Compacts."""
+    if isinstance(part, tuple):
+        return part[:1] + tuple(at_entries(p, index, size) for p in part[1:])
+    return part if index is None else Compact(index, part, size)
+
+
+SummedPoint = namedtuple("SummedPoint", "w states value gradient diagonal")
 
 
 class SummedObjective:
@@ -348,15 +331,33 @@ class SummedObjective:
     def __init__(self, engine, model, blocks, C):
         self.engine = engine
         self.objectives = engine.map(block_objective, blocks, args=(model, C))
-        self.indices = engine.gather(engine.map(operator.attrgetter("index"), self.objectives))
+        self.indices, sizes = zip(*engine.gather(engine.map(
+            operator.attrgetter("index", "size"), self.objectives)))
+        self.size = sizes[0]
+        self.whole = sum(self.size if i is None else i.size
+                         for i in self.indices) > PARTS_FACTOR * self.size
         self.n_value = self.n_gradient = self.n_diagonal = 0
+
+    def send(self, vector):
+        """Each partition's part of a vector: its entries in its task; ``whole``, the vector."""
+        if self.whole:
+            return [self.engine.send(vector)] * len(self.indices)
+        return [self.engine.send(vector if index is None else vector[index], inside=True)
+                for index in self.indices]
+
+    def add(self, handles):
+        """The partitions' results added in partition order (:func:`combine_tree`): here,
+        at the entries kept here (only values travel); sent ``whole``, on the workers."""
+        if self.whole:
+            return self.engine.reduce(handles)
+        parts = self.engine.gather(handles)
+        return combine_tree([at_entries(part, index, self.size)
+                             for part, index in zip(parts, self.indices)])
 
     def evaluate(self, w):
         self.n_value += 1
-        states = self.engine.map(evaluate_block, self.objectives,
-                                 self.engine.send_parts(w, self.indices))
-        value, gradient, diagonal = self.engine.reduce(self.engine.map(
-            operator.itemgetter(1), states))
+        states = self.engine.map(evaluate_block, self.objectives, self.send(w))
+        value, gradient, diagonal = self.add(self.engine.map(operator.itemgetter(1), states))
         return SummedPoint(w, states, 0.5 * float(w @ w) + float(value[0]), w + gradient,
                            1.0 + diagonal)
 
@@ -365,7 +366,7 @@ class SummedObjective:
         return point.gradient
 
     def hessian(self, point, engine=None):
-        return SummedHessian(self.engine, point, self.indices)
+        return SummedHessian(self, point)
 
     def preconditioner(self, point):
         """Jacobi: the diagonal of the plain Hessian (l_R's negative part left out)."""
@@ -377,23 +378,21 @@ class SummedHessian:
     """H v = v + sum_k (H_k v - v) over partitions at a point, for CG (``matvec``, and
     ``diagonal``: the plain Hessian's, H's own on phi's rows, which R leaves alone)."""
 
-    def __init__(self, engine, point, indices):
-        self.engine, self.states, self.n_features = engine, point.states, len(point.w)
-        self.indices, self.calls, self.diagonal = indices, 0, lambda: point.diagonal
+    def __init__(self, objective, point):
+        self.objective, self.states, self.n_features = objective, point.states, len(point.w)
+        self.calls, self.diagonal = 0, lambda: point.diagonal
 
     def matvec(self, v):
         self.calls += 1
-        hook = getattr(self.engine, "on_matvec", None)
-        if hook is not None:
-            hook(self.engine.client, self.calls)
-        parts = self.engine.send_parts(v, self.indices)
-        return v + self.engine.reduce(self.engine.map(block_hvp, self.states, parts))
+        engine = self.objective.engine
+        if getattr(engine, "on_matvec", None) is not None:
+            engine.on_matvec(engine.client, self.calls)
+        return v + self.objective.add(engine.map(block_hvp, self.states,
+                                                 self.objective.send(v)))
 
     def dense(self):
         raise ConfigError("the Dask engine never builds the dense Hessian; use cg")
 
-
-# --------------------------------------------------------------------- sessions
 
 @contextlib.contextmanager
 def open_engine(config):
