@@ -227,7 +227,7 @@ def run_engine(args):
         phi = np.concatenate([rows["phi"] for rows in report["rows"]])
     np.save(args.phi_out, phi)
     np.save(args.phi_out.replace(".npy", "-W.npy"), log.first["W"])
-    record.update(timings=report["timings"], solver=report["solver"], work=report["work"],
+    record.update(timings=report["timings"], work=report["work"],
                   stages=log.stages, n_train=report["config"]["n_train"],
                   client_peak_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     print(json.dumps(record))

@@ -193,9 +193,10 @@ def influence_passes(solver):
 
 def influence_work(solver):
     """The work of one :func:`influence` call as a run's JSON records it: solver,
-    iterations, passes over X (:func:`influence_passes`), Gram matrices and the
-    preconditioner."""
+    iterations, relative residual, passes over X (:func:`influence_passes`), Gram
+    matrices and the preconditioner."""
     return dict(solver=solver.name, iterations=int(solver.n_iter_),
+                residual=float(solver.residual_),
                 passes=influence_passes(solver), grams=int(getattr(solver, "n_gram_", 0)),
                 preconditioner=getattr(solver, "preconditioner_", None))
 

@@ -62,7 +62,8 @@ def test_output_json_influence_csv_and_plot(tmp_path):
         "val_accuracy", "val_auc", "n_train_used", "n_relabeled", "n_removed", "precision",
         "recall"}
     assert report["config"]["tol"] == 1e-7  # influence.DEFAULT_TOL
-    assert report["solver"]["name"] == "cg" and report["solver"]["residual"] <= 1e-7
+    phi = report["work"]["phi"]
+    assert phi["solver"] == "cg" and phi["residual"] <= 1e-7
     with csv_path.open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == report["config"]["n_train"]
@@ -227,7 +228,7 @@ FAST = ("--dataset", "wdbc", "--noise", "0.3", "--methods", "full,rdia")
 
 
 #: The keys of a run's JSON, whatever its source and engine.
-RECORD_KEYS = {"config", "alpha_grid", "results", "summary", "timings", "work", "solver",
+RECORD_KEYS = {"config", "alpha_grid", "results", "summary", "timings", "work",
                "trusted_check", "files"}
 
 #: A progress line of a stage, printed on stderr when it is not a terminal.

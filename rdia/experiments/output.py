@@ -58,9 +58,9 @@ def format_report(report):
     lines += format_table(report["results"], cfg)
     if cfg["n_flipped"] is None:
         lines.append(before_after(report["summary"]))
-    t, s = report["timings"], report["solver"]
+    t, s = report["timings"], report["work"]["phi"]
     lines.append(f"time: load {t['load']:.2f}s, fit {t['fit']:.2f}s, influence "
-                 f"{t['influence']:.2f}s ({s['name']}: {s['iterations']} iterations, "
+                 f"{t['influence']:.2f}s ({s['solver']}: {s['iterations']} iterations, "
                  f"relative residual {s['residual']:.1e}), refits {t['methods']:.2f}s")
     return "\n".join(lines)
 
@@ -283,7 +283,6 @@ def record(report, paths):
             return [os.path.abspath(p) for p in influence_files(path, len(report["rows"]))]
         return path and os.path.abspath(path)
 
-    keys = ("config", "alpha_grid", "results", "summary", "timings", "work", "solver",
-            "trusted_check")
+    keys = ("config", "alpha_grid", "results", "summary", "timings", "work", "trusted_check")
     return dict({key: report[key] for key in keys},
                 files={FILE_KEYS[flag]: absolute(flag, path) for flag, path in paths.items()})

@@ -170,8 +170,6 @@ def run_on(engine, config, progress=None, source=None):
     images = None if shape is None else harmful_images(rows, fitted.source.classes, shape)
     return dict(config=describe(fitted, rows, alpha), alpha_grid=grid, results=results,
                 summary=summary, timings=timings, work=work,
-                solver=dict(name=fitted.solver.name, iterations=int(fitted.solver.n_iter_),
-                            residual=float(fitted.solver.residual_)),
                 trusted_check=None if trusted is None else trusted.as_dict(),
                 trusted_warning=trusted.message() if trusted and trusted.suspicious else None,
                 rows=rows, images=images, source=fitted.source)
