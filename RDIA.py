@@ -7,10 +7,9 @@ influence phi of every training sample on the validation loss; relabels the harm
 set {i : phi_i > alpha} with R and refits; compares with Full, Random, Drop, UIDS and
 Clean. It runs in this process or on a Dask cluster (--engine dask).
 
-This script only parses the flags into ``experiments.config.RunConfig``, runs
-``experiments.pipeline.run`` and writes its files (``experiments.output``); which
-setting applies to which source is ``experiments.config.APPLIES_TO``. Run
-``python RDIA.py --help`` for the flags.
+This script only parses the flags into ``experiments.config.RunConfig`` (which flag
+applies to which source: ``config.APPLIES_TO``), runs ``experiments.pipeline.run`` and
+writes its files (``experiments.output``).
 """
 
 import argparse

@@ -116,14 +116,14 @@ def test_a_test_shard_is_all_test_rows_without_noise():
 
 def test_the_labels_of_all_shards_together_are_the_classes():
     X, _ = small_rows(4)
-    two = dataset_classes([describe_shard(X, np.array([2.0, 2, 2, 2])),
-                           describe_shard(X, np.array([4.0, 2, 4, 4]))], "s")
+    two = dataset_classes([describe_shard((X, np.array([2.0, 2, 2, 2]))),
+                           describe_shard((X, np.array([4.0, 2, 4, 4])))], "s")
     np.testing.assert_array_equal(two, [2.0, 4.0])
-    three = dataset_classes([describe_shard(X, np.array([1.0, 2, 3, 1]))], "s")
+    three = dataset_classes([describe_shard((X, np.array([1.0, 2, 3, 1])))], "s")
     np.testing.assert_array_equal(three, [1.0, 2.0, 3.0])
     with pytest.raises(DataError, match=r"s: the shards hold 1 distinct label\(s\) "
                                         r"\(2\); a classifier needs at least 2"):
-        dataset_classes([describe_shard(X, np.array([2.0, 2, 2, 2]))], "s")
+        dataset_classes([describe_shard((X, np.array([2.0, 2, 2, 2])))], "s")
 
 
 def test_parquet_shards_read_as_their_libsvm_twins(tmp_path):

@@ -238,8 +238,9 @@ class ShardSummary:
     labels: np.ndarray
 
 
-def describe_shard(X, y):
-    """The :class:`ShardSummary` of a read shard."""
+def describe_shard(shard):
+    """The :class:`ShardSummary` of a shard (X, y) as :func:`read_shard` returns it."""
+    X, y = shard
     return ShardSummary(int(X.shape[0]), int(X.shape[1]), np.unique(y))
 
 

@@ -53,12 +53,11 @@ class RunConfig:
 
     Each attribute is the ``RDIA.py`` flag of the same name (``noise_type`` is
     ``--noise-type``); ``python RDIA.py --help`` says what each does and its default,
-    and :data:`APPLIES_TO` which source takes it. The source is ``dataset`` (a
-    benchmark name, a LIBSVM file, or shards: a folder or glob) or ``train``, ``val``
-    and ``test`` (your own files, used as they are). ``alpha`` is a threshold >= 0 in
-    units of C x summed validation log-loss, or "auto" (``repair.choose_alpha``);
-    ``methods`` are keys of ``edits.EDITS`` in table order. :meth:`resolved` fills in
-    the defaults that do not depend on the data; :func:`check` runs on creation.
+    and :data:`APPLIES_TO` which source takes it (``dataset``, or your ``train``, ``val``
+    and ``test``). ``alpha`` is a threshold >= 0 in units of C x summed validation
+    log-loss, or "auto" (``repair.choose_alpha``); ``methods`` are keys of
+    ``edits.EDITS`` in table order. :meth:`resolved` fills in the defaults that do not
+    depend on the data; :func:`check` runs on creation.
     """
 
     dataset: Optional[str] = None

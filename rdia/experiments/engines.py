@@ -7,7 +7,8 @@ the pipeline (``experiments/pipeline.py``) is written once:
   every partition, where it lives; ``gather(handles)``: small results to the client;
   ``reduce(handles)``: their sum, in a fixed tree over the partition order (so any
   number of workers gives the same numbers); ``send(array)``: an array for the tasks;
-- ``fit(model, blocks, C, W0)``: minimise J over the training blocks of an edit;
+- ``fit(model, blocks, C, W0=None)``: minimise J over the training blocks of an edit,
+  from W0 (zeros by default);
 - ``phi(model, W, parts, C, solver)``: the influence of every training row.
 
 :class:`MemoryEngine` keeps the partitions in this process and fits and solves on their
@@ -114,7 +115,7 @@ class MemoryEngine:
         return combine_tree(handles)
 
     def fit(self, model, blocks, C, W0=None):
-        """The model's minimiser on the blocks' rows stacked; a FitResult."""
+        """The model's minimiser on the blocks' rows stacked, from W0 (zeros); a FitResult."""
         rows = stacked_set(blocks)
         return model.minimise(rows.X, rows.labels, C, rows.relabeled, W0=W0,
                               weights=rows.weights)
@@ -168,8 +169,7 @@ class DaskEngine:
         """A small array (or one sent ``inside``) inside each task, else as a task."""
         array = np.asarray(array)
         self.bytes_sent += int(array.nbytes)
-        small = inside or array.nbytes <= EMBED_BYTES
-        return array if small else self.client.submit(hold, array)
+        return array if inside or array.nbytes <= EMBED_BYTES else self.client.submit(hold, array)
 
     def map(self, function, *columns, args=()):
         """One task per partition, on its partition's worker, one message per worker:
@@ -199,10 +199,10 @@ class DaskEngine:
         """The tree of :func:`combine_tree` run on the workers; only its root returns."""
         return self.gather([combine_tree(handles, partial(self.client.submit, add_all))])[0]
 
-    def fit(self, model, blocks, C, W0):
-        """Trust-region Newton on J summed over the blocks, from W0; a FitResult."""
+    def fit(self, model, blocks, C, W0=None):
+        """Trust-region Newton on J summed over the blocks, from W0 (zeros); a FitResult."""
         objective = SummedObjective(self, model, blocks, C)
-        w0 = np.asarray(np.ravel(W0), dtype=float)
+        w0 = np.zeros(objective.size) if W0 is None else np.asarray(np.ravel(W0), float)
         gtol = model.newton_tolerance(objective.gradient(objective.evaluate(0.0 * w0)))
         result = newton.minimise(objective, w0, tol=gtol,
                                  max_iter=NEWTON_MAX_ITER, progress=False)
@@ -215,8 +215,7 @@ class DaskEngine:
 
     def phi(self, model, W, parts, C, solver):
         """CG on the summed Hessian at W, then phi per partition, kept on the workers."""
-        blocks = self.map(observed_rows, parts)
-        objective = SummedObjective(self, model, blocks, C)
+        objective = SummedObjective(self, model, self.map(observed_rows, parts), C)
         hessian = objective.hessian(objective.evaluate(np.ravel(W)), self)
         held = self.send(W)
         g_val = self.reduce(self.map(validation_gradient, parts, args=(model, held, C)))

@@ -1,12 +1,8 @@
-"""What a logistic-regression run prints and writes, for every source and engine.
-
-- :func:`format_report`: the summary printed at the end of a run;
-- :func:`write_influence`: phi of every training row (CSV, or Parquet per partition);
-- :func:`write_relabeled`: your training file's rows with phi, harmful and the
-  suggested label (:func:`relabeled_table`);
-- :func:`plot_phi`: the histogram of phi, clean and flipped rows apart where known;
-- :func:`plot_harmful_images`: of an image dataset, the most harmful training images;
-- :func:`record`: the run's JSON, which lists the files it wrote.
+"""What a logistic-regression run prints and writes, for every source and engine: the
+summary (:func:`format_report`), phi of every training row (:func:`write_influence`),
+your training rows with their suggested labels (:func:`write_relabeled`), the phi
+histogram (:func:`plot_phi`), the most harmful images (:func:`plot_harmful_images`)
+and the JSON (:func:`record`), which lists the files written.
 """
 
 import os

@@ -116,9 +116,7 @@ def prepare(engine, config, progress=None, source=None):
     model = source_model(config, source, progress)
     influence.check_solver_size(config.solver, source.n_features * model.n_columns)
     timings["load"], clock = show.stage_done("load", clock, progress)
-    d, k = source.n_features, model.n_columns
-    full = engine.fit(model, engine.map(observed_rows, source.parts), config.C,
-                      np.zeros(d) if k == 1 else np.zeros((d, k)))
+    full = engine.fit(model, engine.map(observed_rows, source.parts), config.C)
     timings["fit"], clock = show.stage_done("fit", clock, progress)
     solver = influence.make_solver(config.solver, tol=config.tol, max_iter=config.max_iter)
     phi = engine.phi(model, full.W, source.parts, config.C, solver)

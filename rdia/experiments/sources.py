@@ -118,11 +118,6 @@ def build_shard(shard, index, is_test_shard, plan):
     return build_partition(*shard, index=index, is_test_shard=is_test_shard, **plan)
 
 
-def summary_of(shard):
-    """``data.shards.describe_shard`` of a read shard (X, y), where it was read."""
-    return describe_shard(*shard)
-
-
 def partition_sizes(part):
     """(n_train, n_val, n_test, n_flipped) of a partition, int64."""
     return np.array([part.n_train, len(part.y_val),
@@ -136,7 +131,7 @@ def shards(config, engine):
     train = list_shards(config.dataset, "--dataset")
     test = [] if config.test_file is None else list_shards(config.test_file, "--test-file")
     read = engine.map(read_shard, train + test)
-    summaries = engine.gather(engine.map(summary_of, read))
+    summaries = engine.gather(engine.map(describe_shard, read))
     classes = dataset_classes(summaries, config.dataset)
     plan = dict(has_test_shards=bool(test), classes=classes,
                 width=max(s.width for s in summaries), seed=config.seed,
