@@ -312,10 +312,11 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
     alpha : float or "auto", default="auto"
         Harmfulness threshold, >= 0: a row with phi_i > alpha is relabeled. In the
         units of phi, C x (summed validation log-loss); the paper uses 0.01, 0.002
-        and 0.0002. "auto": chosen on the validation rows by cross-fitting
-        (:func:`choose_alpha`; ``alpha_choice_`` records the grid and the curve).
-        benchmarks/label_repair.py: "auto" is never below no relabeling on average,
-        0.0002 is at 10% and 20% noise.
+        and 0.0002. "auto": relabel in rounds, phi recomputed after each, the
+        number of rounds cross-fitted on the validation rows
+        (:func:`choose_rounds`, docs/method.md section 8; ``alpha_choice_``
+        records the curve). benchmarks/label_repair.py: "auto" is never below no
+        relabeling on average, 0.0002 is at 10% and 20% noise.
     model : {"auto", "logreg", "softmax"}, default="auto"
         "auto": binary logistic regression for two classes, softmax regression for
         more, both fitted by trust-region Newton. Neither has an intercept.
@@ -338,11 +339,13 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
     phi_ : ndarray of shape (n_train,)
         Influence of every training row on C x summed validation log-loss.
     harmful_ : ndarray of bool, shape (n_train,)
-        ``phi_ > alpha_``: the rows that were relabeled.
+        The rows that were relabeled: ``phi_ > alpha_`` for a number alpha; with
+        alpha="auto", the rows whose label the rounds changed.
     alpha_ : float
-        The threshold used (``alpha``, or the choice of "auto"; inf relabels none).
-    alpha_choice_ : AlphaChoice or None
-        With alpha="auto": the grid, the cross-fitted validation curve and the choice.
+        The threshold used: ``alpha``; with "auto", 0.0 (each round relabels among
+        the rows with phi > 0), or inf when no round was chosen.
+    alpha_choice_ : RoundsChoice or None
+        With alpha="auto": the cross-fitted curve and the number of rounds.
     trusted_check_ : TrustedCheck
         The check of the validation rows against the training rows; a
         ``UserWarning`` says so in one line when they look no cleaner.
@@ -697,8 +700,9 @@ def find_harmful(X, labels, X_val, labels_val, *, C=0.1, alpha="auto", model="au
         Weight of the summed log-loss in J(W) = 1/2 ||W||^2 + C sum_i l_i.
     alpha : "auto" or float, default="auto"
         Threshold >= 0 in the units of phi, C x (summed validation log-loss), or
-        "auto": chosen on the trusted file by cross-fitting (:func:`choose_alpha`;
-        relabeling nothing is one of the candidates).
+        "auto": relabel in rounds, phi recomputed after each, the number of rounds
+        cross-fitted on the trusted file (:func:`choose_rounds`, docs/method.md
+        section 8; zero rounds, relabeling nothing, is one of the candidates).
     model : {"auto", "logreg", "softmax"}, default="auto"
         "auto": binary logistic regression for two classes, softmax for more.
     return_scores : bool, default=False
@@ -709,11 +713,13 @@ def find_harmful(X, labels, X_val, labels_val, *, C=0.1, alpha="auto", model="au
     Returns
     -------
     harmful : ndarray of bool, shape (n_train,)
-        True for the training samples with phi_i > alpha, in the order of X.
+        True for the training samples with phi_i > alpha, in the order of X; with
+        alpha="auto", for the rows whose label the rounds changed.
     suggested_labels : ndarray of shape (n_train,)
         Only with ``return_suggestions``: the given label where the row is not
         harmful, else the most probable other class under RDIA's refit
-        (``repair.refit_suggestions``), in the type of ``labels``.
+        (``repair.refit_suggestions``; with alpha="auto", the label the rounds
+        left), in the type of ``labels``.
     phi : ndarray of shape (n_train,)
         Only with ``return_scores`` (last): the influence of every training sample.
 
