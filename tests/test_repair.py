@@ -3,10 +3,10 @@ round and the cross-fitted number of rounds recomputed here with explicit solves
 
 import numpy as np
 import pytest
+from builders import explicit_softmax_refit, softmax_data, train_val
 from scipy.special import expit, log_softmax
 from sklearn.linear_model import LogisticRegression
 
-from builders import explicit_softmax_refit, softmax_data, train_val
 from rdia import estimator, influence, repair
 
 C = 0.1
