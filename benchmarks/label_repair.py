@@ -302,7 +302,9 @@ def markdown(table, datasets, noises, checks, command):
 
 
 def figure(table, datasets, noises, path):
-    """F1 and sklearn-LR test accuracy against noise, one column per dataset."""
+    """F1 and sklearn-LR test accuracy against noise, one column per dataset; rdia
+    drawn on top, and rdia-k* only in the accuracy row (its F1 is rdia's: the same
+    rows)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -317,10 +319,12 @@ def figure(table, datasets, noises, path):
         for method in METHODS:
             f1 = [table[dataset, n, method]["f1"] for n in noises]
             accuracy = [table[dataset, n, method]["sklearn_accuracy"] for n in noises]
-            if method != "noisy":
-                axes[0, column].plot(noises, f1, marker="o", color=colors[method])
+            on_top = 3 if method == "rdia" else 2
+            if method not in ("noisy", "rdia-k*"):
+                axes[0, column].plot(noises, f1, marker="o", color=colors[method],
+                                     zorder=on_top)
             axes[1, column].plot(noises, accuracy, marker="o", label=method,
-                                 color=colors[method])
+                                 color=colors[method], zorder=on_top)
         axes[0, column].set_title(dataset)
         axes[1, column].set_xlabel("noise rate")
     axes[0, 0].set_ylabel("F1 of flagged rows")
