@@ -55,7 +55,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdia import influence, relabel, settings
 from rdia.repair import (AUTO_GRID, InfluenceFit, TrustedCheck, AlphaChoice,  # noqa: F401
-                         check_trusted_file, choose_alpha, refit_suggestions, suggestions)
+                         RoundsChoice, check_trusted_file, choose_alpha, choose_rounds,
+                         iterated_repair, refit_suggestions, suggestions)
 from rdia.relabel import suggested_labels  # noqa: F401 (part of this module's API)
 from rdia.data.tables import check_labels, encode_labels
 from rdia.models.logreg import Logistic
@@ -311,10 +312,11 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
     alpha : float or "auto", default="auto"
         Harmfulness threshold, >= 0: a row with phi_i > alpha is relabeled. In the
         units of phi, C x (summed validation log-loss); the paper uses 0.01, 0.002
-        and 0.0002. "auto": chosen on the validation rows by cross-fitting
-        (:func:`choose_alpha`; ``alpha_choice_`` records the grid and the curve).
-        benchmarks/label_repair.py: "auto" is never below no relabeling on average,
-        0.0002 is at 10% and 20% noise.
+        and 0.0002. "auto": relabel in rounds, phi recomputed after each, the
+        number of rounds cross-fitted on the validation rows
+        (:func:`choose_rounds`, docs/method.md section 8; ``alpha_choice_``
+        records the curve). benchmarks/label_repair.py: "auto" is never below no
+        relabeling on average, 0.0002 is at 10% and 20% noise.
     model : {"auto", "logreg", "softmax"}, default="auto"
         "auto": binary logistic regression for two classes, softmax regression for
         more, both fitted by trust-region Newton. Neither has an intercept.
@@ -337,11 +339,13 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
     phi_ : ndarray of shape (n_train,)
         Influence of every training row on C x summed validation log-loss.
     harmful_ : ndarray of bool, shape (n_train,)
-        ``phi_ > alpha_``: the rows that were relabeled.
+        The rows that were relabeled: ``phi_ > alpha_`` for a number alpha; with
+        alpha="auto", the rows whose label the rounds changed.
     alpha_ : float
-        The threshold used (``alpha``, or the choice of "auto"; inf relabels none).
-    alpha_choice_ : AlphaChoice or None
-        With alpha="auto": the grid, the cross-fitted validation curve and the choice.
+        The threshold used: ``alpha``; with "auto", 0.0 (each round relabels among
+        the rows with phi > 0), or inf when no round was chosen.
+    alpha_choice_ : RoundsChoice or None
+        With alpha="auto": the cross-fitted curve and the number of rounds.
     trusted_check_ : TrustedCheck
         The check of the validation rows against the training rows; a
         ``UserWarning`` says so in one line when they look no cleaner.
@@ -422,7 +426,10 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
         self.alpha_ = repair.alpha
         self.trusted_check_ = repair.trusted_check
         harmful = repair.harmful
-        W = fit.linear.fit(X, fit.y, self.C, relabeled=harmful)
+        if repair.alpha_choice is None:
+            W = fit.linear.fit(X, fit.y, self.C, relabeled=harmful)
+        else:
+            W = fit.linear.fit(X, repair.labels, self.C)
         self.classes_ = fit.classes
         self.linear_model_ = fit.linear
         self.coef_ = W[None, :] if W.ndim == 1 else W.T.copy()
@@ -430,8 +437,7 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
         self.harmful_ = harmful
         self.n_iter_ = fit.n_iter
         self.given_label_ = fit.classes[fit.y]
-        self.suggested_label_ = fit.classes[suggested_labels(fit.linear, W, X, fit.y,
-                                                             harmful)]
+        self.suggested_label_ = repair.suggested
         self._rows = rows
         return self
 
@@ -552,10 +558,15 @@ class LabelRepair:
     Attributes
     ----------
     harmful : ndarray of bool, shape (n_train,)
-        phi > alpha.
+        The rows to relabel: phi > alpha for a number alpha; with alpha="auto", the
+        rows whose label the iterated repair changed (``repair.iterated_repair``).
     suggested : ndarray of shape (n_train,)
-        The given label where not harmful, else the most probable other class under
-        RDIA's refit (``repair.refit_suggestions``), in the labels' original type.
+        The given label where not harmful, else the repaired label, in the labels'
+        original type: for a number alpha the most probable other class under
+        RDIA's refit (``repair.refit_suggestions``); with alpha="auto" the label
+        after the iterated repair's rounds.
+    labels : ndarray of shape (n_train,), int64
+        ``suggested`` as class indices (into the sorted classes).
     k_star : ndarray of shape (n_train,)
         k* of docs/method.md section 7 for every row, the class whose relabel lowers
         the validation loss most to first order, in the labels' original type.
@@ -566,13 +577,16 @@ class LabelRepair:
     delta_star : ndarray of shape (n_train,)
         Delta_i(k*), the first-order change of C x summed validation loss.
     alpha : float
-    alpha_choice : AlphaChoice or None
-        The cross-fitted choice when alpha="auto".
+        The threshold; with alpha="auto", 0.0 (each round relabels among the rows
+        with phi > 0) or inf when the choice is zero rounds.
+    alpha_choice : RoundsChoice or None
+        The cross-fitted number of rounds when alpha="auto".
     trusted_check : TrustedCheck or None
     """
 
     harmful: np.ndarray
     suggested: np.ndarray
+    labels: np.ndarray
     k_star: np.ndarray
     relabel: np.ndarray
     phi: np.ndarray
@@ -608,17 +622,22 @@ def repair_from_fit(fit, X, X_val, C, alpha="auto", check_trusted=True, warn=Tru
     -------
     repair : LabelRepair
     """
-    choice = None
-    if isinstance(alpha, str):
-        choice = choose_alpha(fit, X, X_val, C)
-        alpha = choice.alpha
     trusted = check_trusted_file(fit, X, X_val, C) if check_trusted else None
     if trusted is not None and trusted.suspicious and warn:
         warnings.warn(trusted.message(), UserWarning, stacklevel=3)
-    harmful = relabel.harmful_mask(fit.phi, alpha)
+    choice = None
+    if isinstance(alpha, str):
+        choice = choose_rounds(fit, X, X_val, C)
+        labels = iterated_repair(fit, X, X_val, C, choice.rounds)[0]
+        harmful = labels != fit.y
+        alpha = 0.0 if choice.rounds else np.inf
+    else:
+        harmful = relabel.harmful_mask(fit.phi, alpha)
+        labels = refit_suggestions(fit, X, C, harmful)[1]
     k_star, delta_star = suggestions(fit, X, C)
-    suggested = fit.classes[refit_suggestions(fit, X, C, harmful)[1]]
-    return LabelRepair(harmful=harmful, suggested=suggested, k_star=fit.classes[k_star],
+    suggested = fit.classes[labels]
+    return LabelRepair(harmful=harmful, suggested=suggested, labels=labels,
+                       k_star=fit.classes[k_star],
                        relabel=harmful & influence.relabel_beats_drop(delta_star, fit.phi),
                        phi=fit.phi, delta_star=delta_star, alpha=alpha,
                        alpha_choice=choice, trusted_check=trusted)
@@ -681,8 +700,9 @@ def find_harmful(X, labels, X_val, labels_val, *, C=0.1, alpha="auto", model="au
         Weight of the summed log-loss in J(W) = 1/2 ||W||^2 + C sum_i l_i.
     alpha : "auto" or float, default="auto"
         Threshold >= 0 in the units of phi, C x (summed validation log-loss), or
-        "auto": chosen on the trusted file by cross-fitting (:func:`choose_alpha`;
-        relabeling nothing is one of the candidates).
+        "auto": relabel in rounds, phi recomputed after each, the number of rounds
+        cross-fitted on the trusted file (:func:`choose_rounds`, docs/method.md
+        section 8; zero rounds, relabeling nothing, is one of the candidates).
     model : {"auto", "logreg", "softmax"}, default="auto"
         "auto": binary logistic regression for two classes, softmax for more.
     return_scores : bool, default=False
@@ -693,11 +713,13 @@ def find_harmful(X, labels, X_val, labels_val, *, C=0.1, alpha="auto", model="au
     Returns
     -------
     harmful : ndarray of bool, shape (n_train,)
-        True for the training samples with phi_i > alpha, in the order of X.
+        True for the training samples with phi_i > alpha, in the order of X; with
+        alpha="auto", for the rows whose label the rounds changed.
     suggested_labels : ndarray of shape (n_train,)
         Only with ``return_suggestions``: the given label where the row is not
         harmful, else the most probable other class under RDIA's refit
-        (``repair.refit_suggestions``), in the type of ``labels``.
+        (``repair.refit_suggestions``; with alpha="auto", the label the rounds
+        left), in the type of ``labels``.
     phi : ndarray of shape (n_train,)
         Only with ``return_scores`` (last): the influence of every training sample.
 

@@ -120,8 +120,8 @@ def test_label_issues_lists_every_training_row_with_its_suggestion(noisy_cancer)
     X, y, X_val, y_val, _ = noisy_cancer
     names = np.array(["malignant", "benign"], dtype=object)
     frame = pd.DataFrame(X, index=np.arange(len(y)) * 10 + 7)
-    clf = RDIAClassifier().fit(frame, names[y], X_val=pd.DataFrame(X_val),
-                               y_val=names[y_val])
+    clf = RDIAClassifier(alpha=0.002).fit(frame, names[y], X_val=pd.DataFrame(X_val),
+                                          y_val=names[y_val])
     issues = clf.label_issues()
     assert list(issues.columns) == ["given_label", "suggested_label", "phi", "harmful"]
     assert issues.index.tolist() == frame.index.tolist()
@@ -292,23 +292,31 @@ def test_suggestions_are_the_rdia_refits_most_probable_other_class_as_strings():
     np.testing.assert_array_equal(record.k_star, words[np.argmin(U, axis=1)])
 
 
-def test_alpha_auto_records_a_cross_fitted_choice_scaled_by_c_and_the_trusted_rows():
+def test_alpha_auto_relabels_in_cross_fitted_rounds_and_refits_on_the_new_labels():
     X, y, X_val, y_val, _ = train_val(n_train=200, n_val=60, noise=0.3, seed=2)
     clf = RDIAClassifier(alpha="auto").fit(X, y, X_val=X_val, y_val=y_val)
     choice = clf.alpha_choice_
-    np.testing.assert_allclose(choice.grid, C * 60 * np.array(repair.AUTO_GRID))
-    assert np.isinf(choice.grid[0]) and choice.grid[-1] == 0.0
-    assert choice.folds == repair.AUTO_FOLDS and len(choice.curve) == len(choice.grid)
-    assert clf.alpha_ == choice.alpha and clf.alpha_ in choice.grid
-    np.testing.assert_array_equal(clf.harmful_, clf.phi_ > clf.alpha_)
-    # At 30% noise, relabeling helps the held-out trusted rows: something is flagged,
-    # at an alpha whose held-out loss beats relabeling nothing.
-    assert clf.harmful_.any()
-    assert choice.curve[list(choice.grid).index(choice.alpha)] < choice.curve[0]
-    # The same choice through find_harmful, and as JSON.
+    assert isinstance(choice, repair.RoundsChoice) and choice.folds == repair.AUTO_FOLDS
+    assert len(choice.curve) == len(choice.n_relabeled) == repair.AUTO_MAX_ROUNDS + 1
+    assert choice.step == 4  # 2% of 200 rows a round
+    # At 30% noise the rounds help the held-out trusted rows: some are chosen.
+    assert 0 < choice.rounds and choice.curve[choice.rounds] < choice.curve[0]
+    assert clf.alpha_ == 0.0
+    # The rows relabeled are those the chosen rounds against all trusted rows change
+    # (each round is checked against explicit solves in test_repair.py), and the
+    # model is refitted on the new labels.
+    fit = estimator.influence_scores(X, y, X_val, y_val)
+    labels, _ = repair.iterated_repair(fit, X, X_val, C, choice.rounds)
+    np.testing.assert_array_equal(clf.harmful_, labels != y)
+    np.testing.assert_array_equal(clf.suggested_label_, labels)
+    assert clf.harmful_.sum() <= choice.rounds * choice.step
+    reference = liblinear(X, labels)
+    np.testing.assert_allclose(clf.coef_, reference[None, :], rtol=1e-6,
+                               atol=1e-6 * np.abs(reference).max())
+    # The same repair through repair_labels, and as JSON.
     record = estimator.repair_labels(X, y, X_val, y_val, check_trusted=False)
-    assert record.alpha == clf.alpha_
-    assert record.alpha_choice.as_dict()["grid"][0] == "inf"
+    np.testing.assert_array_equal(record.harmful, clf.harmful_)
+    assert record.alpha_choice.as_dict()["rounds"] == choice.rounds
 
 
 @pytest.mark.parametrize("n_errors", [1.0, 2.0])

@@ -1,0 +1,141 @@
+"""repair.py: the iterated repair of alpha="auto" (docs/method.md section 8), each
+round and the cross-fitted number of rounds recomputed here with explicit solves."""
+
+import numpy as np
+import pytest
+from builders import explicit_softmax_refit, softmax_data, train_val
+from scipy.special import expit, log_softmax
+from sklearn.linear_model import LogisticRegression
+
+from rdia import estimator, influence, repair
+
+C = 0.1
+
+
+def liblinear(X, y):
+    """argmin 1/2 |w|^2 + C sum_i log-loss, by liblinear (an independent solver)."""
+    model = LogisticRegression(C=C, fit_intercept=False, solver="liblinear", tol=1e-10,
+                               max_iter=10000).fit(X, y)
+    return model.coef_.ravel()
+
+
+def explicit_round(X, y, X_val, y_val, w, m):
+    """One round for two classes from a dense solve: phi of section 3, the (at most) m
+    rows with the largest phi > 0 flipped (R of section 2), and the refit."""
+    p, p_val = expit(X @ w), expit(X_val @ w)
+    H = np.eye(X.shape[1]) + C * X.T @ ((p * (1 - p))[:, None] * X)
+    s = np.linalg.solve(H, C * X_val.T @ (p_val - y_val))
+    phi = -C * (p - y) * (X @ s)
+    top = [i for i in np.argsort(-phi, kind="stable")[:m] if phi[i] > 0]
+    y = y.copy()
+    y[top] = 1 - y[top]
+    return y, liblinear(X, y), top
+
+
+def validation_log_loss(w, X, y):
+    q = expit(X @ w)
+    return -np.where(y == 1, np.log(q), np.log(1 - q))
+
+
+@pytest.fixture(scope="module")
+def binary():
+    X, y, X_val, y_val, _ = train_val(n_train=120, n_val=40, noise=0.3, seed=3)
+    return X, y.astype(np.int64), X_val, y_val.astype(np.int64)
+
+
+@pytest.mark.parametrize("m", [5, 120])
+def test_a_round_flips_the_rows_with_the_largest_positive_phi_and_refits(binary, m):
+    """m = 120 (every row) leaves the limit to phi > 0: more rows than that have
+    phi <= 0, and they keep their label."""
+    X, y, X_val, y_val = binary
+    fit = estimator.influence_scores(X, y, X_val, y_val)
+    y_new, W, rows = repair.relabel_round(fit.linear, fit.W, X, y, X_val, y_val, C, m,
+                                          influence.ConjugateGradient())
+    y_ref, w_ref, top = explicit_round(X, y, X_val, y_val, liblinear(X, y), m)
+    assert 0 < len(top) <= m and (m > len(top)) == (m == 120)
+    assert sorted(rows.tolist()) == sorted(top)
+    np.testing.assert_array_equal(y_new, y_ref)
+    np.testing.assert_allclose(W, w_ref, rtol=1e-5, atol=1e-6 * np.abs(w_ref).max())
+
+
+def test_a_k_class_round_takes_the_rdia_refits_most_probable_other_class():
+    """K classes: the harmful rows are trained with l_R (explicit L-BFGS), each takes
+    its most probable other class, and the model is refitted with cross-entropy on
+    the new labels."""
+    X, y = softmax_data(n=160, d=4, k=3, seed=5)
+    rng = np.random.default_rng(5)
+    changed = rng.choice(120, 30, replace=False)
+    y = y.copy()
+    y[changed] = (y[changed] + rng.integers(1, 3, 30)) % 3
+    X, y, X_val, y_val = X[:120], y[:120], X[120:], y[120:]
+    fit = estimator.influence_scores(X, y, X_val, y_val)
+    y_new, W, rows = repair.relabel_round(fit.linear, fit.W, X, y, X_val, y_val, C, 8,
+                                          influence.ConjugateGradient())
+    H = fit.linear.hessian(fit.W, X, C).dense()
+    P = np.exp(log_softmax(X @ fit.W, axis=1))
+    P_val = np.exp(log_softmax(X_val @ fit.W, axis=1))
+    S = np.linalg.solve(H, (C * X_val.T @ (P_val - np.eye(3)[y_val])).ravel()).reshape(4, 3)
+    phi = -C * np.sum((P - np.eye(3)[y]) * (X @ S), axis=1)
+    top = [i for i in np.argsort(-phi, kind="stable")[:8] if phi[i] > 0]
+    assert len(top) == 8 and sorted(rows.tolist()) == sorted(top)
+    harmful = np.isin(np.arange(120), top)
+    logits = X @ explicit_softmax_refit(X, y, harmful, C, 3)
+    logits[np.arange(120), y] = -np.inf
+    expected = np.where(harmful, logits.argmax(axis=1), y)
+    np.testing.assert_array_equal(y_new, expected)
+    W_ref = explicit_softmax_refit(X, expected, np.zeros(120, dtype=bool), C, 3)
+    np.testing.assert_allclose(W, W_ref, rtol=1e-4, atol=1e-5)
+
+
+def test_the_path_is_the_rounds_one_after_another(binary):
+    X, y, X_val, y_val = binary
+    fit = estimator.influence_scores(X, y, X_val, y_val)
+    path = list(repair.relabel_path(fit.linear, fit.W, X, y, X_val, y_val, C, 3,
+                                    step=0.05))
+    assert len(path) == 4
+    np.testing.assert_array_equal(path[0][0], y)
+    y_ref, w_ref = y, liblinear(X, y)
+    for y_path, W_path in path[1:]:
+        y_ref, w_ref, _ = explicit_round(X, y_ref, X_val, y_val, w_ref, 6)
+        np.testing.assert_array_equal(y_path, y_ref)
+        np.testing.assert_allclose(W_path, w_ref, rtol=1e-4,
+                                   atol=1e-5 * np.abs(w_ref).max())
+
+
+def test_rounds_are_scored_on_each_fold_with_phi_from_the_other_folds_only(binary):
+    """The cross-fitted curve recomputed by hand: for each fold of the trusted rows,
+    the rounds against the other folds, and the held-out fold's log-loss after 0, 1
+    and 2 rounds, averaged over the trusted rows."""
+    X, y, X_val, y_val = binary
+    fit = estimator.influence_scores(X, y, X_val, y_val)
+    choice = repair.choose_rounds(fit, X, X_val, C, step=0.05, max_rounds=2, folds=4)
+    loss = np.zeros((3, 40))
+    flipped = np.zeros(3)
+    for held in repair.fold_indices(fit.y_val, 4):
+        used = np.setdiff1d(np.arange(40), held)
+        y_k, w_k = y, liblinear(X, y)
+        for k in range(3):
+            if k:
+                y_k, w_k, _ = explicit_round(X, y_k, X_val[used], y_val[used], w_k, 6)
+            loss[k, held] = validation_log_loss(w_k, X_val[held], y_val[held])
+            flipped[k] += np.sum(y_k != y) / 4
+    np.testing.assert_allclose(choice.curve, loss.mean(axis=1), rtol=1e-4)
+    np.testing.assert_allclose(choice.n_relabeled, flipped)
+    assert choice.step == 6 and choice.folds == 4
+    # At 30% noise the rounds lower the held-out loss by many standard errors.
+    assert loss[2].mean() < loss[0].mean()
+    chosen = repair.standard_error_choice(loss, repair.ROUNDS_STANDARD_ERRORS)
+    assert choice.rounds == chosen > 0 and choice.as_dict()["rounds"] == chosen
+
+
+def test_a_round_that_relabels_nothing_ends_the_path(binary):
+    """Trusted rows at the origin have zero validation gradient, so s = 0, phi = 0 for
+    every row and no round relabels anything: each of the rounds yields the fit."""
+    X, y, X_val, y_val = binary
+    fit = estimator.influence_scores(X, y, X_val, y_val)
+    path = list(repair.relabel_path(fit.linear, fit.W, X, y, np.zeros_like(X_val),
+                                    y_val, C, 4))
+    assert len(path) == 5
+    for y_path, W_path in path:
+        np.testing.assert_array_equal(y_path, y)
+        np.testing.assert_array_equal(W_path, fit.W)
