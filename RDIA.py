@@ -72,9 +72,9 @@ def build_parser():
                    help="weight of the summed log-loss in J(w) = |w|^2/2 + C sum l")
     p.add_argument("--val-ratio", type=float, help="last fraction of the training part "
                    "used as clean validation set (default: 0.3; not with --train)")
-    p.add_argument("--methods", type=comma_list, help="comma-separated subset of " + ",".join(edits.EDITS)
-                   + " (default: full,random,drop,uids,rdia and, where the true labels "
-                   "are known, clean)")
+    p.add_argument("--methods", type=comma_list, help="comma-separated subset of "
+                   + ",".join(edits.EDITS) + " (default: full,random,drop,uids,rdia and, "
+                   "where the true labels are known, clean)")
     p.add_argument("--solver", choices=tuple(influence.SOLVERS), default="cg",
                    help="inverse-Hessian-vector solver: conjugate gradients or Cholesky "
                         "(small feature counts)")
@@ -127,9 +127,9 @@ def build_parser():
                      "Parquet files; labels of any type (strings, -1/+1, 2/4) "
                      "(default: none; required for CSV and Parquet, LIBSVM files have "
                      "theirs first)")
-    own.add_argument("--drop-columns", metavar="A,B", type=comma_list, help="comma-separated columns that "
-                     "are not features (ids) (default: none; every "
-                     "other column is a feature)")
+    own.add_argument("--drop-columns", metavar="A,B", type=comma_list, help="comma-separated "
+                     "columns that are not features (ids) (default: none; every other "
+                     "column is a feature)")
     own.add_argument("--impute", action="store_true", help="fill missing feature values "
                      "with the training file's median or most frequent value instead "
                      "of stopping at the first one")
@@ -189,8 +189,8 @@ def input_files(config):
                 "--test-file": config.test_file and list_shards(config.test_file,
                                                                 "--test-file")}
     dataset = config.resolved().dataset  # a file, or a name: its files in the data folder
-    return {"--dataset": [dataset] if os.path.isfile(dataset) else
-            dataset_files(dataset, config.data_dir), "--test-file": config.test_file}
+    read = ([dataset] if os.path.isfile(dataset) else []) + dataset_files(dataset, config.data_dir)
+    return {"--dataset": read, "--test-file": config.test_file}
 
 
 def output_files(config, paths, inputs):

@@ -933,7 +933,9 @@ def test_overwrite_never_replaces_an_input_file(tmp_path, spelling, flag, victim
 def test_overwrite_never_replaces_a_named_datasets_file_or_its_cache(tmp_path, victim,
                                                                      shared_data_dir):
     """--dataset cancer reads breast-cancer_scale in the data folder and caches it
-    beside it: neither is an output, though the flags name neither."""
+    beside it: neither is an output, though the flags name neither (nor when a file
+    named cancer lies in the working folder, which the name does not read)."""
+    (tmp_path / "cancer").write_text("not the dataset\n")
     relpath = "breast-cancer/breast-cancer_scale"
     data_dir = tmp_path / "data"
     (data_dir / "breast-cancer").mkdir(parents=True)
