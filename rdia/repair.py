@@ -268,26 +268,49 @@ def choose_alpha(fit, X, X_val, C, *, grid=AUTO_GRID, folds=AUTO_FOLDS, seed=0):
     """
     n_val = X_val.shape[0]
     alphas = C * n_val * np.asarray(grid, dtype=float)
-    loss = np.zeros((len(alphas), n_val))
-    flagged_count = np.zeros(len(alphas))
     hessian = fit.linear.hessian(fit.W, X, C)
     solver = influence.ConjugateGradient()
-    held_out_folds = fold_indices(fit.y_val, folds, seed)
-    for held in held_out_folds:
-        used = np.setdiff1d(np.arange(n_val), held)
+
+    def refits(used):  # RDIA's refit at each alpha, phi against the trusted rows used
         g_val = fit.linear.validation_gradient(fit.W, X_val[used], fit.y_val[used], C)
         s = solver.inverse_hvp(hessian, g_val)
         phi = influence.sample_influence(fit.linear, fit.W, X, fit.y, s, C)
-        for c, alpha in enumerate(alphas):
+        for alpha in alphas:
             flagged = phi > alpha * len(used) / n_val
-            flagged_count[c] += flagged.sum() / len(held_out_folds)
-            W = fit.W if not flagged.any() else fit.linear.fit(
+            yield flagged.sum(), fit.W if not flagged.any() else fit.linear.fit(
                 X, fit.y, C, relabeled=flagged, W0=fit.W)
-            loss[c, held] = row_losses(fit.linear, W, X_val[held], fit.y_val[held])
-    curve = loss.mean(axis=1)
+
+    loss, flagged_count, n_folds = cross_fitted_losses(fit, X_val, len(alphas), refits,
+                                                       folds, seed)
     chosen = standard_error_choice(loss)
-    return AlphaChoice(alpha=float(alphas[chosen]), grid=alphas, curve=curve,
-                       n_flagged=flagged_count, folds=len(held_out_folds))
+    return AlphaChoice(alpha=float(alphas[chosen]), grid=alphas, curve=loss.mean(axis=1),
+                       n_flagged=flagged_count, folds=n_folds)
+
+
+def cross_fitted_losses(fit, X_val, n_candidates, candidates, folds, seed):
+    """Held-out loss of every trusted row under every candidate repair, cross-fitted.
+
+    For each of ``folds`` folds of the trusted rows, ``candidates(used)`` yields
+    (rows changed, W) of each candidate, knowing only the trusted rows ``used`` (the
+    other folds); the fold held out scores each W.
+
+    Returns
+    -------
+    loss : ndarray of shape (n_candidates, n_val)
+        Each trusted row's log-loss under each candidate, from the fold that held it out.
+    changed : ndarray of shape (n_candidates,)
+        Rows changed by each candidate, the mean over folds.
+    n_folds : int
+    """
+    n_val = X_val.shape[0]
+    loss, changed = np.zeros((n_candidates, n_val)), np.zeros(n_candidates)
+    held_out_folds = fold_indices(fit.y_val, folds, seed)
+    for held in held_out_folds:
+        used = np.setdiff1d(np.arange(n_val), held)
+        for c, (n_changed, W) in enumerate(candidates(used)):
+            changed[c] += n_changed / len(held_out_folds)
+            loss[c, held] = row_losses(fit.linear, W, X_val[held], fit.y_val[held])
+    return loss, changed, len(held_out_folds)
 
 
 def standard_error_choice(loss, n_errors=AUTO_STANDARD_ERRORS):
@@ -445,21 +468,16 @@ def choose_rounds(fit, X, X_val, C, *, step=AUTO_STEP, max_rounds=AUTO_MAX_ROUND
     -------
     choice : RoundsChoice
     """
-    n_val = X_val.shape[0]
-    loss = np.zeros((max_rounds + 1, n_val))
-    n_relabeled = np.zeros(max_rounds + 1)
-    held_out_folds = fold_indices(fit.y_val, folds, seed)
-    for held in held_out_folds:
-        used = np.setdiff1d(np.arange(n_val), held)
-        path = relabel_path(fit.linear, fit.W, X, fit.y, X_val[used], fit.y_val[used],
-                            C, max_rounds, step)
-        for rounds, (y, W) in enumerate(path):
-            loss[rounds, held] = row_losses(fit.linear, W, X_val[held], fit.y_val[held])
-            n_relabeled[rounds] += np.sum(y != fit.y) / len(held_out_folds)
+    def paths(used):  # the repair after 0, 1, ... rounds, phi against the rows used
+        for y, W in relabel_path(fit.linear, fit.W, X, fit.y, X_val[used], fit.y_val[used],
+                                 C, max_rounds, step):
+            yield np.sum(y != fit.y), W
+
+    loss, n_relabeled, n_folds = cross_fitted_losses(fit, X_val, max_rounds + 1, paths,
+                                                     folds, seed)
     return RoundsChoice(rounds=standard_error_choice(loss, ROUNDS_STANDARD_ERRORS),
                         curve=loss.mean(axis=1), n_relabeled=n_relabeled,
-                        step=rows_per_round(len(fit.y), step),
-                        folds=len(held_out_folds))
+                        step=rows_per_round(len(fit.y), step), folds=n_folds)
 
 
 def iterated_repair(fit, X, X_val, C, rounds, step=AUTO_STEP):
