@@ -216,7 +216,7 @@ class DaskEngine:
     def phi(self, model, W, parts, C, solver):
         """CG on the summed Hessian at W, then phi per partition, kept on the workers."""
         objective = SummedObjective(self, model, self.map(observed_rows, parts), C)
-        hessian = objective.hessian(objective.evaluate(np.ravel(W)), self)
+        hessian = objective.hessian(objective.evaluate(np.ravel(W)))
         held = self.send(W)
         g_val = self.reduce(self.map(validation_gradient, parts, args=(model, held, C)))
         s = solver.inverse_hvp(hessian, g_val)
@@ -364,7 +364,7 @@ class SummedObjective:
         self.n_gradient += 1
         return point.gradient
 
-    def hessian(self, point, engine=None):
+    def hessian(self, point):
         return SummedHessian(self, point)
 
     def preconditioner(self, point):
