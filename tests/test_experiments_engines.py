@@ -199,3 +199,17 @@ def test_one_hessian_vector_product_is_a_task_per_partition_and_one_reduction(
     whole = Logistic().objective(rows.X, rows.labels, config.C)
     np.testing.assert_allclose(product, whole.hessian(whole.evaluate(w)).matvec(v),
                                rtol=1e-12, atol=1e-12)
+
+
+def worker_malloc_setting():
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_the_runs_local_workers_keep_the_adaptive_malloc_thresholds(shards, monkeypatch):
+    """Dask's nannies give workers MALLOC_TRIM_THRESHOLD_=65536, which fixes glibc's
+    thresholds: each weight-sized temporary of a product is then mapped and faulted in
+    anew (docs/dask.md). The run's LocalCluster leaves it unset."""
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)  # an earlier nanny's
+    config = RunConfig(dataset=shards, engine="dask", workers=1).resolved()
+    with engines.open_engine(config) as engine:
+        assert list(engine.client.run(worker_malloc_setting).values()) == [None]

@@ -30,9 +30,10 @@ def dask_client(config):
     from distributed import Client, LocalCluster
 
     quiet_logs()
-    with contextlib.ExitStack() as stack:  # vector parts travel inside tasks: no warning
-        stack.enter_context(dask.config.set(
-            {"distributed.admin.large-graph-warning-threshold": "1GiB"}))
+    with contextlib.ExitStack() as stack:  # vector parts travel inside tasks: no warning;
+        stack.enter_context(dask.config.set(  # workers keep glibc's adaptive malloc (docs/dask.md)
+            {"distributed.admin.large-graph-warning-threshold": "1GiB",
+             "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}))
         if config.scheduler is None:
             cluster = stack.enter_context(LocalCluster(
                 n_workers=config.workers, threads_per_worker=1, processes=True,

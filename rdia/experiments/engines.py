@@ -273,8 +273,8 @@ class Block:
 
     def restrict(self, vector):
         """Its entries of a vector, and how results go back (alone if sent only those)."""
-        if self.index is None or vector.size == self.index.size:
-            return vector, lambda values: values
+        if self.index is None or vector.size == self.index.size:  # aligned: out of a frame
+            return np.require(vector, requirements="A"), lambda values: values
         return vector[self.index], lambda values: Compact(self.index, values, self.size)
 
 
