@@ -5,6 +5,7 @@ published checksums of ``data.download.SOURCES`` apply to them.
 """
 
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -40,6 +41,7 @@ def data_dir(shared_data_dir, tmp_path):
 
 def as_a_new_process(monkeypatch):
     monkeypatch.setattr(checksums, "_VERIFIED", {})
+    monkeypatch.setattr(checksums, "_MD5", {})
 
 
 def change_a_byte_keeping_size_and_mtime(path):
@@ -108,3 +110,18 @@ def test_a_corrupt_cache_file_is_ignored(data_dir):
     (data_dir / CACHE_NAME).write_text("{not json")
     ensure_file(LABELS, data_dir)
     assert LABELS in json.loads((data_dir / CACHE_NAME).read_text())
+
+
+def test_a_file_is_hashed_once_while_its_size_and_mtime_hold(tmp_path, monkeypatch):
+    """A run names a dataset's decoded cache by the file's MD5 before its work, then
+    loads it: the file is read once. Another size or mtime is hashed anew."""
+    path = tmp_path / "rows.txt"
+    path.write_bytes(b"1 1:0.5\n" * 1000)
+    opened = []
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    first = checksums.file_md5(path)
+    assert checksums.file_md5(str(path)) == first == hashlib.md5(path.read_bytes()).hexdigest()
+    assert [str(p) for p in opened].count(str(path)) == 1
+    path.write_bytes(b"0 1:0.5\n" * 1001)
+    assert checksums.file_md5(path) == hashlib.md5(path.read_bytes()).hexdigest() != first

@@ -67,13 +67,22 @@ def file_stamp(path, md5):
     return [stat.st_size, stat.st_mtime_ns, md5.lower()]
 
 
+#: MD5 of each file hashed in this process, by (real path, size, mtime_ns): a run
+#: that names a dataset's decoded cache before its work, then loads it, reads it once.
+_MD5 = {}
+
+
 def file_md5(path):
-    """MD5 (hex) of a file, read in chunks."""
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """MD5 (hex) of a file, read in chunks; remembered while its size and mtime hold."""
+    stat = os.stat(path)
+    key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _MD5:
+        digest = hashlib.md5()
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK_BYTES):
+                digest.update(chunk)
+        _MD5[key] = digest.hexdigest()
+    return _MD5[key]
 
 
 def read_cache(data_dir):
