@@ -14,12 +14,15 @@ Methods:
 
 - noisy: no repair;
 - rdia: ``rdia.estimator.repair_labels`` at its defaults (alpha="auto": rounds of
-  relabeling, their number cross-fitted on the trusted rows, docs/method.md section
-  8); the flagged rows are those whose label the rounds changed, relabeled as the
-  rounds left them;
-- rdia-k*: the same rows relabeled to k* of docs/method.md section 7 instead;
+  relabeling, their number cross-fitted on the trusted rows, and a test of the
+  given labels with the trusted rows as the null; docs/method.md section 8); the
+  flagged rows are those the rounds relabeled and those the test flags, and the
+  refit trains on ``repair.suggested``: the rounds' label where both agree, else
+  the given label (a flagged row that keeps its label counts in precision and
+  recall, and as a wrong label in "right label" when the noise changed it);
+- rdia-k*: the same flagged rows, all relabeled to k* of docs/method.md section 7;
 - rdia-once: one alpha cross-fitted on the trusted rows (``repair.choose_alpha``, the
-  previous default and still the command line's ``--alpha auto``), the rows with
+  previous default), the rows with
   phi > alpha relabeled to the most probable other class under RDIA's refit;
 - rdia-0.0002: the same at the paper's alpha 0.0002, the previous default;
 - cleanlab: ``cleanlab.filter.find_label_issues`` on 5-fold out-of-fold
@@ -225,6 +228,7 @@ def one_run(dataset, X, y, noise, seed, rows):
                                          else bool(record.trusted_check.suspicious))}
             if method == "rdia":
                 extra["rounds"] = record.alpha_choice.rounds
+                extra["relabeled"] = int(np.sum(repaired != y_noisy))
         else:
             flagged, repaired = cleanlab_repair(X_tr, y_noisy, X_trusted, y_trusted,
                                                 n_classes, seed,

@@ -56,7 +56,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from rdia import influence, relabel, settings
 from rdia.repair import (AUTO_GRID, InfluenceFit, TrustedCheck, AlphaChoice,  # noqa: F401
                          RoundsChoice, check_trusted_file, choose_alpha, choose_rounds,
-                         iterated_repair, refit_suggestions, suggestions)
+                         flag_given_labels, iterated_repair, refit_suggestions,
+                         suggestions)
 from rdia.relabel import suggested_labels  # noqa: F401 (part of this module's API)
 from rdia.data.tables import check_labels, encode_labels
 from rdia.models.logreg import Logistic
@@ -315,8 +316,12 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
         and 0.0002. "auto": relabel in rounds, phi recomputed after each, the
         number of rounds cross-fitted on the validation rows
         (:func:`choose_rounds`, docs/method.md section 8; ``alpha_choice_``
-        records the curve). benchmarks/label_repair.py: "auto" is never below no
-        relabeling on average, 0.0002 is at 10% and 20% noise.
+        records the curve). Flagged are the rows the rounds relabeled and the
+        rows whose given label the repaired model finds more likely wrong than
+        right, the validation rows as the null (:func:`flag_given_labels`); a row
+        trains with its new label where both agree. benchmarks/label_repair.py:
+        "auto" is never below no relabeling on average, 0.0002 is at 10% and 20%
+        noise.
     model : {"auto", "logreg", "softmax"}, default="auto"
         "auto": binary logistic regression for two classes, softmax regression for
         more, both fitted by trust-region Newton. Neither has an intercept.
@@ -339,13 +344,17 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
     phi_ : ndarray of shape (n_train,)
         Influence of every training row on C x summed validation log-loss.
     harmful_ : ndarray of bool, shape (n_train,)
-        The rows that were relabeled: ``phi_ > alpha_`` for a number alpha; with
-        alpha="auto", the rows whose label the rounds changed.
+        The flagged rows: ``phi_ > alpha_`` for a number alpha, all relabeled;
+        with alpha="auto", the rows the rounds relabeled and the rows whose given
+        label the repaired model finds more likely wrong than right (relabeled
+        where both agree, else kept; ``suggested_label_`` says which).
     alpha_ : float
         The threshold used: ``alpha``; with "auto", 0.0 (each round relabels among
         the rows with phi > 0), or inf when no round was chosen.
     alpha_choice_ : RoundsChoice or None
         With alpha="auto": the cross-fitted curve and the number of rounds.
+    flag_choice_ : FlagChoice or None
+        With alpha="auto": the threshold of the flagged rows and their scores.
     trusted_check_ : TrustedCheck
         The check of the validation rows against the training rows; a
         ``UserWarning`` says so in one line when they look no cleaner.
@@ -423,6 +432,7 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
                                solver=self.solver, tol=self.tol, max_iter=self.max_iter)
         repair = repair_from_fit(fit, X, X_val, self.C, self.alpha)
         self.alpha_choice_ = repair.alpha_choice
+        self.flag_choice_ = repair.flag_choice
         self.alpha_ = repair.alpha
         self.trusted_check_ = repair.trusted_check
         harmful = repair.harmful
@@ -558,13 +568,16 @@ class LabelRepair:
     Attributes
     ----------
     harmful : ndarray of bool, shape (n_train,)
-        The rows to relabel: phi > alpha for a number alpha; with alpha="auto", the
-        rows whose label the iterated repair changed (``repair.iterated_repair``).
+        The flagged rows: phi > alpha for a number alpha; with alpha="auto", the rows
+        whose label the iterated repair's rounds changed and the rows whose given
+        label the model after the rounds finds more likely wrong than right, the
+        trusted rows as the null (``repair.flag_given_labels``).
     suggested : ndarray of shape (n_train,)
-        The given label where not harmful, else the repaired label, in the labels'
-        original type: for a number alpha the most probable other class under
-        RDIA's refit (``repair.refit_suggestions``); with alpha="auto" the label
-        after the iterated repair's rounds.
+        The label to train on, in the labels' original type: the given label where
+        not harmful; for a number alpha, the most probable other class under
+        RDIA's refit (``repair.refit_suggestions``); with alpha="auto", the label
+        after the iterated repair's rounds where both flags agree, else the given
+        one (flagged for review, kept).
     labels : ndarray of shape (n_train,), int64
         ``suggested`` as class indices (into the sorted classes).
     k_star : ndarray of shape (n_train,)
@@ -581,6 +594,8 @@ class LabelRepair:
         with phi > 0) or inf when the choice is zero rounds.
     alpha_choice : RoundsChoice or None
         The cross-fitted number of rounds when alpha="auto".
+    flag_choice : FlagChoice or None
+        The flagged rows' threshold when alpha="auto".
     trusted_check : TrustedCheck or None
     """
 
@@ -593,7 +608,17 @@ class LabelRepair:
     delta_star: np.ndarray
     alpha: float
     alpha_choice: object = None
+    flag_choice: object = None
     trusted_check: object = None
+
+    def auto_record(self, given):
+        """JSON-ready record of alpha="auto" (None for a number alpha): the rounds'
+        cross-fitted curve, the flags, and ``labels_changed`` against the class indices
+        ``given``, shape (n_train,); ``repair.format_auto`` prints it."""
+        if self.alpha_choice is None:
+            return None
+        return dict(self.alpha_choice.as_dict(), flags=self.flag_choice.as_dict(),
+                    labels_changed=int(np.sum(self.labels != given)))
 
 
 def check_flag(value, name):
@@ -625,11 +650,13 @@ def repair_from_fit(fit, X, X_val, C, alpha="auto", check_trusted=True, warn=Tru
     trusted = check_trusted_file(fit, X, X_val, C) if check_trusted else None
     if trusted is not None and trusted.suspicious and warn:
         warnings.warn(trusted.message(), UserWarning, stacklevel=3)
-    choice = None
+    choice = flags = None
     if isinstance(alpha, str):
         choice = choose_rounds(fit, X, X_val, C)
-        labels = iterated_repair(fit, X, X_val, C, choice.rounds)[0]
-        harmful = labels != fit.y
+        repaired, W = iterated_repair(fit, X, X_val, C, choice.rounds)
+        flags = flag_given_labels(fit, X, X_val, C, repaired, W)
+        harmful = flags.flagged | (repaired != fit.y)
+        labels = np.where(flags.flagged, repaired, fit.y)
         alpha = 0.0 if choice.rounds else np.inf
     else:
         harmful = relabel.harmful_mask(fit.phi, alpha)
@@ -640,7 +667,7 @@ def repair_from_fit(fit, X, X_val, C, alpha="auto", check_trusted=True, warn=Tru
                        k_star=fit.classes[k_star],
                        relabel=harmful & influence.relabel_beats_drop(delta_star, fit.phi),
                        phi=fit.phi, delta_star=delta_star, alpha=alpha,
-                       alpha_choice=choice, trusted_check=trusted)
+                       alpha_choice=choice, flag_choice=flags, trusted_check=trusted)
 
 
 def repair_labels(X, labels, X_val, labels_val, *, C=0.1, alpha="auto", model="auto",
@@ -702,7 +729,10 @@ def find_harmful(X, labels, X_val, labels_val, *, C=0.1, alpha="auto", model="au
         Threshold >= 0 in the units of phi, C x (summed validation log-loss), or
         "auto": relabel in rounds, phi recomputed after each, the number of rounds
         cross-fitted on the trusted file (:func:`choose_rounds`, docs/method.md
-        section 8; zero rounds, relabeling nothing, is one of the candidates).
+        section 8; zero rounds, relabeling nothing, is one of the candidates),
+        and flag the rows they relabeled and the rows whose given label the
+        repaired model finds more likely wrong than right, the trusted rows as the
+        null (:func:`flag_given_labels`); a row is relabeled where both agree.
     model : {"auto", "logreg", "softmax"}, default="auto"
         "auto": binary logistic regression for two classes, softmax for more.
     return_scores : bool, default=False
@@ -714,12 +744,13 @@ def find_harmful(X, labels, X_val, labels_val, *, C=0.1, alpha="auto", model="au
     -------
     harmful : ndarray of bool, shape (n_train,)
         True for the training samples with phi_i > alpha, in the order of X; with
-        alpha="auto", for the rows whose label the rounds changed.
+        alpha="auto", for the flagged rows.
     suggested_labels : ndarray of shape (n_train,)
         Only with ``return_suggestions``: the given label where the row is not
         harmful, else the most probable other class under RDIA's refit
         (``repair.refit_suggestions``; with alpha="auto", the label the rounds
-        left), in the type of ``labels``.
+        left where both flags agree, else the given one), in the type of
+        ``labels``.
     phi : ndarray of shape (n_train,)
         Only with ``return_scores`` (last): the influence of every training sample.
 

@@ -1,6 +1,7 @@
 """Label repair with a trusted file: alpha chosen by cross-fitting, the suggested
 class of each harmful row (from the RDIA refit), the closed-form relabel influence
-(docs/method.md section 7), and a check of the trusted file.
+(docs/method.md section 7), the flags of rows whose given label looks wrong with the
+trusted rows as the null (section 8), and a check of the trusted file.
 
 Everything here works on a fit on the observed labels (:class:`InfluenceFit`: the
 model, its weights, the labels as class indices, phi and s = H^{-1} g_val) and the
@@ -495,6 +496,151 @@ def iterated_repair(fit, X, X_val, C, rounds, step=AUTO_STEP):
     return y, W
 
 
+@dataclass
+class FlagChoice:
+    """The training rows flagged as more likely wrong than right, with the trusted
+    rows as the null (:func:`flag_given_labels`, docs/method.md section 8).
+
+    Attributes
+    ----------
+    flagged : ndarray of bool, shape (n_train,)
+        Rows whose out-of-fold probability of the given label is at most
+        ``threshold``.
+    threshold : float
+        The chosen threshold; -inf when no threshold flags more rows than the
+        trusted rows predict for clean ones (nothing flagged).
+    expected_clean : float
+        n_train times the share of trusted rows at or below the threshold: the
+        clean rows expected among the flagged if every training row were clean and
+        scored like a trusted row. An estimate, not a bound: the trusted rows are
+        scored by W, whose repair they steered, and the training rows out of fold;
+        a poorly calibrated model (no intercept on uncentred features) can flag
+        several times as many clean rows.
+    scores : ndarray of shape (n_train,)
+        Out-of-fold probability of each training row's given label.
+    trusted_scores : ndarray of shape (n_val,)
+        Probability of each trusted row's label.
+    folds : int
+    """
+
+    flagged: np.ndarray
+    threshold: float
+    expected_clean: float
+    scores: np.ndarray
+    trusted_scores: np.ndarray
+    folds: int
+
+    def as_dict(self):
+        """JSON-ready: the threshold (-inf as the string "-inf") and the counts."""
+        threshold = "-inf" if np.isinf(self.threshold) else float(self.threshold)
+        return {"threshold": threshold, "n_flagged": int(self.flagged.sum()),
+                "expected_clean": float(self.expected_clean), "folds": int(self.folds)}
+
+
+def null_threshold(scores, trusted_scores):
+    """The threshold t on ``scores`` at which flagging {i : scores_i <= t} has the
+    most estimated wrong labels beyond its estimated clean ones.
+
+    The trusted rows are clean, so F(t), the share of trusted scores <= t, is the
+    share of clean training rows that t flags. With n training rows, about n F(t)
+    at most of the N(t) flagged are clean, and N(t) - n F(t) are wrong labels. The
+    choice maximises their difference, N(t) - 2 n F(t): the flagged set grows while
+    a row at the threshold is more likely wrong than right. Candidates are the
+    distinct scores; nothing is flagged when no candidate makes the difference > 0.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n,)
+        One score per training row, low for a label that looks wrong.
+    trusted_scores : ndarray of shape (n_val,)
+        The same score of the trusted rows.
+
+    Returns
+    -------
+    threshold : float
+        -inf when nothing is flagged.
+    expected_clean : float
+        n F(threshold).
+    """
+    n = len(scores)
+    candidates = np.unique(scores)
+    flagged = np.searchsorted(np.sort(scores), candidates, side="right")
+    clean = n * np.searchsorted(np.sort(trusted_scores), candidates,
+                                side="right") / len(trusted_scores)
+    excess = flagged - 2 * clean
+    best = int(np.argmax(excess))
+    if excess[best] <= 0:
+        return -np.inf, 0.0
+    return float(candidates[best]), float(clean[best])
+
+
+def out_of_fold_given_proba(linear, W, X, labels, given, C, folds=AUTO_FOLDS, seed=0):
+    """Probability of each row's ``given`` class under the model fitted on
+    ``labels`` without the row's fold.
+
+    Parameters
+    ----------
+    linear : models.linear.LinearModel
+    W : ndarray
+        Weights fitted on (X, labels), the start of each refit.
+    X : ndarray or CSR matrix of shape (n, n_features)
+    labels : ndarray of shape (n,), int64
+        The labels the model is fitted on (the repaired ones).
+    given : ndarray of shape (n,), int64
+        The class whose probability is returned (the given labels).
+    C : float
+    folds : int, default=AUTO_FOLDS
+    seed : int, default=0
+
+    Returns
+    -------
+    proba : ndarray of shape (n,)
+    """
+    proba = np.empty(len(given))
+    for held in fold_indices(labels, folds, seed):
+        weights = np.ones(len(labels))
+        weights[held] = 0.0
+        W_fold = linear.fit(X, labels, C, W0=W, weights=weights)
+        proba[held] = np.exp(-row_losses(linear, W_fold, X[held], given[held]))
+    return proba
+
+
+def flag_given_labels(fit, X, X_val, C, labels, W, *, folds=AUTO_FOLDS, seed=0):
+    """The rows whose given label is more likely wrong than right, the trusted rows
+    as the null (docs/method.md section 8).
+
+    A training row's score is the out-of-fold probability of its given label under
+    the model fitted on ``labels`` (:func:`out_of_fold_given_proba`); a trusted
+    row's is the probability of its label under W, the model on all of ``labels``,
+    which no trusted row was fitted on. The threshold is :func:`null_threshold`'s.
+    No test label is read.
+
+    Parameters
+    ----------
+    fit : InfluenceFit
+        The fit on the given labels (``fit.y``) and the trusted labels.
+    X : ndarray or CSR matrix of shape (n_train, n_features)
+    X_val : ndarray or CSR matrix of shape (n_val, n_features)
+    C : float
+    labels : ndarray of shape (n_train,), int64
+        The repaired labels (``fit.y`` for none).
+    W : ndarray
+        Weights fitted on (X, labels).
+    folds : int, default=AUTO_FOLDS
+    seed : int, default=0
+
+    Returns
+    -------
+    choice : FlagChoice
+    """
+    scores = out_of_fold_given_proba(fit.linear, W, X, labels, fit.y, C, folds, seed)
+    trusted = np.exp(-row_losses(fit.linear, W, X_val, fit.y_val))
+    threshold, expected_clean = null_threshold(scores, trusted)
+    return FlagChoice(flagged=scores <= threshold, threshold=threshold,
+                      expected_clean=expected_clean, scores=scores,
+                      trusted_scores=trusted, folds=min(folds, len(labels)))
+
+
 def check_trusted_file(fit, X, X_val, C, *, folds=TRUSTED_FOLDS, seed=0):
     """Test whether the trusted rows look no cleaner than the training rows.
 
@@ -535,3 +681,16 @@ def check_trusted_file(fit, X, X_val, C, *, folds=TRUSTED_FOLDS, seed=0):
     return TrustedCheck(suspicious=bool(trusted.mean() >= training.mean()),
                         p_value=p_value, trusted_loss=float(trusted.mean()),
                         training_loss=float(training.mean()), rows=rows)
+
+
+def format_auto(record):
+    """Lines that show alpha="auto"'s record (``LabelRepair.auto_record``): the
+    held-out log-loss after each number of rounds, the choice, and the flags."""
+    lines = [f"alpha auto: rounds of up to {record['step']} relabels, cross-fitted on "
+             f"{record['folds']} folds of the validation rows (docs/method.md section 8)",
+             f"{'rounds':>6} {'relabeled':>9} {'cv_logloss':>11}"]
+    lines += [f"{r:>6d} {n:>9.1f} {loss:>11.4f}{'  <- chosen' * (r == record['rounds'])}"
+              for r, (n, loss) in enumerate(zip(record["n_relabeled"], record["curve"]))]
+    return lines + [f"flags: {record['flags']['n_flagged']} rows whose given label looks "
+                    f"more likely wrong than right; {record['labels_changed']} relabeled, "
+                    f"where the rounds and the flags agree"]

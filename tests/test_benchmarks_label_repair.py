@@ -74,7 +74,7 @@ def test_alpha_auto_does_not_read_the_test_labels(monkeypatch, shared_data_dir):
 
     monkeypatch.setattr(label_repair, "split", shuffled_test_labels)
     second = {r["method"]: r for r in label_repair.one_run("cancer", X, y, 0.2, 0, 400)}
-    for key in ("alpha", "flagged", "precision", "recall"):
+    for key in ("alpha", "rounds", "flagged", "relabeled", "precision", "recall"):
         assert second["rdia"][key] == first["rdia"][key]
     # The test scores did change: the shuffle reached the scoring.
     assert second["rdia"]["test"] != first["rdia"]["test"]

@@ -302,21 +302,28 @@ def test_alpha_auto_relabels_in_cross_fitted_rounds_and_refits_on_the_new_labels
     # At 30% noise the rounds help the held-out trusted rows: some are chosen.
     assert 0 < choice.rounds and choice.curve[choice.rounds] < choice.curve[0]
     assert clf.alpha_ == 0.0
-    # The rows relabeled are those the chosen rounds against all trusted rows change
-    # (each round is checked against explicit solves in test_repair.py), and the
-    # model is refitted on the new labels.
+    # The flagged rows are those the chosen rounds against all trusted rows relabel
+    # and those whose given label the model after them finds more likely wrong than
+    # right (each round and the flags are checked against explicit solves in
+    # test_repair.py); a row takes the rounds' label where both agree, and the
+    # model is refitted on the labels.
     fit = estimator.influence_scores(X, y, X_val, y_val)
-    labels, _ = repair.iterated_repair(fit, X, X_val, C, choice.rounds)
-    np.testing.assert_array_equal(clf.harmful_, labels != y)
-    np.testing.assert_array_equal(clf.suggested_label_, labels)
-    assert clf.harmful_.sum() <= choice.rounds * choice.step
-    reference = liblinear(X, labels)
+    labels, W = repair.iterated_repair(fit, X, X_val, C, choice.rounds)
+    flags = repair.flag_given_labels(fit, X, X_val, C, labels, W)
+    np.testing.assert_array_equal(clf.harmful_, flags.flagged | (labels != y))
+    assert np.any(flags.flagged & (labels == y)) and np.any(~flags.flagged & (labels != y))
+    assert clf.flag_choice_.threshold == flags.threshold
+    kept = np.where(flags.flagged, labels, y)
+    np.testing.assert_array_equal(clf.suggested_label_, kept)
+    assert 0 < np.sum(kept != y) <= choice.rounds * choice.step
+    reference = liblinear(X, kept)
     np.testing.assert_allclose(clf.coef_, reference[None, :], rtol=1e-6,
                                atol=1e-6 * np.abs(reference).max())
     # The same repair through repair_labels, and as JSON.
     record = estimator.repair_labels(X, y, X_val, y_val, check_trusted=False)
     np.testing.assert_array_equal(record.harmful, clf.harmful_)
     assert record.alpha_choice.as_dict()["rounds"] == choice.rounds
+    assert record.flag_choice.as_dict()["n_flagged"] == flags.flagged.sum()
 
 
 @pytest.mark.parametrize("n_errors", [1.0, 2.0])

@@ -139,3 +139,64 @@ def test_a_round_that_relabels_nothing_ends_the_path(binary):
     for y_path, W_path in path:
         np.testing.assert_array_equal(y_path, y)
         np.testing.assert_array_equal(W_path, fit.W)
+
+
+def brute_force_threshold(scores, trusted_scores):
+    """null_threshold by a plain loop over every candidate threshold."""
+    best, best_excess, best_clean = -np.inf, 0.0, 0.0
+    for t in sorted(set(scores.tolist())):
+        flagged = sum(score <= t for score in scores)
+        clean = len(scores) * sum(q <= t for q in trusted_scores) / len(trusted_scores)
+        if flagged - 2 * clean > best_excess:
+            best, best_excess, best_clean = t, flagged - 2 * clean, clean
+    return best, best_clean
+
+
+def test_the_flag_threshold_maximises_flagged_rows_beyond_twice_the_expected_clean():
+    """By hand: 8 training rows, 4 trusted rows. t = 0.05, 0.1, 0.2 flag 1, 2, 3 rows
+    and no trusted row (excess 1, 2, 3); t = 0.4 flags 4 rows and a quarter of the
+    trusted rows, so 8/4 = 2 clean rows are expected (excess 4 - 4 = 0); t = 0.6:
+    5 - 4 = 1; t = 0.8: 6 - 8 < 0. So t = 0.2, with no clean row expected."""
+    scores = np.array([0.4, 0.05, 0.9, 0.2, 0.6, 0.95, 0.1, 0.8])
+    trusted = np.array([0.85, 0.3, 0.9, 0.7])
+    assert repair.null_threshold(scores, trusted) == (0.2, 0.0)
+    # Trusted rows that score as low as the training rows: nothing is flagged.
+    assert repair.null_threshold(scores, scores) == (-np.inf, 0.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_flag_threshold_is_the_brute_force_one(seed):
+    rng = np.random.default_rng(seed)
+    scores = np.concatenate([rng.beta(5, 2, 60), rng.beta(2, 5, 15 * seed)])
+    trusted = rng.beta(5, 2, 30)
+    threshold, clean = repair.null_threshold(scores, trusted)
+    expected = brute_force_threshold(scores, trusted)
+    assert threshold == expected[0]
+    assert clean == pytest.approx(expected[1], abs=1e-12)
+
+
+def test_flags_are_out_of_fold_probabilities_against_the_trusted_rows(binary):
+    """Each training row's score is the probability of its given label under
+    liblinear refitted on the repaired labels without the row's fold; the trusted
+    rows' is under the fit on all the repaired labels; the flags are the rows at or
+    below the brute-force threshold."""
+    X, y, X_val, y_val = binary
+    fit = estimator.influence_scores(X, y, X_val, y_val)
+    repaired, W = repair.iterated_repair(fit, X, X_val, C, 3, step=0.05)
+    assert np.any(repaired != y)
+    choice = repair.flag_given_labels(fit, X, X_val, C, repaired, W, folds=4)
+    scores = np.empty(len(y))
+    for held in repair.fold_indices(repaired, 4):
+        kept = np.setdiff1d(np.arange(len(y)), held)
+        q = expit(X[held] @ liblinear(X[kept], repaired[kept]))
+        scores[held] = np.where(y[held] == 1, q, 1 - q)
+    q_val = expit(X_val @ liblinear(X, repaired))
+    trusted = np.where(y_val == 1, q_val, 1 - q_val)
+    np.testing.assert_allclose(choice.scores, scores, rtol=1e-5)
+    np.testing.assert_allclose(choice.trusted_scores, trusted, rtol=1e-5)
+    threshold, clean = brute_force_threshold(scores, trusted)
+    assert choice.threshold == pytest.approx(threshold, rel=1e-5)
+    assert choice.expected_clean == pytest.approx(clean)
+    np.testing.assert_array_equal(choice.flagged, choice.scores <= choice.threshold)
+    assert 0 < choice.flagged.sum() < len(y) and choice.folds == 4
+    assert choice.as_dict()["n_flagged"] == choice.flagged.sum()
