@@ -62,10 +62,12 @@ def build_parser():
     p.add_argument("--noise", type=float, help="fraction of training labels flipped "
                    "(with --noise-type: the noise rate), in [0, 1) (default: 0.4; not "
                    "with --train, whose labels are used as they are)")
-    p.add_argument("--alpha", type=alpha_value, default=0.0002,
+    p.add_argument("--alpha", type=alpha_value,
                    help="harmfulness threshold: relabel or drop samples with phi > alpha "
-                        "(units of C x summed validation log-loss), or 'auto': the alpha "
-                        "of a grid whose RDIA refit has the lowest validation log-loss")
+                        "(units of C x summed validation log-loss), or 'auto': rounds of "
+                        "relabeling, cross-fitted on the validation rows, and flags of "
+                        "labels that look wrong (docs/method.md section 8) (default: "
+                        "0.0002; auto with --train)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the split, the noise and the subsampling")
     p.add_argument("--C", type=float, default=0.1,

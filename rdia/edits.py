@@ -67,14 +67,17 @@ class TrainingProblem:
         True labels (only the ``clean`` oracle reads them).
     phi : ndarray of shape (n_train,)
         Influence of each sample on C x summed validation loss (``influence.py``).
-    alpha : float
-        Harmfulness threshold, in the units of phi.
+    alpha : float or None
+        Harmfulness threshold, in the units of phi (None with ``repaired``).
     C : float
         Loss weight of the model.
     model : models.linear.LinearModel
         The model family (cleanlab's cross-fitting uses it).
     cache : dict
         Results shared by edits of one problem (cleanlab's flags), filled on use.
+    repaired : tuple or None
+        With alpha "auto": (labels, flagged) of ``estimator.repair_from_fit``, the
+        repaired labels and the flagged rows (docs/method.md section 8).
     """
 
     X: object
@@ -85,10 +88,21 @@ class TrainingProblem:
     C: float
     model: object
     cache: dict = field(default_factory=dict)
+    repaired: Optional[tuple] = None
 
     @property
     def n(self):
         return len(self.y_noisy)
+
+    def harmful(self):
+        """:func:`harmful_rows` of the problem."""
+        return harmful_rows(self.phi, self.alpha, self.repaired)
+
+
+def harmful_rows(phi, alpha, repaired=None):
+    """The rows RDIA flags: {i : phi_i > alpha}, or with alpha "auto" the flagged rows
+    of ``repaired`` (labels, flagged); bool, shape (n_train,)."""
+    return relabel.harmful_mask(phi, alpha) if repaired is None else repaired[1]
 
 
 @dataclass(frozen=True)
@@ -186,14 +200,17 @@ def clean(problem, seed):
 
 
 def rdia(problem, seed):
-    """Every sample; R relabels the harmful set {i : phi_i > alpha}."""
-    harmful = relabel.harmful_mask(problem.phi, problem.alpha)
+    """Every sample; R relabels the harmful set {i : phi_i > alpha}. With alpha
+    "auto", every sample with its repaired label instead (flagged rows selected)."""
+    if problem.repaired is not None:
+        return Edit(np.arange(problem.n), problem.repaired[0], selected=problem.harmful())
+    harmful = problem.harmful()
     return Edit(np.arange(problem.n), problem.y_noisy, relabeled=harmful, selected=harmful)
 
 
 def drop(problem, seed):
-    """Remove the harmful set {i : phi_i > alpha}."""
-    harmful = relabel.harmful_mask(problem.phi, problem.alpha)
+    """Remove the harmful set (:meth:`TrainingProblem.harmful`)."""
+    harmful = problem.harmful()
     return Edit(np.flatnonzero(~harmful), problem.y_noisy, selected=harmful)
 
 

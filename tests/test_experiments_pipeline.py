@@ -176,7 +176,7 @@ def test_rdia_beats_full_at_high_noise_and_the_counts_add_up():
 
 
 def test_alpha_auto_never_reads_the_test_labels(tmp_path):
-    """Shuffling the test labels changes the test scores but not the chosen alpha."""
+    """Shuffling the test labels changes the test scores but not alpha auto's repair."""
     X, y, X_val, y_val, _ = breast_cancer_noisy(n_train=300, noise=0.25)
     rng = np.random.default_rng(0)
     frames = {}
@@ -196,7 +196,7 @@ def test_alpha_auto_never_reads_the_test_labels(tmp_path):
                                         val=str(tmp_path / "trusted.csv"),
                                         test=str(tmp_path / "test.csv"), label_column="y",
                                         alpha="auto"), progress=False)
-        choices.append((report["config"]["alpha_used"], report["alpha_grid"],
+        choices.append((report["config"]["n_harmful"], report["alpha_auto"],
                         report["summary"]["after"]["test_accuracy"]))
     assert choices[0][:2] == choices[1][:2]
     assert choices[0][2] != choices[1][2]
@@ -211,6 +211,29 @@ def own_files(folder):
         frame.to_csv(folder / f"{name}.csv", index=False)
     return dict(train=str(folder / "noisy.csv"), val=str(folder / "trusted.csv"),
                 label_column="y", alpha="auto")
+
+
+def test_alpha_auto_on_your_files_is_the_python_apis_repair(tmp_path):
+    """The default for your files: the rows, flags and labels of ``repair_labels`` on
+    the same encoded rows, and rdia's refit is the plain fit on the repaired labels."""
+    from rdia.estimator import repair_labels
+
+    config = RunConfig(**dict(own_files(tmp_path), alpha=None)).resolved()
+    assert config.alpha == "auto"
+    report = pipeline.run(config, progress=False)
+    (part,), (rows,) = report["source"].parts, report["rows"]
+    expected = repair_labels(part.X_train, part.y_noisy, part.X_val, part.y_val,
+                             C=config.C, check_trusted=False)
+    np.testing.assert_array_equal(rows["harmful"], expected.harmful)
+    np.testing.assert_array_equal(rows["suggested"], expected.labels)
+    assert 0 < np.sum(expected.labels != part.y_noisy) < expected.harmful.sum()
+    rdia = next(r for r in report["results"] if r["method"] == "rdia")
+    assert rdia["n_relabeled"] == np.sum(expected.labels != part.y_noisy)
+    model = LogisticRegression(C=config.C, fit_intercept=False,  # J: C on the summed loss
+                               tol=1e-10, max_iter=10_000).fit(part.X_train, expected.labels)
+    proba = expit(part.X_val @ model.coef_[0])
+    sklearn_loss = -np.mean(np.where(part.y_val == 1, np.log(proba), np.log1p(-proba)))
+    assert rdia["val_logloss"] == pytest.approx(sklearn_loss, rel=1e-5)
 
 
 @pytest.mark.parametrize("source", ["named", "files", "mnist10-like"])

@@ -228,7 +228,7 @@ FAST = ("--dataset", "wdbc", "--noise", "0.3", "--methods", "full,rdia")
 
 
 #: The keys of a run's JSON, whatever its source and engine.
-RECORD_KEYS = {"config", "alpha_grid", "results", "summary", "timings", "work",
+RECORD_KEYS = {"config", "alpha_auto", "results", "summary", "timings", "work",
                "trusted_check", "files"}
 
 #: A progress line of a stage, printed on stderr when it is not a terminal.
@@ -484,8 +484,9 @@ def test_own_files_give_suspects_scores_and_the_relabeled_rows(tmp_path, kind):
                                                          "suggested_label"]
     assert table["id"].tolist() == given["id"].tolist()  # the input's row order
     assert table["harmful"].sum() == report["summary"]["n_suspects"] > 0
-    changed = table["suggested_label"] != table["diagnosis"]
-    assert changed.tolist() == table["harmful"].tolist()
+    changed = table["suggested_label"] != table["diagnosis"]  # alpha auto, the default:
+    assert not (changed & ~table["harmful"]).any()  # flagged rows relabeled or kept
+    assert changed.sum() == report["alpha_auto"]["labels_changed"] > 0
     assert set(table["suggested_label"]) == {"benign", "malignant"}
     precision = (table["harmful"] & flipped).sum() / table["harmful"].sum()
     assert precision > 0.75
@@ -520,7 +521,7 @@ def test_the_csv_and_the_libsvm_path_give_the_same_phi(tmp_path):
         from_csv["suggested_label"].tolist()
 
 
-def test_alpha_auto_prints_the_grid_and_records_it(tmp_path):
+def test_alpha_auto_prints_the_rounds_and_records_them(tmp_path):
     train, val, _ = write_cancer_files(tmp_path)
     out = tmp_path / "r.json"
     code, stdout, stderr = run_cli("--train", train, "--val", val, *OWN, "--alpha", "auto",
@@ -528,16 +529,18 @@ def test_alpha_auto_prints_the_grid_and_records_it(tmp_path):
                                    "--no-files")
     assert code == 0, stderr
     assert "alpha auto" in stdout and stdout.count("<- chosen") == 1
-    # relabeling nothing heads the grid as "none", no longer as the largest phi
-    assert re.search(r"^ +none +0 ", stdout.split("cv_logloss\n")[1], re.M)
+    lines = stdout.split("cv_logloss\n")[1].split("flags:")[0].strip().splitlines()
     report = json.loads(out.read_text())
-    assert report["alpha_grid"][0]["relabel_nothing"] is True
-    assert not any(row["relabel_nothing"] for row in report["alpha_grid"][1:])
-    assert report["config"]["alpha"] == "auto"
-    assert len(report["alpha_grid"]) == len(stdout.split("cv_logloss\n")[1].split(
-        "suspects:")[0].strip().splitlines())
-    chosen = [r for r in report["alpha_grid"] if r["alpha"] == report["config"]["alpha_used"]]
-    assert len(chosen) >= 1
+    auto = report["alpha_auto"]
+    assert len(lines) == len(auto["curve"]) == len(auto["n_relabeled"]) > 1
+    assert lines[0].split()[:2] == ["0", "0.0"]  # zero rounds relabel nothing
+    chosen = next(line for line in lines if "<- chosen" in line)
+    assert int(chosen.split()[0]) == auto["rounds"]
+    assert float(chosen.split()[2]) == pytest.approx(auto["curve"][auto["rounds"]], abs=1e-4)
+    assert report["config"]["alpha"] == "auto" and report["config"]["alpha_used"] is None
+    rdia = next(r for r in report["results"] if r["method"] == "rdia")
+    assert rdia["n_relabeled"] == auto["labels_changed"] > 0
+    assert report["config"]["n_harmful"] >= auto["labels_changed"]
     assert report["trusted_check"]["suspicious"] is False and "warning" not in stderr
 
 

@@ -55,9 +55,9 @@ class RunConfig:
     ``--noise-type``); ``python RDIA.py --help`` says what each does and its default,
     and :data:`APPLIES_TO` which source takes it (``dataset``, or your ``train``, ``val``
     and ``test``). ``alpha`` is a threshold >= 0 in units of C x summed validation
-    log-loss, or "auto" (``repair.choose_alpha``); ``methods`` are keys of
-    ``edits.EDITS`` in table order. :meth:`resolved` fills in the defaults that do not
-    depend on the data; :func:`check` runs on creation.
+    log-loss, or "auto" (the Python API's repair, the default for your files);
+    ``methods`` are keys of ``edits.EDITS`` in table order. :meth:`resolved` fills in
+    the defaults that do not depend on the data; :func:`check` runs on creation.
     """
 
     dataset: Optional[str] = None
@@ -72,7 +72,7 @@ class RunConfig:
     noise_type: Optional[str] = None
     noise: Optional[float] = None
     val_ratio: Optional[float] = None
-    alpha: Union[float, str] = 0.0002
+    alpha: Union[float, str, None] = None
     seed: int = 0
     C: float = 0.1
     methods: Optional[tuple] = None
@@ -115,6 +115,7 @@ class RunConfig:
         benchmark = self.source != "files"
         return replace(
             self, dataset="cancer" if self.dataset is None and benchmark else self.dataset,
+            alpha=self.alpha if self.alpha is not None else 0.0002 if benchmark else "auto",
             noise=self.noise if self.noise is not None or not benchmark else 0.4,
             val_ratio=self.val_ratio if self.val_ratio is not None or not benchmark
             else 0.3,
@@ -148,7 +149,8 @@ def check(config):
     if source == "files" and config.val is None:
         raise ConfigError("--train needs --val: a trusted validation file with the "
                           "training file's columns")
-    check_alpha(config.alpha, auto=True)
+    if config.alpha is not None:
+        check_alpha(config.alpha, auto=True)
     check_fit_settings(config)
     if config.noise is not None and not (is_finite_number(config.noise)
                                          and 0.0 <= config.noise < 1.0):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from rdia.data.tables import TableError
+from rdia.repair import format_auto
 from rdia.experiments.files import save_figure_atomic, write_parquet_atomic, write_text_atomic
 
 #: Columns of the summary table: {key of a results row: header}.
@@ -44,13 +45,14 @@ def format_report(report):
     if cfg.get("n_dropped_features"):
         lines.append(f"dropped {cfg['n_dropped_features']} feature columns that are zero "
                      f"in every row of the dataset's files")
-    if report["alpha_grid"]:
-        lines += format_alpha_grid(report["alpha_grid"], cfg["alpha_used"])
+    if report["alpha_auto"]:
+        lines += format_auto(report["alpha_auto"])
     if cfg["n_flipped"] is None:
+        rule = "flagged by alpha auto" if cfg["alpha_used"] is None else \
+            f"have phi > alpha {cfg['alpha_used']:g}"
         lines.append(f"suspects: {cfg['n_harmful']} of {cfg['n_train']} training rows "
-                     f"({cfg['n_harmful'] / cfg['n_train']:.1%}) have phi > alpha "
-                     f"{cfg['alpha_used']:g}; the true noise is unknown, so there is no "
-                     f"precision or recall")
+                     f"({cfg['n_harmful'] / cfg['n_train']:.1%}) {rule}; the true noise "
+                     f"is unknown, so there is no precision or recall")
     lines += format_table(report["results"], cfg)
     if cfg["n_flipped"] is None:
         lines.append(before_after(report["summary"]))
@@ -78,7 +80,8 @@ def data_line(cfg):
         kind = f"{cfg['noise_type']} " if cfg["noise_type"] else ""
         labels = (f"{cfg['n_classes']} classes ({cfg['model_used']}) | noise {kind}"
                   f"{cfg['noise']:g} ({cfg['n_flipped']} flipped) | alpha "
-                  f"{cfg['alpha_used']:g}: {cfg['n_harmful']} harmful")
+                  f"{'auto' if cfg['alpha_used'] is None else format(cfg['alpha_used'], 'g')}"
+                  f": {cfg['n_harmful']} harmful")
     return (f"data {cfg['dataset_name']}: train {cfg['n_train']}, val {cfg['n_val']}"
             f"{test}, {features} | {labels} | C {cfg['C']:g} | seed {cfg['seed']}")
 
@@ -103,19 +106,6 @@ def cell(value):
     """A table cell: '-' for None, an integer as is, a float to 4 decimals."""
     return "-" if value is None else str(value) if isinstance(value, (int, np.integer)) \
         else f"{value:.4f}"
-
-
-def format_alpha_grid(rows, chosen):
-    """Lines of the alpha grid: alpha, suspects and cross-fitted validation log-loss."""
-    lines = ["alpha auto: cross-fitted on 5 folds of the validation rows (phi from four, "
-             "the refit scored on the fifth)",
-             f"{'alpha':>10} {'suspects':>8} {'cv_logloss':>11}"]
-    for row in rows:
-        mark = "  <- chosen" if row["alpha"] == chosen else ""
-        alpha = "none" if row.get("relabel_nothing") else f"{row['alpha']:g}"
-        lines.append(f"{alpha:>10} {row['n_harmful']:>8d} "
-                     f"{row['val_logloss']:>11.4f}{mark}")
-    return lines
 
 
 def before_after(summary):
@@ -189,7 +179,8 @@ def relabeled_table(report):
         A table's columns as read, in file order (a LIBSVM file: its ``label``), then
         phi (float), harmful (bool) and suggested_label: the given label where the row
         is not harmful; else the other label for two classes and, for K, the most
-        probable other label under the RDIA refit; labels in their original type.
+        probable other under the RDIA refit (alpha auto: the repaired label, or the
+        given one for a flagged row kept to review); labels in their original type.
 
     Raises
     ------
@@ -224,15 +215,16 @@ def plot_phi(path, report):
     ax = fig.subplots()
     if cfg["n_flipped"] is None:
         groups, labels = [phi], [f"training rows ({len(phi)})"]
-        title = f"{cfg['dataset_name']}: {cfg['n_harmful']} suspects (phi > alpha)"
+        title = f"{cfg['dataset_name']}: {cfg['n_harmful']} suspects"
     else:
         noisy = np.concatenate([r["noisy"] for r in rows])
         groups = [phi[~noisy], phi[noisy]]
         labels = [f"clean label ({(~noisy).sum()})", f"flipped label ({noisy.sum()})"]
-        title = f"{cfg['dataset_name']}, noise {cfg['noise']:g}: harmful = phi > alpha"
+        title = f"{cfg['dataset_name']}, noise {cfg['noise']:g}: {cfg['n_harmful']} harmful"
     ax.hist(groups, bins=HISTOGRAM_BINS, histtype="stepfilled", alpha=0.6, label=labels)
-    ax.axvline(cfg["alpha_used"], color="k", linestyle="--",
-               label=f"alpha = {cfg['alpha_used']:g}")
+    if cfg["alpha_used"] is not None:
+        ax.axvline(cfg["alpha_used"], color="k", linestyle="--",
+                   label=f"alpha = {cfg['alpha_used']:g}")
     ax.set_yscale("log")
     ax.set_xlabel("phi (influence on C x summed validation log-loss)")
     ax.set_ylabel("training rows")
@@ -279,6 +271,6 @@ def record(report, paths):
             return [os.path.abspath(p) for p in influence_files(path, len(report["rows"]))]
         return path and os.path.abspath(path)
 
-    keys = ("config", "alpha_grid", "results", "summary", "timings", "work", "trusted_check")
+    keys = ("config", "alpha_auto", "results", "summary", "timings", "work", "trusted_check")
     return dict({key: report[key] for key in keys},
                 files={FILE_KEYS[flag]: absolute(flag, path) for flag, path in paths.items()})

@@ -3,8 +3,9 @@
 1. load the source's partitions onto the engine (``experiments/sources.py``);
 2. fit the model (logreg for two classes, softmax for K) on the observed labels;
 3. phi of every training row against the validation rows (docs/method.md section 3);
-4. with ``alpha="auto"``, alpha cross-fitted on the validation rows
-   (``repair.choose_alpha``); for your files, a check of the trusted file;
+4. with ``alpha="auto"``, the Python API's repair (``estimator.repair_from_fit``:
+   rounds cross-fitted on the validation rows, then flags); for your files, a check
+   of the trusted file;
 5. every method's edit (``edits.EDITS``) applied to each partition with the
    partition's seed, refitted from the full fit's weights, and scored on validation
    and test; precision and recall against the noise where it is known.
@@ -125,12 +126,13 @@ def prepare(engine, config, progress=None, source=None):
                   dict(fit=full.work(), phi=influence.influence_work(solver), refits={}))
 
 
-def refit(fitted, method, alpha):
-    """One method's edit of every partition, its refit from the full fit's weights, and
+def refit(fitted, method, alpha, repaired=None):
+    """One method's edit of every partition (``repaired``: a handle per partition of
+    alpha auto's labels and flags, or None), its refit from the full fit's weights, and
     its ``results`` row; returns (row, FitResult, seconds of the fit and of scoring)."""
     engine, parts, C = fitted.engine, fitted.source.parts, fitted.config.C
     start = time.perf_counter()
-    edited = engine.map(partition_edit, parts, fitted.phi,
+    edited = engine.map(partition_edit, parts, fitted.phi, repaired or [None] * len(parts),
                         args=(method, alpha, C, fitted.model))
     fit = fitted.full if method == "full" else engine.fit(
         fitted.model, engine.map(edit_rows, parts, edited), C, fitted.full.W)
@@ -144,29 +146,29 @@ def run_on(engine, config, progress=None, source=None):
     fitted = prepare(engine, config, progress, source)
     timings, work, parts, clock = fitted.timings, fitted.work, fitted.source.parts, \
         time.perf_counter()
-    grid, alpha, trusted = None, config.alpha, None
+    auto, alpha, trusted, repaired = None, config.alpha, None, [None] * len(parts)
     if alpha == "auto" or config.source == "files":
         X, X_val, fit = repair_fit(fitted)
         if alpha == "auto":
-            grid, alpha = cross_fitted_alpha(fit, X, X_val, config.C)
+            alpha, (auto, repaired) = None, alpha_auto(fitted, fit, X, X_val)
         if config.source == "files":
             trusted = repair.check_trusted_file(fit, X, X_val, config.C)
     results, weights, timings["refits"], timings["evaluation"] = [], {}, {}, 0.0
     for method in show.steps(config.methods, "refit", "method", progress, leave=False):
-        row, fit, seconds = refit(fitted, method, alpha)
+        row, fit, seconds = refit(fitted, method, alpha, repaired)
         results.append(row)
         weights[method], work["refits"][method] = fit.W, fit.work()
         timings["refits"][method] = seconds["fit"]
         timings["evaluation"] += seconds["evaluation"]
-    W_rdia = weights["rdia"] if "rdia" in weights else refit(fitted, "rdia", alpha)[1].W
+    W_rdia = weights["rdia"] if "rdia" in weights else refit(fitted, "rdia", alpha, repaired)[1].W
     shape = config.image_shape
-    rows = engine.gather(engine.map(row_table, parts, fitted.phi, args=(
+    rows = engine.gather(engine.map(row_table, parts, fitted.phi, repaired, args=(
         alpha, fitted.model, engine.send(W_rdia), 0 if shape is None else N_HARMFUL_IMAGES)))
     summary = dict(n_suspects=int(sum(r["harmful"].sum() for r in rows)),
                    before=scored(fitted, fitted.full.W), after=scored(fitted, W_rdia))
     timings["methods"] = time.perf_counter() - clock
     images = None if shape is None else harmful_images(rows, fitted.source.classes, shape)
-    return dict(config=describe(fitted, rows, alpha), alpha_grid=grid, results=results,
+    return dict(config=describe(fitted, rows, alpha), alpha_auto=auto, results=results,
                 summary=summary, timings=timings, work=work,
                 trusted_check=None if trusted is None else trusted.as_dict(),
                 trusted_warning=trusted.message() if trusted and trusted.suspicious else None,
@@ -175,13 +177,13 @@ def run_on(engine, config, progress=None, source=None):
 
 # ------------------------------------------------------------ partition steps
 
-def partition_edit(part, phi, method, alpha, C, model):
+def partition_edit(part, phi, repaired, method, alpha, C, model):
     """One method's edit (``edits.EDITS``) of one partition, with its seed."""
     if part.n_train == 0:
         return edits.Edit(np.arange(0), part.y_noisy)
     problem = edits.TrainingProblem(X=part.X_train, y_noisy=part.y_noisy,
                                     y_clean=part.y_clean, phi=phi, alpha=alpha, C=C,
-                                    model=model)
+                                    model=model, repaired=repaired)
     return edits.EDITS[method](problem, part.edit_seed)
 
 
@@ -195,6 +197,8 @@ def edit_counts(part, edit):
     none = np.zeros(part.n_train, dtype=bool)
     selected, noisy, relabeled = (none if mask is None else mask for mask in (
         edit.selected, part.noisy, edit.relabeled))
+    if edit.selected is not None:  # alpha auto's rdia trains on new labels, not with R
+        relabeled = relabeled | (edit.labels != part.y_noisy)
     return np.array([len(edit.keep), relabeled.sum(), np.sum(selected & noisy),
                      selected.sum(), noisy.sum(), edit.selected is not None], dtype=np.int64)
 
@@ -207,16 +211,18 @@ def log_proba_rows(part, model, W):
                                 ("test", part.X_test, part.y_test))}
 
 
-def row_table(part, phi, alpha, model, W_rdia, n_images=0):
-    """Per training row: labels, noise mask, phi, harmful and RDIA's suggested class;
-    ``top``, the positions of the partition's ``n_images`` most harmful rows
-    (:func:`most_harmful`), and ``pixels``, those rows dense (None when n_images is 0)."""
-    harmful = relabel.harmful_mask(phi, alpha)
+def row_table(part, phi, repaired, alpha, model, W_rdia, n_images=0):
+    """Per training row: labels, noise mask, phi, harmful and RDIA's suggested class
+    (with alpha auto: the flags and repaired labels); ``top``, the positions of the
+    partition's ``n_images`` most harmful rows (:func:`most_harmful`), and ``pixels``,
+    those rows dense (None when n_images is 0)."""
+    harmful = edits.harmful_rows(phi, alpha, repaired)
     top = most_harmful(phi, harmful, n_images)
     pixels = part.X_train[top] if n_images else None
     return dict(y_noisy=part.y_noisy, y_clean=part.y_clean, noisy=part.noisy, phi=phi,
                 harmful=harmful, suggested=relabel.suggested_labels(
-                    model, W_rdia, part.X_train, part.y_noisy, harmful), top=top,
+                    model, W_rdia, part.X_train, part.y_noisy, harmful) if repaired is None
+                else repaired[0], top=top,
                 pixels=pixels.toarray() if sp.issparse(pixels) else pixels)
 
 
@@ -301,18 +307,15 @@ def repair_fit(fitted):
     return X, X_val, fit
 
 
-def cross_fitted_alpha(fit, X, X_val, C):
-    """alpha="auto" by ``repair.choose_alpha`` (cross-fitted on folds of the validation
-    rows): the grid's rows (alpha, suspects on all validation rows, held-out log-loss)
-    and the choice; "relabel nothing" is written as the largest phi (or 0), marked
-    ``relabel_nothing``."""
-    choice = repair.choose_alpha(fit, X, X_val, C)
-    nothing = float(max(fit.phi.max(), 0.0))
-    alphas = [nothing if np.isinf(a) else float(a) for a in choice.grid]
-    rows = [dict(alpha=a, n_harmful=int(np.sum(fit.phi > a)), val_logloss=float(loss),
-                 relabel_nothing=bool(np.isinf(t)))
-            for a, t, loss in zip(alphas, choice.grid, choice.curve)]
-    return rows, nothing if np.isinf(choice.alpha) else choice.alpha
+def alpha_auto(fitted, fit, X, X_val):
+    """alpha="auto" as in the Python API (``estimator.repair_from_fit``): its record,
+    and each partition's (repaired labels, flagged rows) as handles."""
+    from rdia.estimator import repair_from_fit
+
+    found = repair_from_fit(fit, X, X_val, fitted.config.C, check_trusted=False)
+    cuts = np.cumsum([len(phi) for phi in fitted.engine.gather(fitted.phi)])[:-1]
+    return found.auto_record(fit.y), fitted.engine.put(
+        zip(np.split(found.labels, cuts), np.split(found.harmful, cuts)))
 
 
 # ----------------------------------------------------------------- the report
