@@ -1,9 +1,13 @@
 """README.md and the pages behind it (docs/, results/README.md): their examples run as
-written and print what they show."""
+written and print what they show, and the README's result tables are the recorded
+benchmarks'."""
 
+import json
 import re
 import subprocess
 import sys
+
+import numpy as np
 
 from builders import ROOT
 
@@ -138,3 +142,51 @@ def test_rdia_ls_flag_table_gives_the_code_defaults():
     assert compared >= 10
     lookup = rows["--dataset"][1]
     assert f"else `{DEFAULT_DATA_DIR.name}/`" in lookup, lookup
+
+
+def markdown_rows(text, first_cell):
+    """The cells of the markdown table rows of ``text`` that start with ``first_cell``."""
+    return [[cell.strip() for cell in line.strip("|").split("|")]
+            for line in text.splitlines() if line.startswith(f"| {first_cell}")]
+
+
+def test_the_readmes_cleanlab_table_is_the_recorded_benchmark():
+    """The README's label-repair table gives the means of results/label_repair's runs
+    (scikit-learn's learner), so a rerun of the benchmark cannot leave it stale."""
+    runs = json.loads((ROOT / "results" / "label_repair" / "results.json").read_text())["runs"]
+    section = README.read_text().split("## Against cleanlab")[1].split("\n## ")[0]
+    methods = ["noisy", "rdia", "cleanlab", "cleanlab+trusted"]
+
+    def mean(key, **match):
+        return np.mean([key(r) for r in runs if all(r[k] == v for k, v in match.items())])
+
+    rows = markdown_rows(section, "0.")
+    assert [float(row[0]) for row in rows] == [0.1, 0.2, 0.3, 0.4]
+    for row in rows:
+        shown = [float(cell) for cell in row[1:]]
+        recorded = [mean(lambda r: r["test"]["sklearn"]["accuracy"], noise=float(row[0]),
+                         method=m) for m in methods]
+        np.testing.assert_allclose(shown, recorded, atol=5e-5)
+    (f1,) = markdown_rows(section, "mean F1")
+    np.testing.assert_allclose([float(cell) for cell in f1[2:]],
+                               [mean(lambda r: r["f1"], method=m) for m in methods[1:]],
+                               atol=5e-4)
+
+
+def test_the_readmes_dask_table_is_the_recorded_benchmark():
+    """The README's Dask rows are those of results/dask_scale's table for the same
+    stage: seconds and passes of each engine, Dask's round trips, and the ratio."""
+    recorded = (ROOT / "results" / "dask_scale" / "dask_scale-277000.md").read_text()
+    criteo = recorded.split("K-class row")[0]  # the first table; the K-class one follows
+    by_stage = {(row[0], row[1]): row[2:] for row in markdown_rows(criteo, "")
+                if row[0] in ("memory", "dask")}
+    section = README.read_text().split("## On Dask")[1].split("\n## ")[0]
+    rows = markdown_rows(section, "")[1:]  # past the header
+    assert [row[0].split()[0] for row in rows] == ["fit", "influence", "refit"]
+    for stage, memory_s, dask_s, passes, trips in rows:
+        stage = stage.split()[0]
+        memory, dask = by_stage["memory", stage], by_stage["dask", stage]
+        assert [memory_s, dask_s] == [memory[0], dask[0]]
+        assert passes == f"{memory[1]} / {dask[1]}" and trips == dask[2]
+    ratio = re.search(r"memory [\d.]+ s, dask [\d.]+ s \(([\d.]+)x\)", recorded).group(1)
+    assert f"{ratio} times the in-memory time" in " ".join(section.split())
