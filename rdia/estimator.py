@@ -436,9 +436,8 @@ class RDIAClassifier(ClassifierMixin, BaseEstimator):
         self.alpha_ = repair.alpha
         self.trusted_check_ = repair.trusted_check
         harmful = repair.harmful
-        if repair.alpha_choice is None:
-            W = fit.linear.fit(X, fit.y, self.C, relabeled=harmful)
-        else:
+        W = repair.W  # RDIA's refit at a number alpha; the repaired labels' fit else
+        if W is None:
             W = fit.linear.fit(X, repair.labels, self.C)
         self.classes_ = fit.classes
         self.linear_model_ = fit.linear
@@ -597,6 +596,9 @@ class LabelRepair:
     flag_choice : FlagChoice or None
         The flagged rows' threshold when alpha="auto".
     trusted_check : TrustedCheck or None
+    W : ndarray or None
+        For a number alpha, the weights of RDIA's refit at the harmful set (the
+        refit the suggestions come from); None with alpha="auto".
     """
 
     harmful: np.ndarray
@@ -610,6 +612,7 @@ class LabelRepair:
     alpha_choice: object = None
     flag_choice: object = None
     trusted_check: object = None
+    W: object = None
 
     def auto_record(self, given):
         """JSON-ready record of alpha="auto" (None for a number alpha): the rounds'
@@ -650,24 +653,25 @@ def repair_from_fit(fit, X, X_val, C, alpha="auto", check_trusted=True, warn=Tru
     trusted = check_trusted_file(fit, X, X_val, C) if check_trusted else None
     if trusted is not None and trusted.suspicious and warn:
         warnings.warn(trusted.message(), UserWarning, stacklevel=3)
-    choice = flags = None
+    choice = flags = W = None
     if isinstance(alpha, str):
         choice = choose_rounds(fit, X, X_val, C)
-        repaired, W = iterated_repair(fit, X, X_val, C, choice.rounds)
-        flags = flag_given_labels(fit, X, X_val, C, repaired, W)
+        repaired, W_rounds = iterated_repair(fit, X, X_val, C, choice.rounds)
+        flags = flag_given_labels(fit, X, X_val, C, repaired, W_rounds)
         harmful = flags.flagged | (repaired != fit.y)
         labels = np.where(flags.flagged, repaired, fit.y)
         alpha = 0.0 if choice.rounds else np.inf
     else:
         harmful = relabel.harmful_mask(fit.phi, alpha)
-        labels = refit_suggestions(fit, X, C, harmful)[1]
+        W, labels = refit_suggestions(fit, X, C, harmful)
     k_star, delta_star = suggestions(fit, X, C)
     suggested = fit.classes[labels]
     return LabelRepair(harmful=harmful, suggested=suggested, labels=labels,
                        k_star=fit.classes[k_star],
                        relabel=harmful & influence.relabel_beats_drop(delta_star, fit.phi),
                        phi=fit.phi, delta_star=delta_star, alpha=alpha,
-                       alpha_choice=choice, flag_choice=flags, trusted_check=trusted)
+                       alpha_choice=choice, flag_choice=flags, trusted_check=trusted,
+                       W=W)
 
 
 def repair_labels(X, labels, X_val, labels_val, *, C=0.1, alpha="auto", model="auto",

@@ -20,6 +20,7 @@ from builders import (breast_cancer_noisy, digits_train_val, explicit_softmax_re
                       repair_problem, train_val)
 from rdia import estimator
 from rdia.estimator import RDIAClassifier, find_harmful
+from rdia.models.softmax import Softmax
 
 C = 0.1
 
@@ -146,6 +147,22 @@ def test_k_classes_suggest_the_most_probable_other_class():
                                   proba.argmax(axis=1))
     kept = ~clf.harmful_
     np.testing.assert_array_equal(issues["suggested_label"].to_numpy()[kept], y[kept])
+
+
+def test_k_classes_at_a_number_alpha_refit_once_and_coef_is_the_l_R_refit(monkeypatch):
+    """coef_ is the minimiser of the l_R objective on the harmful rows, written in the
+    test (builders.explicit_softmax_refit), from the one l_R refit, the one the
+    suggestions come from (the other fits are on given labels: the first, and the
+    trusted check's folds)."""
+    X, y, X_val, y_val, _ = digits_train_val(n_train=300, n_val=150, noise=0.3, seed=1)
+    fits = []
+    real_fit = Softmax.fit
+    monkeypatch.setattr(Softmax, "fit", lambda self, *a, **k: fits.append(k) or
+                        real_fit(self, *a, **k))
+    clf = RDIAClassifier(alpha=0.001).fit(X, y, X_val=X_val, y_val=y_val)
+    assert sum(k.get("relabeled") is not None for k in fits) == 1
+    W = explicit_softmax_refit(X, y, clf.harmful_, C, 10)
+    np.testing.assert_allclose(clf.coef_, W.T, rtol=1e-5, atol=1e-5 * np.abs(W).max())
 
 
 def test_clone_get_params_and_set_params():
