@@ -104,28 +104,39 @@ def test_the_path_is_the_rounds_one_after_another(binary):
 
 def test_rounds_are_scored_on_each_fold_with_phi_from_the_other_folds_only(binary):
     """The cross-fitted curve recomputed by hand: for each fold of the trusted rows,
-    the rounds against the other folds, and the held-out fold's log-loss after 0, 1
-    and 2 rounds, averaged over the trusted rows."""
+    the rounds against the other folds, and the held-out fold's log-loss after 0, 1,
+    2, ... rounds, averaged over the trusted rows. Rounds 1-2 are always scored, then
+    one more while the last lowered the mean loss, up to every row once (20 rounds)."""
     X, y, X_val, y_val = binary
     fit = estimator.influence_scores(X, y, X_val, y_val)
-    choice = repair.choose_rounds(fit, X, X_val, C, step=0.05, max_rounds=2, folds=4)
-    loss = np.zeros((3, 40))
-    flipped = np.zeros(3)
+    choice = repair.choose_rounds(fit, X, X_val, C, step=0.05, rounds=2, folds=4)
+    limit = len(y) // 6
+    loss = np.zeros((limit + 1, 40))
+    flipped = np.zeros(limit + 1)
     for held in repair.fold_indices(fit.y_val, 4):
         used = np.setdiff1d(np.arange(40), held)
         y_k, w_k = y, liblinear(X, y)
-        for k in range(3):
+        for k in range(limit + 1):
             if k:
                 y_k, w_k, _ = explicit_round(X, y_k, X_val[used], y_val[used], w_k, 6)
             loss[k, held] = validation_log_loss(w_k, X_val[held], y_val[held])
             flipped[k] += np.sum(y_k != y) / 4
-    np.testing.assert_allclose(choice.curve, loss.mean(axis=1), rtol=1e-4)
-    np.testing.assert_allclose(choice.n_relabeled, flipped)
+    curve = loss.mean(axis=1)
+    scored = 3
+    while scored <= limit and curve[scored - 1] < curve[scored - 2]:
+        scored += 1
+    assert 3 < scored <= limit  # the rounds went on past 2, and stopped
+    np.testing.assert_allclose(choice.curve, curve[:scored], rtol=1e-4)
+    np.testing.assert_allclose(choice.n_relabeled, flipped[:scored])
     assert choice.step == 6 and choice.folds == 4
     # At 30% noise the rounds lower the held-out loss by many standard errors.
-    assert loss[2].mean() < loss[0].mean()
-    chosen = repair.standard_error_choice(loss, repair.ROUNDS_STANDARD_ERRORS)
+    assert curve[2] < curve[0]
+    chosen = repair.standard_error_choice(loss[:scored], repair.ROUNDS_STANDARD_ERRORS)
     assert choice.rounds == chosen > 0 and choice.as_dict()["rounds"] == chosen
+    # max_rounds caps them; the rounds always scored are those of the longer run.
+    capped = repair.choose_rounds(fit, X, X_val, C, step=0.05, rounds=2, max_rounds=2,
+                                  folds=4)
+    np.testing.assert_array_equal(capped.curve, choice.curve[:3])
 
 
 def test_a_round_that_relabels_nothing_ends_the_path(binary):
