@@ -260,7 +260,8 @@ def stage_rows(record, one_pass, process_seconds):
     for method, seconds in timings["refits"].items():
         rows.append(dict(stage=f"refit {method}", seconds=seconds, **work["refits"][method]))
     rows.append(dict(stage="evaluation (val and test)", seconds=timings["evaluation"]))
-    inside = timings["load"] + timings["fit"] + timings["influence"] + timings["methods"]
+    inside = (timings["load"] + timings["fit"] + timings["influence"]
+              + timings.get("repair", 0.0) + timings["methods"])
     rows.append(dict(stage="rest of the process (start, imports, printing)",
                      seconds=process_seconds - inside))
     for row in rows:

@@ -1083,13 +1083,17 @@ def test_constant_and_id_columns_are_warned_about_in_one_line_each(tmp_path):
     assert "'site'" in warnings[1] and "constant" in warnings[1]
 
 
-def test_progress_in_a_pipe_is_one_line_per_stage(tmp_path):
-    code, _, stderr = run_cli(*FAST, "--no-files")
+@pytest.mark.parametrize("alpha", ["0.0002", "auto"])
+def test_progress_in_a_pipe_is_one_line_per_stage(tmp_path, alpha):
+    """alpha auto's repair, the longest stage, has its line and its time."""
+    code, stdout, stderr = run_cli(*FAST, "--alpha", alpha, "--no-files")
     assert code == 0, stderr
     lines = stderr.splitlines()
-    for stage in ("load", "fit", "influence", "refit full", "refit rdia"):
+    stages = ["load", "fit", "influence", "refit full", "refit rdia"]
+    for stage in stages + ["repair"] * (alpha == "auto"):
         assert any(line.startswith(f"{stage}: ") and line.endswith(" s")
                    for line in lines), stderr
+    assert ("repair" in stderr) == (", repair " in stdout) == (alpha == "auto")
     assert "\r" not in stderr
 
 

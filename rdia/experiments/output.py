@@ -57,9 +57,10 @@ def format_report(report):
     if cfg["n_flipped"] is None:
         lines.append(before_after(report["summary"]))
     t, s = report["timings"], report["work"]["phi"]
+    repair = f", repair {t['repair']:.2f}s" if "repair" in t else ""
     lines.append(f"time: load {t['load']:.2f}s, fit {t['fit']:.2f}s, influence "
                  f"{t['influence']:.2f}s ({s['solver']}: {s['iterations']} iterations, "
-                 f"relative residual {s['residual']:.1e}), refits {t['methods']:.2f}s")
+                 f"relative residual {s['residual']:.1e}){repair}, refits {t['methods']:.2f}s")
     return "\n".join(lines)
 
 

@@ -153,6 +153,7 @@ def run_on(engine, config, progress=None, source=None):
             alpha, (auto, repaired) = None, alpha_auto(fitted, fit, X, X_val)
         if config.source == "files":
             trusted = repair.check_trusted_file(fit, X, X_val, config.C)
+        timings["repair"], clock = show.stage_done("repair", clock, progress)
     results, weights, timings["refits"], timings["evaluation"] = [], {}, {}, 0.0
     for method in show.steps(config.methods, "refit", "method", progress, leave=False):
         row, fit, seconds = refit(fitted, method, alpha, repaired)
