@@ -107,6 +107,35 @@ def test_every_engine_equals_the_single_partition_run_on_the_same_rows(
                 assert row[key] == value, (method, key)
 
 
+@pytest.mark.parametrize("data, engine_name", CASES)
+def test_alpha_auto_gives_each_partition_its_own_repaired_rows(data, engine_name, folders,
+                                                              dask_engine):
+    """alpha auto repairs the stacked rows, and each partition gets back its slice of
+    the labels and flags: every method's row, the suspects and the record equal the
+    run on the same rows joined in one partition."""
+    config = RunConfig(dataset=folders[data], noise=0.3, alpha="auto").resolved()
+    engine = engine_of(engine_name, dask_engine)
+    fitted = pipeline.prepare(engine, config, progress=False)
+    assert len(fitted.source.parts) > 1
+    report = pipeline.run_on(engine, config, progress=False, source=fitted.source)
+    joined = pipeline.run_on(MemoryEngine(), config, progress=False,
+                             source=single_partition(fitted))
+    assert 0 < report["config"]["n_harmful"] == joined["config"]["n_harmful"]
+    assert report["alpha_auto"]["rounds"] == joined["alpha_auto"]["rounds"] > 0
+    suspects = [np.concatenate([r[key] for r in run["rows"]]) for run in (report, joined)
+                for key in ("harmful", "suggested")]
+    for mine, theirs in zip(suspects[:2], suspects[2:]):
+        np.testing.assert_array_equal(mine, theirs)
+    for mine, theirs in zip(report["results"], joined["results"]):
+        if mine["method"] not in ROW_WISE:
+            continue
+        for key, value in theirs.items():
+            if isinstance(value, float):
+                assert mine[key] == pytest.approx(value, rel=RTOL, abs=1e-12), key
+            else:
+                assert mine[key] == value, key
+
+
 def explicit_binary_phi(X, y, X_val, y_val, w, C):
     """phi from docs/method.md section 3 with a dense Hessian and numpy's solve."""
     X, X_val = np.asarray(X.todense()) if sp.issparse(X) else X, \
