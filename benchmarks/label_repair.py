@@ -212,17 +212,19 @@ def one_run(dataset, X, y, noise, seed, rows):
     n_classes = int(y.max()) + 1
     (X_tr, y_clean), (X_trusted, y_trusted), (X_test, y_test) = split(X, y, rows, seed)
     y_noisy, changed = noisy_labels(y_clean, n_classes, noise, seed)
-    results, record = [], None
+    results = []
+    auto = rdia_repair(X_tr, y_noisy, X_trusted, y_trusted, "auto")  # rdia's, rdia-k*'s
     for method in METHODS:
         extra = {}
         if method == "noisy":
             flagged, repaired = np.zeros(len(y_noisy), dtype=bool), y_noisy
-        elif method == "rdia-k*":  # the rdia run's rows, relabeled to k*
+        elif method == "rdia-k*":  # rdia's flagged rows, relabeled to k*
+            flagged, _, record = auto
             repaired = np.where(flagged, record.k_star, y_noisy).astype(np.int64)
         elif method.startswith("rdia"):
-            alpha = {"rdia": "auto", "rdia-once": "once"}.get(method, 0.0002)
-            flagged, repaired, record = rdia_repair(X_tr, y_noisy, X_trusted, y_trusted,
-                                                    alpha)
+            alpha = "once" if method == "rdia-once" else 0.0002
+            flagged, repaired, record = auto if method == "rdia" else rdia_repair(
+                X_tr, y_noisy, X_trusted, y_trusted, alpha)
             extra = {"alpha": None if np.isinf(record.alpha) else record.alpha,
                      "trusted_warning": (None if record.trusted_check is None
                                          else bool(record.trusted_check.suspicious))}
