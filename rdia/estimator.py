@@ -630,7 +630,8 @@ def check_flag(value, name):
         raise ValueError(f"{name} must be True or False; got {value!r}")
 
 
-def repair_from_fit(fit, X, X_val, C, alpha="auto", check_trusted=True, warn=True):
+def repair_from_fit(fit, X, X_val, C, alpha="auto", check_trusted=True, warn=True,
+                    progress=False):
     """:class:`LabelRepair` of a fit: the alpha, the harmful rows, their suggested
     classes, relabel or drop, the trusted check.
 
@@ -645,6 +646,9 @@ def repair_from_fit(fit, X, X_val, C, alpha="auto", check_trusted=True, warn=Tru
         Run :func:`check_trusted_file`.
     warn : bool, default=True
         Its message as a ``UserWarning`` when the trusted file looks noisy.
+    progress : bool or None, default=False
+        With alpha="auto", bars counting the rounds on a terminal (None: on a
+        terminal only, as ``RDIA.py`` does).
 
     Returns
     -------
@@ -655,8 +659,9 @@ def repair_from_fit(fit, X, X_val, C, alpha="auto", check_trusted=True, warn=Tru
         warnings.warn(trusted.message(), UserWarning, stacklevel=3)
     choice = flags = W = None
     if isinstance(alpha, str):
-        choice = choose_rounds(fit, X, X_val, C)
-        repaired, W_rounds = iterated_repair(fit, X, X_val, C, choice.rounds)
+        choice = choose_rounds(fit, X, X_val, C, progress=progress)
+        repaired, W_rounds = iterated_repair(fit, X, X_val, C, choice.rounds,
+                                             progress=progress)
         flags = flag_given_labels(fit, X, X_val, C, repaired, W_rounds)
         harmful = flags.flagged | (repaired != fit.y)
         labels = np.where(flags.flagged, repaired, fit.y)

@@ -9,6 +9,7 @@ Every function takes ``progress``: None (the default) shows a bar on a terminal 
 lines elsewhere, True a bar always, False nothing.
 """
 
+import itertools
 import sys
 import time
 
@@ -87,3 +88,20 @@ class _Lines:
 
     def close(self):
         pass
+
+
+def counted(iterable, desc, unit, progress=None, **bar_options):
+    """Iterate over ``iterable``, of unknown length, with a bar counting its steps on a
+    terminal: a stage of many steps whose caller prints one line when it ends
+    (:func:`stage_done`), so in a pipe nothing more is printed.
+
+    ``progress`` and ``bar_options`` as for :func:`steps`, except that None shows
+    nothing in a pipe. The bar is cleared when the steps end or the caller stops.
+    """
+    bar = steps(itertools.count(), desc, unit, False if prints_lines(progress) else progress,
+                leave=False, **bar_options)
+    try:
+        for _, item in zip(bar, iterable):
+            yield item
+    finally:
+        bar.close()

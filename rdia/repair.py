@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rdia import influence, relabel
+from rdia import progress as show
 
 
 @dataclass
@@ -290,7 +291,7 @@ def choose_alpha(fit, X, X_val, C, *, grid=AUTO_GRID, folds=AUTO_FOLDS, seed=0):
                        n_flagged=flagged_count, folds=n_folds)
 
 
-def cross_fitted_losses(fit, X_val, candidates, folds, seed, more=None):
+def cross_fitted_losses(fit, X_val, candidates, folds, seed, more=None, progress=False):
     """Held-out loss of every trusted row under every candidate repair, cross-fitted.
 
     For each of ``folds`` folds of the trusted rows, ``candidates(used)`` yields
@@ -298,6 +299,7 @@ def cross_fitted_losses(fit, X_val, candidates, folds, seed, more=None):
     ``used`` (the other folds); the fold held out scores each W. The folds advance
     together, one candidate at a time, until the candidates run out or
     ``more(curve)``, given the mean held-out loss of the candidates so far, is False.
+    ``progress``: a bar counting the candidates on a terminal (``progress.counted``).
 
     Returns
     -------
@@ -312,7 +314,8 @@ def cross_fitted_losses(fit, X_val, candidates, folds, seed, more=None):
     streams = [(held, candidates(np.setdiff1d(np.arange(n_val), held)))
                for held in held_out_folds]
     loss, changed = [], []
-    for scored in zip(*(stream for _, stream in streams)):
+    for scored in show.counted(zip(*(stream for _, stream in streams)),
+                               "alpha auto: cross-fitted rounds", "round", progress):
         loss.append(np.zeros(n_val))
         changed.append(sum(n_changed / len(held_out_folds) for n_changed, _ in scored))
         for (held, _), (_, W) in zip(streams, scored):
@@ -449,7 +452,7 @@ def relabel_path(linear, W, X, y, X_val, y_val, C, rounds, step=AUTO_STEP):
 
 
 def choose_rounds(fit, X, X_val, C, *, step=AUTO_STEP, rounds=AUTO_ROUNDS,
-                  max_rounds=None, folds=AUTO_FOLDS, seed=0):
+                  max_rounds=None, folds=AUTO_FOLDS, seed=0, progress=False):
     """alpha="auto": how many rounds of the iterated repair predict held-out trusted
     rows best.
 
@@ -478,6 +481,8 @@ def choose_rounds(fit, X, X_val, C, *, step=AUTO_STEP, rounds=AUTO_ROUNDS,
     folds : int, default=AUTO_FOLDS
     seed : int, default=0
         Seed of the folds.
+    progress : bool or None, default=False
+        A bar counting the rounds on a terminal (``progress.counted``).
 
     Returns
     -------
@@ -496,23 +501,25 @@ def choose_rounds(fit, X, X_val, C, *, step=AUTO_STEP, rounds=AUTO_ROUNDS,
         return len(curve) <= tried or curve[-1] < curve[-2]
 
     loss, n_relabeled, n_folds = cross_fitted_losses(fit, X_val, paths, folds, seed,
-                                                     more=falling)
+                                                     more=falling, progress=progress)
     return RoundsChoice(rounds=standard_error_choice(loss, ROUNDS_STANDARD_ERRORS),
                         curve=loss.mean(axis=1), n_relabeled=n_relabeled, step=m,
                         folds=n_folds)
 
 
-def iterated_repair(fit, X, X_val, C, rounds, step=AUTO_STEP):
+def iterated_repair(fit, X, X_val, C, rounds, step=AUTO_STEP, progress=False):
     """The labels and weights after ``rounds`` rounds of :func:`relabel_round`
-    against all the trusted rows, from the fit on the given labels.
+    against all the trusted rows, from the fit on the given labels (``progress``: a
+    bar counting them on a terminal).
 
     Returns
     -------
     y : ndarray of shape (n_train,), int64
     W : ndarray
     """
-    for y, W in relabel_path(fit.linear, fit.W, X, fit.y, X_val, fit.y_val, C, rounds,
-                             step):
+    for y, W in show.counted(relabel_path(fit.linear, fit.W, X, fit.y, X_val, fit.y_val,
+                                          C, rounds, step),
+                             "alpha auto: rounds", "round", progress):
         pass
     return y, W
 

@@ -150,7 +150,7 @@ def run_on(engine, config, progress=None, source=None):
     if alpha == "auto" or config.source == "files":
         X, X_val, fit = repair_fit(fitted)
         if alpha == "auto":
-            alpha, (auto, repaired) = None, alpha_auto(fitted, fit, X, X_val)
+            alpha, (auto, repaired) = None, alpha_auto(fitted, fit, X, X_val, progress)
         if config.source == "files":
             trusted = repair.check_trusted_file(fit, X, X_val, config.C)
         timings["repair"], clock = show.stage_done("repair", clock, progress)
@@ -308,12 +308,12 @@ def repair_fit(fitted):
     return X, X_val, fit
 
 
-def alpha_auto(fitted, fit, X, X_val):
-    """alpha="auto" as in the Python API (``estimator.repair_from_fit``): its record,
-    and each partition's (repaired labels, flagged rows) as handles."""
+def alpha_auto(fitted, fit, X, X_val, progress=None):
+    """alpha="auto" as in the Python API (``estimator.repair_from_fit``, with its bars
+    on a terminal): its record, and each partition's (repaired labels, flags) as handles."""
     from rdia.estimator import repair_from_fit
 
-    found = repair_from_fit(fit, X, X_val, fitted.config.C, check_trusted=False)
+    found = repair_from_fit(fit, X, X_val, fitted.config.C, check_trusted=False, progress=progress)
     cuts = np.cumsum([len(phi) for phi in fitted.engine.gather(fitted.phi)])[:-1]
     return found.auto_record(fit.y), fitted.engine.put(
         zip(np.split(found.labels, cuts), np.split(found.harmful, cuts)))
