@@ -602,9 +602,9 @@ def null_threshold(scores, trusted_scores):
     return float(candidates[best]), float(clean[best])
 
 
-def out_of_fold_given_proba(linear, W, X, labels, given, C, folds=AUTO_FOLDS, seed=0):
-    """Probability of each row's ``given`` class under the model fitted on
-    ``labels`` without the row's fold.
+def out_of_fold_losses(linear, W, X, labels, given, C, folds, seed=0):
+    """Log-loss of each row's ``given`` class under the model fitted on ``labels``
+    without the row's fold (each refit started from W).
 
     Parameters
     ----------
@@ -613,24 +613,24 @@ def out_of_fold_given_proba(linear, W, X, labels, given, C, folds=AUTO_FOLDS, se
         Weights fitted on (X, labels), the start of each refit.
     X : ndarray or CSR matrix of shape (n, n_features)
     labels : ndarray of shape (n,), int64
-        The labels the model is fitted on (the repaired ones).
+        The labels the model is fitted on.
     given : ndarray of shape (n,), int64
-        The class whose probability is returned (the given labels).
+        The class whose loss is returned.
     C : float
-    folds : int, default=AUTO_FOLDS
+    folds : int
     seed : int, default=0
 
     Returns
     -------
-    proba : ndarray of shape (n,)
+    loss : ndarray of shape (n,)
     """
-    proba = np.empty(len(given))
+    loss = np.empty(len(given))
     for held in fold_indices(labels, folds, seed):
         weights = np.ones(len(labels))
         weights[held] = 0.0
         W_fold = linear.fit(X, labels, C, W0=W, weights=weights)
-        proba[held] = np.exp(-row_losses(linear, W_fold, X[held], given[held]))
-    return proba
+        loss[held] = row_losses(linear, W_fold, X[held], given[held])
+    return loss
 
 
 def flag_given_labels(fit, X, X_val, C, labels, W, *, folds=AUTO_FOLDS, seed=0):
@@ -638,7 +638,7 @@ def flag_given_labels(fit, X, X_val, C, labels, W, *, folds=AUTO_FOLDS, seed=0):
     as the null (docs/method.md section 8).
 
     A training row's score is the out-of-fold probability of its given label under
-    the model fitted on ``labels`` (:func:`out_of_fold_given_proba`); a trusted
+    the model fitted on ``labels`` (:func:`out_of_fold_losses`); a trusted
     row's is the probability of its label under W, the model on all of ``labels``,
     which no trusted row was fitted on. The threshold is :func:`null_threshold`'s.
     No test label is read.
@@ -661,7 +661,7 @@ def flag_given_labels(fit, X, X_val, C, labels, W, *, folds=AUTO_FOLDS, seed=0):
     -------
     choice : FlagChoice
     """
-    scores = out_of_fold_given_proba(fit.linear, W, X, labels, fit.y, C, folds, seed)
+    scores = np.exp(-out_of_fold_losses(fit.linear, W, X, labels, fit.y, C, folds, seed))
     trusted = np.exp(-row_losses(fit.linear, W, X_val, fit.y_val))
     threshold, expected_clean = null_threshold(scores, trusted)
     return FlagChoice(flagged=scores <= threshold, threshold=threshold,
@@ -695,12 +695,7 @@ def check_trusted_file(fit, X, X_val, C, *, folds=TRUSTED_FOLDS, seed=0):
     """
     from scipy.stats import ttest_ind
 
-    training = np.empty(len(fit.y))
-    for held in fold_indices(fit.y, folds, seed):
-        weights = np.ones(len(fit.y))
-        weights[held] = 0.0
-        W = fit.linear.fit(X, fit.y, C, W0=fit.W, weights=weights)
-        training[held] = row_losses(fit.linear, W, X[held], fit.y[held])
+    training = out_of_fold_losses(fit.linear, fit.W, X, fit.y, fit.y, C, folds, seed)
     trusted = row_losses(fit.linear, fit.W, X_val, fit.y_val)
     p_value = float(ttest_ind(trusted, training, equal_var=False,
                               alternative="greater").pvalue)
